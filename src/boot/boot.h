@@ -1,0 +1,39 @@
+/* Boot loaders: put a guest image into RAM and say how the CPU starts.
+ *
+ * Loaders know nothing of engines: they write guest RAM and fill a
+ * struct boot_entry, which the board applies to the CPU.
+ */
+#ifndef RINGVM_BOOT_H
+#define RINGVM_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum boot_mode {
+	BOOT_RESET,  /* real mode at the reset vector (a BIOS runs) */
+	BOOT_FLAT32, /* flat 32-bit protected mode, paging off, IF=0 */
+};
+
+struct boot_entry {
+	enum boot_mode mode;
+	uint32_t eip;
+	uint32_t eax, ebx, ecx, edx, esi, edi, ebp, esp;
+};
+
+struct guest_ram {
+	uint8_t *ram;
+	uint32_t size; /* bytes */
+};
+
+/* Each returns 0, or -1 with a message naming the file and the reason in
+ * err. Nothing is written outside [ram, ram+size). */
+int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t len,
+		   const char *cmdline, const char *const *mod_names, const uint8_t *const *mods,
+		   const size_t *mod_lens, int nmods, struct boot_entry *out, char *err, size_t errlen);
+int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t len,
+	       const char *cmdline, const char *initrd_name, const uint8_t *initrd, size_t initrd_len,
+	       struct boot_entry *out, char *err, size_t errlen);
+/* Recognise the image type: 1 multiboot, 2 Linux bzImage, 0 unknown. */
+int boot_detect(const uint8_t *img, size_t len);
+
+#endif

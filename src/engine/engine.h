@@ -1,0 +1,36 @@
+/* An execution engine runs the virtual CPU until the board is needed.
+ *
+ * The board (machine/) owns the loop: it asks the engine to run until a
+ * deadline, then services timers, input and device events, and repeats.
+ * Every engine works on the shared struct cpu; kvm copies state in and out
+ * (sync_out before anyone reads cpu, sync_in after anyone writes it).
+ */
+#ifndef RINGVM_ENGINE_H
+#define RINGVM_ENGINE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "cpu/cpu.h"
+
+struct engine;
+
+struct engine_ops {
+	const char *name;
+	/* Create the engine for a CPU whose memory map and bus are set.
+	 * Returns NULL and writes a message to err on failure. */
+	struct engine *(*create)(struct cpu *cpu, char *err, size_t errlen);
+	void (*destroy)(struct engine *e);
+	/* Run until host CLOCK_MONOTONIC passes deadline_ns (checked often
+	 * enough that timers stay within ~100 us), until cpu->icount reaches
+	 * icount_limit, or until something stops the CPU. */
+	enum cpu_stop (*run)(struct engine *e, uint64_t deadline_ns, uint64_t icount_limit);
+	/* Make struct cpu current (engine -> cpu) / push it back. */
+	void (*sync_out)(struct engine *e);
+	void (*sync_in)(struct engine *e);
+};
+
+extern const struct engine_ops interp_engine_ops;
+extern const struct engine_ops kvm_engine_ops;
+
+#endif
