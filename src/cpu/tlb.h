@@ -1,0 +1,24 @@
+/* Software TLB: linear page -> host pointer, one set for supervisor and
+ * one for user accesses, each entry valid separately for read, write and
+ * fetch. Shared by interp and (later) the translator's inline lookups. */
+#ifndef RINGVM_TLB_H
+#define RINGVM_TLB_H
+
+#include <stdint.h>
+
+#define TLB_BITS 10
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID 0xffffffffu /* tag that no page-aligned address has */
+
+struct tlb_entry {
+	uint32_t tag_r, tag_w, tag_x; /* linear page address, or TLB_INVALID */
+	uint32_t ppage;               /* guest-physical page address */
+	uintptr_t addend;             /* host address = linear + addend */
+};
+
+struct tlb {
+	struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+	uint32_t global[2][TLB_SIZE / 32]; /* entries that came from G pages */
+};
+
+#endif
