@@ -72,3 +72,4 @@ clean:
 -include $(wildcard $(BUILD)/rel/src/*/*.d $(BUILD)/test/src/*/*.d $(BUILD)/test/tests/*.d)
 -include tests/tests.mk
 -include bench/bench.mk
+-include $(wildcard scripts/*.mk)
