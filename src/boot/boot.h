@@ -36,4 +36,21 @@ int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t
 /* Recognise the image type: 1 multiboot, 2 Linux bzImage, 0 unknown. */
 int boot_detect(const uint8_t *img, size_t len);
 
+/* Where the loaders put their own structures (docs/boot.md). Guest images
+ * must not load over them; they lie in the usable low 640 KiB. */
+#define BOOT_INFO_ADDR 0x10000u    /* multiboot info / Linux boot_params */
+#define BOOT_CMDLINE_ADDR 0x1e000u /* Linux command line (8 KiB window) */
+#define BOOT_STACK_TOP 0x10000u    /* initial ESP (the guest sets its own) */
+#define BOOT_KERNEL_ADDR 0x100000u /* Linux protected-mode kernel */
+
+/* The board's physical memory map as the loaders report it (e820 types:
+ * 1 usable RAM, 2 reserved). */
+struct boot_mem_range {
+	uint64_t base, len;
+	uint32_t type;
+};
+/* Fills out[0..max) with the map for ram_size bytes of RAM; returns the
+ * number of ranges (at most 4). */
+int boot_memmap(uint32_t ram_size, struct boot_mem_range *out, int max);
+
 #endif
