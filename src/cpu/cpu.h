@@ -186,7 +186,6 @@ struct cpu {
 	/* --- memory --- */
 	struct cpu_memmap mem;
 	struct tlb tlb;
-	uint8_t *code_pages; /* one byte per RAM page: nonzero if blocks */
 	struct block_cache *bc;
 	const struct cpu_bus *bus;
 
@@ -213,6 +212,9 @@ void cpu_update_mode(struct cpu *cpu); /* recompute cpl/code32/stack32/pmode */
  * Returns 0 on success, -1 if [pa, pa+len) is not all RAM. */
 int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len);
 int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len);
+
+/* Gate A20 (port 0x92, i8042): flushes what depends on it. */
+void cpu_set_a20(struct cpu *cpu, bool on);
 
 /* Cycle count presented by RDTSC. */
 uint64_t cpu_tsc(struct cpu *cpu);

@@ -13,7 +13,12 @@
 
 #include "cpu/cpu.h"
 
-struct engine;
+/* An engine instance: the ops, the CPU it drives, and its private state. */
+struct engine {
+	const struct engine_ops *ops;
+	struct cpu *cpu;
+	void *priv;
+};
 
 struct engine_ops {
 	const char *name;

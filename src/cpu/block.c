@@ -1,0 +1,242 @@
+/* Decoded-block cache.
+ *
+ * Blocks live in one arena, found by (physical address, code size) in a
+ * hash table, and listed per physical page so a write to the page drops
+ * them (self-modifying code, program loading). Invalidation only unlinks;
+ * memory comes back when the arena fills and everything is flushed, which
+ * happens in block_lookup() — between blocks, never while one runs.
+ */
+#include <stdlib.h>
+
+#include "cpu/block.h"
+
+#define HASH_BITS 16
+#define ARENA_BYTES (32u << 20)
+
+struct block_cache {
+	struct block *hash[1u << HASH_BITS];
+	struct block **page_head; /* per RAM page */
+	uint32_t npages;
+	uint8_t *arena;
+	size_t used;
+	int flush_pending;
+};
+
+struct block_cache *block_cache_new(uint32_t ram_size)
+{
+	struct block_cache *bc = calloc(1, sizeof(*bc));
+	if (!bc)
+		return NULL;
+	bc->npages = (ram_size + 0xfff) >> 12;
+	bc->page_head = calloc(bc->npages ? bc->npages : 1, sizeof(*bc->page_head));
+	bc->arena = malloc(ARENA_BYTES);
+	if (!bc->page_head || !bc->arena) {
+		block_cache_free(bc);
+		return NULL;
+	}
+	return bc;
+}
+
+void block_cache_free(struct block_cache *bc)
+{
+	if (!bc)
+		return;
+	free(bc->page_head);
+	free(bc->arena);
+	free(bc);
+}
+
+static inline uint32_t hash_of(uint32_t phys, int code32)
+{
+	uint32_t h = (phys ^ (phys >> HASH_BITS) ^ ((uint32_t)code32 << 15)) * 0x9e3779b1u;
+	return h >> (32 - HASH_BITS);
+}
+
+void block_flush_all(struct cpu *cpu)
+{
+	struct block_cache *bc = cpu->bc;
+	memset(bc->hash, 0, sizeof(bc->hash));
+	memset(bc->page_head, 0, bc->npages * sizeof(*bc->page_head));
+	bc->used = 0;
+	cpu->block_break = 1;
+}
+
+bool block_page_has_code(struct cpu *cpu, uint32_t ppage)
+{
+	uint32_t pn = ppage >> 12;
+	return pn < cpu->bc->npages && cpu->bc->page_head[pn] != NULL;
+}
+
+static void hash_unlink(struct block_cache *bc, struct block *b)
+{
+	struct block **pp = &bc->hash[hash_of(b->phys, b->code32)];
+	while (*pp && *pp != b)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = b->hnext;
+}
+
+void block_invalidate_page(struct cpu *cpu, uint32_t ppage)
+{
+	struct block_cache *bc = cpu->bc;
+	uint32_t pn = ppage >> 12;
+	if (pn >= bc->npages)
+		return;
+	struct block *b = bc->page_head[pn];
+	bc->page_head[pn] = NULL;
+	while (b) {
+		int second = (b->phys & ~0xfffu) != ppage;
+		struct block *next = b->pnext[second];
+		if (b->valid) {
+			b->valid = 0;
+			hash_unlink(bc, b);
+		}
+		b = next;
+	}
+	cpu->block_break = 1;
+}
+
+static void page_link(struct cpu *cpu, struct block *b, uint32_t ppage, int which)
+{
+	struct block_cache *bc = cpu->bc;
+	uint32_t pn = ppage >> 12;
+	if (pn >= bc->npages || !mem_is_ram(cpu, ppage)) {
+		b->pnext[which] = NULL; /* ROM or unassigned: never written */
+		return;
+	}
+	if (!bc->page_head[pn])
+		tlb_unwrite_ppage(cpu, ppage);
+	b->pnext[which] = bc->page_head[pn];
+	bc->page_head[pn] = b;
+}
+
+/* Fetch and decode one instruction at lin (which is CS:EIP) into *in.
+ * buf/pa describe the page already fetched. If the instruction runs into
+ * the next page, that page is fetched only when allowed (first insn of a
+ * block): otherwise returns 0 so the caller ends the block before it. */
+static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_cross, uint32_t *phys2)
+{
+	uint8_t buf[32];
+	uint32_t in_page = 0x1000 - (lin & 0xfff);
+	uint32_t n = in_page < 16 ? in_page : 16;
+	mem_fetch_page(cpu, lin, buf, n);
+	int len = decode_insn(buf, (int)n, cpu->code32, in);
+	if (len == DECODE_MORE && n == in_page) {
+		if (!allow_cross)
+			return 0;
+		uint32_t more = 16 - n;
+		*phys2 = mem_fetch_page(cpu, lin + n, buf + n, more) & ~0xfffu;
+		len = decode_insn(buf, 16, cpu->code32, in);
+	}
+	if (len == DECODE_LONG || len == DECODE_MORE)
+		raise_gp(cpu, 0); /* SDM: instructions longer than 15 bytes: #GP(0) */
+	if (len == DECODE_UD)
+		raise_ud(cpu);
+	return len;
+}
+
+void block_decode_one(struct cpu *cpu, struct insn *out)
+{
+	uint32_t phys2 = ~0u;
+	uint32_t eip = cpu->eip;
+	decode_at(cpu, cpu->seg[S_CS].base + eip, out, 1, &phys2);
+	if (eip + out->len - 1 > cpu->seg[S_CS].hi || eip + out->len - 1 < eip)
+		raise_gp(cpu, 0);
+}
+
+static struct block *build(struct cpu *cpu, uint32_t phys)
+{
+	struct block_cache *bc = cpu->bc;
+	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
+	if (bc->used + need > ARENA_BYTES)
+		block_flush_all(cpu);
+	struct block *b = (struct block *)(bc->arena + bc->used);
+	b->phys = phys;
+	b->phys2 = ~0u;
+	b->code32 = cpu->code32;
+	b->valid = 1;
+	b->host_code = NULL;
+	uint32_t eip = cpu->eip;
+	uint32_t cs_base = cpu->seg[S_CS].base;
+	uint32_t limit = cpu->seg[S_CS].hi;
+	uint32_t off = 0;
+	int n = 0;
+	while (n < BLOCK_MAX_INSNS) {
+		uint32_t lin = cs_base + eip + off;
+		struct insn *in = &b->insn[n];
+		uint32_t phys2 = ~0u;
+		int len;
+		if (n == 0) {
+			len = decode_at(cpu, lin, in, 1, &phys2);
+		} else {
+			/* Later instructions: a fault here belongs to that
+			 * instruction, so end the block and let it fault as the
+			 * first of the next block. */
+			if ((lin & 0xfff) == 0)
+				break; /* next page: a new block */
+			len = decode_at(cpu, lin, in, 0, &phys2);
+			if (len == 0)
+				break;
+		}
+		uint32_t last = eip + off + (uint32_t)len - 1;
+		if (last > limit || last < eip + off) {
+			if (n == 0)
+				raise_gp(cpu, 0);
+			break;
+		}
+		off += (uint32_t)len;
+		n++;
+		if (phys2 != ~0u) {
+			b->phys2 = phys2;
+			break;
+		}
+		if (in->flags & INSN_ENDS_BLOCK)
+			break;
+	}
+	b->n = (uint16_t)n;
+	b->size = off;
+	bc->used += sizeof(struct block) + (size_t)n * sizeof(struct insn);
+	bc->used = (bc->used + 15) & ~(size_t)15;
+	uint32_t h = hash_of(phys, b->code32);
+	b->hnext = bc->hash[h];
+	bc->hash[h] = b;
+	page_link(cpu, b, phys & ~0xfffu, 0);
+	if (b->phys2 != ~0u)
+		page_link(cpu, b, b->phys2, 1);
+	return b;
+}
+
+struct block *block_lookup(struct cpu *cpu)
+{
+	struct block_cache *bc = cpu->bc;
+	uint32_t eip = cpu->eip;
+	if (eip > cpu->seg[S_CS].hi || eip < cpu->seg[S_CS].lo)
+		raise_gp(cpu, 0);
+	uint32_t lin = cpu->seg[S_CS].base + eip;
+	uint32_t phys;
+	uint8_t *p = tlb_hit(cpu, lin, 1, ACC_X);
+	if (p)
+		phys = cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)].ppage | (lin & 0xfff);
+	else
+		phys = mmu_translate(cpu, lin, ACC_X);
+	for (struct block *b = bc->hash[hash_of(phys, cpu->code32)]; b; b = b->hnext) {
+		if (b->phys != phys || b->code32 != cpu->code32)
+			continue;
+		if (b->phys2 != ~0u) {
+			/* The second page may map elsewhere now: check it. */
+			uint32_t p2 = mmu_translate(cpu, (lin | 0xfff) + 1, ACC_X) & ~0xfffu;
+			if (p2 != b->phys2) {
+				b->valid = 0;
+				hash_unlink(bc, b);
+				break;
+			}
+		}
+		if (eip + b->size - 1 > cpu->seg[S_CS].hi || eip + b->size - 1 < eip)
+			break; /* runs past the CS limit here: decode afresh */
+		return b;
+	}
+	struct block *b = build(cpu, phys);
+	if (eip + b->size - 1 > cpu->seg[S_CS].hi)
+		raise_gp(cpu, 0); /* cannot happen: build stops at the limit */
+	return b;
+}

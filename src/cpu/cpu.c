@@ -1,0 +1,200 @@
+/* CPU lifecycle, mode bookkeeping and state helpers shared by all engines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+#include "cpu/exec.h"
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, uint16_t attr)
+{
+	sg->sel = sel;
+	sg->base = base;
+	sg->limit = limit;
+	sg->attr = attr;
+	sg->lo = 0;
+	sg->hi = limit;
+	sg->ok = 0;
+	if (!(attr & SEGA_P))
+		return;
+	if (!(attr & SEGA_S)) {
+		/* system segment (LDT, TSS): not usable for data access */
+		return;
+	}
+	if (attr & 0x8) { /* code */
+		sg->ok = SEG_OK_EXEC | ((attr & 0x2) ? SEG_OK_READ : 0);
+	} else {
+		sg->ok = SEG_OK_READ | ((attr & 0x2) ? SEG_OK_WRITE : 0);
+		if (attr & 0x4) { /* expand-down: valid offsets are limit+1 .. 64K/4G-1 */
+			sg->lo = limit + 1;
+			sg->hi = (attr & SEGA_DB) ? 0xffffffffu : 0xffffu;
+			if (sg->lo == 0 && limit == 0xffffffffu)
+				sg->ok = 0; /* empty segment */
+		}
+	}
+}
+
+/* Real-mode and virtual-8086 segment loads: base = selector * 16.
+ * Real mode keeps the cached limit (the "unreal mode" guests rely on) but
+ * makes the segment usable; V86 forces a 64 KiB DPL 3 data segment. */
+void seg_load_real(struct cpu *cpu, int s, uint16_t sel)
+{
+	struct seg *sg = &cpu->seg[s];
+	if (cpu->eflags & FL_VM) {
+		seg_set_cache(sg, sel, (uint32_t)sel << 4, 0xffff,
+			      s == S_CS ? 0xfb : 0xf3);
+		sg->ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
+	} else {
+		uint16_t attr = (uint16_t)((sg->attr & (SEGA_DB | SEGA_G)) | (s == S_CS ? 0x9b : 0x93));
+		seg_set_cache(sg, sel, (uint32_t)sel << 4, sg->limit, attr);
+		sg->ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
+	}
+	if (s == S_CS || s == S_SS)
+		cpu_update_mode(cpu);
+}
+
+void cpu_update_mode(struct cpu *cpu)
+{
+	int pe = (cpu->cr0 & CR0_PE) != 0;
+	int vm = pe && (cpu->eflags & FL_VM);
+	cpu->pmode = (uint8_t)(pe && !vm);
+	cpu->cpl = (uint8_t)(!pe ? 0 : vm ? 3 : (cpu->seg[S_CS].sel & 3));
+	cpu->code32 = (cpu->seg[S_CS].attr & SEGA_DB) ? 1 : 0;
+	cpu->stack32 = (cpu->seg[S_SS].attr & SEGA_DB) ? 1 : 0;
+	if (!cpu->pmode) {
+		/* Real and V86 segments are always usable whatever cache they had. */
+		for (int s = 0; s < S_NSEG; s++)
+			cpu->seg[s].ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
+	}
+	cpu->block_break = 1;
+}
+
+void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
+{
+	/* Bits 1 is always one; 3, 5, 15 and 22-31 are always zero. VIF/VIP
+	 * are only meaningful with CR4.VME/PVI, which we do not offer. */
+	uint32_t impl = 0x003f7fd5u;
+	changeable &= impl;
+	uint32_t old = cpu->eflags;
+	cpu->eflags = ((old & ~changeable) | (v & changeable)) | FL_1;
+	if ((old ^ cpu->eflags) & (FL_VM | FL_IF | FL_TF | FL_RF | FL_IOPL | FL_AC))
+		cpu->block_break = 1;
+	if ((old ^ cpu->eflags) & FL_VM)
+		cpu_update_mode(cpu);
+}
+
+int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus *bus)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->mem = *mem;
+	cpu->bus = bus;
+	cpu->bc = block_cache_new(mem->ram_size);
+	if (!cpu->bc)
+		return -1;
+	cpu_reset(cpu);
+	return 0;
+}
+
+void cpu_free(struct cpu *cpu)
+{
+	block_cache_free(cpu->bc);
+	cpu->bc = NULL;
+}
+
+/* Power-on state: SDM Vol. 3, 9.1.1 Table 9-1. */
+void cpu_reset(struct cpu *cpu)
+{
+	memset(cpu->r, 0, sizeof(cpu->r));
+	cpu->r[R_EDX] = 0x00000633; /* family 6 model 3 stepping 3 (Pentium II) */
+	cpu->eip = 0xfff0;
+	cpu->eflags = FL_1;
+	cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
+	cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+	for (int s = 0; s < S_NSEG; s++)
+		seg_set_cache(&cpu->seg[s], 0, 0, 0xffff, 0x93);
+	seg_set_cache(&cpu->seg[S_CS], 0xf000, 0xffff0000u, 0xffff, 0x9b);
+	seg_set_cache(&cpu->ldtr, 0, 0, 0xffff, 0x82);
+	seg_set_cache(&cpu->tr, 0, 0, 0xffff, 0x8b);
+	cpu->gdtr = (struct dtr){0, 0xffff};
+	cpu->idtr = (struct dtr){0, 0xffff};
+	memset(cpu->dr, 0, sizeof(cpu->dr));
+	cpu->dr[6] = 0xffff0ff0u;
+	cpu->dr[7] = 0x00000400u;
+	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+	cpu->fpu.fcw = 0x0040;
+	cpu->fpu.ftw = 0xffff;
+	cpu->fpu.mxcsr = 0x1f80;
+	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+	cpu->apic_base = 0xfee00900ull; /* BSP, enabled */
+	cpu->mtrr_cap = 0x508; /* 8 variable ranges, fixed ranges, WC */
+	cpu->mtrr_def_type = 0;
+	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
+	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	cpu->pat = 0x0007040600070406ull;
+	cpu->misc_enable = 0;
+	cpu->tsc_base_ns = host_ns();
+	cpu->tsc_offset = 0;
+	cpu->inhibit_irq = 0;
+	cpu->halted = 0;
+	cpu->nmi_pending = 0;
+	cpu->shutdown = 0;
+	cpu->in_exception = 0;
+	cpu->first_exc = -1;
+	cpu->mem.a20 = true;
+	cpu_update_mode(cpu);
+	tlb_flush_all(cpu, 0);
+	if (cpu->bc)
+		block_flush_all(cpu);
+}
+
+/* The state boot loaders hand over (multiboot, Linux 32-bit boot
+ * protocol): flat 4 GiB segments, CS=0x10, data 0x18, PE on, paging off,
+ * interrupts off. The GDT itself is not in guest memory; protocols say the
+ * kernel must load its own before reloading segments. */
+void cpu_set_flat32(struct cpu *cpu)
+{
+	cpu->cr0 = (cpu->cr0 | CR0_PE | CR0_ET) & ~(CR0_PG | CR0_CD | CR0_NW);
+	cpu->eflags = FL_1;
+	seg_set_cache(&cpu->seg[S_CS], 0x10, 0, 0xffffffffu, 0xc09b);
+	for (int s = 0; s < S_NSEG; s++)
+		if (s != S_CS)
+			seg_set_cache(&cpu->seg[s], 0x18, 0, 0xffffffffu, 0xc093);
+	seg_set_cache(&cpu->tr, 0, 0, 0xffff, 0x8b);
+	cpu_update_mode(cpu);
+	tlb_flush_all(cpu, 0);
+}
+
+uint64_t cpu_tsc(struct cpu *cpu)
+{
+	/* Present a 1 GHz processor: one tick per host nanosecond since reset. */
+	return (host_ns() - cpu->tsc_base_ns) + cpu->tsc_offset;
+}
+
+void cpu_dump(const struct cpu *cpu, void *file)
+{
+	FILE *f = file;
+	static const char *const rn[8] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
+	static const char *const sn[6] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+	for (int i = 0; i < 8; i++)
+		fprintf(f, "%s=%08x%s", rn[i], cpu->r[i], (i % 4 == 3) ? "\n" : " ");
+	fprintf(f, "EIP=%08x EFLAGS=%08x CPL=%d %s\n", cpu->eip, cpu->eflags, cpu->cpl,
+		!(cpu->cr0 & CR0_PE) ? "real" : (cpu->eflags & FL_VM) ? "v86" : "protected");
+	for (int s = 0; s < S_NSEG; s++)
+		fprintf(f, "%s=%04x base=%08x limit=%08x attr=%04x\n", sn[s], cpu->seg[s].sel,
+			cpu->seg[s].base, cpu->seg[s].limit, cpu->seg[s].attr);
+	fprintf(f, "LDTR=%04x base=%08x limit=%08x  TR=%04x base=%08x limit=%08x attr=%04x\n",
+		cpu->ldtr.sel, cpu->ldtr.base, cpu->ldtr.limit, cpu->tr.sel, cpu->tr.base, cpu->tr.limit,
+		cpu->tr.attr);
+	fprintf(f, "GDT=%08x/%04x IDT=%08x/%04x\n", cpu->gdtr.base, cpu->gdtr.limit, cpu->idtr.base,
+		cpu->idtr.limit);
+	fprintf(f, "CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n", cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4);
+	fprintf(f, "icount=%llu\n", (unsigned long long)cpu->icount);
+}

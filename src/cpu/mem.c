@@ -1,0 +1,322 @@
+/* Guest memory: physical map, two-level page walk, software TLB fill,
+ * and the slow paths of linear accesses (page-crossing, MMIO, ROM, code
+ * pages). The fast path is tlb_hit() in exec.h.
+ *
+ * A guest reaches host memory only through addresses computed here from
+ * ram + pa with pa < ram_size (or the ROM buffer): nothing else is mapped.
+ */
+#include <stdio.h>
+
+#include "cpu/block.h"
+#include "cpu/exec.h"
+
+enum { PK_RAM, PK_ROM, PK_MMIO };
+
+#define PTE_P 0x001u
+#define PTE_W 0x002u
+#define PTE_U 0x004u
+#define PTE_A 0x020u
+#define PTE_D 0x040u
+#define PTE_PS 0x080u
+#define PTE_G 0x100u
+
+#define PF_P 1u
+#define PF_W 2u
+#define PF_U 4u
+
+static inline uint32_t a20_mask(const struct cpu *cpu, uint32_t pa)
+{
+	return cpu->mem.a20 ? pa : (pa & ~0x100000u);
+}
+
+/* Classify a physical address; for RAM and ROM return the host byte. */
+static uint8_t *phys_host(struct cpu *cpu, uint32_t pa, int *kind)
+{
+	const struct cpu_memmap *m = &cpu->mem;
+	if (pa < m->ram_size) {
+		if (pa >= 0xa0000 && pa < 0xc0000) {
+			*kind = PK_MMIO;
+			return NULL;
+		}
+		if (pa >= 0xc0000 && pa < 0x100000) {
+			*kind = PK_ROM;
+			if (m->rom && pa >= 0x100000 - m->rom_size)
+				return m->rom + (pa - (0x100000 - m->rom_size));
+			return m->ram + pa;
+		}
+		*kind = PK_RAM;
+		return m->ram + pa;
+	}
+	if (m->rom && pa >= (uint32_t)(0x100000000ull - m->rom_size)) {
+		*kind = PK_ROM;
+		return m->rom + (pa - (uint32_t)(0x100000000ull - m->rom_size));
+	}
+	*kind = PK_MMIO;
+	return NULL;
+}
+
+static uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
+{
+	int kind;
+	pa = a20_mask(cpu, pa);
+	uint8_t *h = phys_host(cpu, pa, &kind);
+	if (h && ((pa & 0xfff) + (uint32_t)size <= 0x1000))
+		return load_le(h, size);
+	if (h) { /* crossing a page: assemble bytewise */
+		uint32_t v = 0;
+		for (int i = 0; i < size; i++)
+			v |= phys_read(cpu, pa + (uint32_t)i, 1) << (8 * i);
+		return v;
+	}
+	if (cpu->bus && cpu->bus->mmio_read)
+		return cpu->bus->mmio_read(cpu->bus->opaque, pa, size) & size_mask(size);
+	return size_mask(size);
+}
+
+static void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
+{
+	int kind;
+	pa = a20_mask(cpu, pa);
+	uint8_t *h = phys_host(cpu, pa, &kind);
+	if (kind == PK_ROM)
+		return; /* writes to ROM are dropped */
+	if (h) {
+		if ((pa & 0xfff) + (uint32_t)size > 0x1000) {
+			for (int i = 0; i < size; i++)
+				phys_write(cpu, pa + (uint32_t)i, 1, v >> (8 * i));
+			return;
+		}
+		if (block_page_has_code(cpu, pa & ~0xfffu)) {
+			block_invalidate_page(cpu, pa & ~0xfffu);
+			cpu->block_break = 1;
+		}
+		store_le(h, size, v);
+		return;
+	}
+	if (cpu->bus && cpu->bus->mmio_write)
+		cpu->bus->mmio_write(cpu->bus->opaque, pa, size, v & size_mask(size));
+}
+
+int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len)
+{
+	if (pa > cpu->mem.ram_size || len > cpu->mem.ram_size - pa)
+		return -1;
+	for (uint32_t p = pa & ~0xfffu; p < pa + len; p += 0x1000)
+		if (block_page_has_code(cpu, p))
+			block_invalidate_page(cpu, p);
+	memcpy(cpu->mem.ram + pa, src, len);
+	return 0;
+}
+
+int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len)
+{
+	if (pa > cpu->mem.ram_size || len > cpu->mem.ram_size - pa)
+		return -1;
+	memcpy(dst, cpu->mem.ram + pa, len);
+	return 0;
+}
+
+void tlb_flush_all(struct cpu *cpu, int keep_global)
+{
+	for (int u = 0; u < 2; u++) {
+		for (uint32_t i = 0; i < TLB_SIZE; i++) {
+			if (keep_global && (cpu->tlb.global[u][i / 32] >> (i % 32) & 1))
+				continue;
+			struct tlb_entry *e = &cpu->tlb.e[u][i];
+			e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+		}
+		if (!keep_global)
+			memset(cpu->tlb.global[u], 0, sizeof(cpu->tlb.global[u]));
+	}
+}
+
+void tlb_flush_page(struct cpu *cpu, uint32_t lin)
+{
+	uint32_t i = (lin >> 12) & (TLB_SIZE - 1);
+	for (int u = 0; u < 2; u++) {
+		struct tlb_entry *e = &cpu->tlb.e[u][i];
+		e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+		cpu->tlb.global[u][i / 32] &= ~(1u << (i % 32));
+	}
+}
+
+/* Forget write permission cached for a physical page that now holds code,
+ * so that the next write takes the slow path and drops the blocks. */
+void tlb_unwrite_ppage(struct cpu *cpu, uint32_t ppage)
+{
+	for (int u = 0; u < 2; u++)
+		for (uint32_t i = 0; i < TLB_SIZE; i++)
+			if (cpu->tlb.e[u][i].ppage == ppage)
+				cpu->tlb.e[u][i].tag_w = TLB_INVALID;
+}
+
+_Noreturn static void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
+{
+	cpu->cr2 = lin;
+	cpu_raise(cpu, EXC_PF, 1, err);
+}
+
+struct walk {
+	uint32_t pa;
+	int user_ok, write_ok_user, write_ok_sup; /* page permissions */
+	int dirty, global;
+};
+
+/* Two-level 32-bit paging walk (SDM Vol. 3, 4.3), with 4 MiB pages under
+ * CR4.PSE. Checks the access and sets accessed/dirty bits as the
+ * processor does (4.8): only for an access that does not fault. */
+static void page_walk(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
+{
+	int user = acc_user(cpu, acc);
+	int write = (acc & 3) == ACC_W;
+	uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
+	uint32_t pde_pa = (cpu->cr3 & 0xfffff000u) | ((lin >> 20) & 0xffcu);
+	uint32_t pde = phys_read(cpu, pde_pa, 4);
+	if (!(pde & PTE_P))
+		page_fault(cpu, lin, err);
+	uint32_t pte_pa = 0, pte, flags;
+	int big = (pde & PTE_PS) && (cpu->cr4 & CR4_PSE);
+	if (big) {
+		pte = pde;
+		flags = pde;
+		w->pa = (pde & 0xffc00000u) | (lin & 0x3fffffu);
+	} else {
+		pte_pa = (pde & 0xfffff000u) | ((lin >> 10) & 0xffcu);
+		pte = phys_read(cpu, pte_pa, 4);
+		if (!(pte & PTE_P))
+			page_fault(cpu, lin, err);
+		flags = pde & pte & (PTE_U | PTE_W);
+		w->pa = (pte & 0xfffff000u) | (lin & 0xfffu);
+	}
+	w->user_ok = (flags & PTE_U) != 0;
+	w->write_ok_user = (flags & PTE_U) && (flags & PTE_W);
+	w->write_ok_sup = (flags & PTE_W) || !(cpu->cr0 & CR0_WP);
+	if (user ? !w->user_ok : 0)
+		page_fault(cpu, lin, err | PF_P);
+	if (write && !(user ? w->write_ok_user : w->write_ok_sup))
+		page_fault(cpu, lin, err | PF_P);
+	if (!(pde & PTE_A) || (big && write && !(pde & PTE_D))) {
+		pde |= PTE_A | (big && write ? PTE_D : 0);
+		phys_write(cpu, pde_pa, 4, pde);
+	}
+	if (!big && (!(pte & PTE_A) || (write && !(pte & PTE_D)))) {
+		pte |= PTE_A | (write ? PTE_D : 0);
+		phys_write(cpu, pte_pa, 4, pte);
+	}
+	w->dirty = (pte & PTE_D) != 0;
+	w->global = (cpu->cr4 & CR4_PGE) && (pte & PTE_G);
+}
+
+/* Translate and, when the page is plain memory, fill the TLB entry. */
+uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
+{
+	struct walk w;
+	int user = acc_user(cpu, acc);
+	if (cpu->cr0 & CR0_PG) {
+		page_walk(cpu, lin, acc, &w);
+	} else {
+		w.pa = lin;
+		w.user_ok = w.write_ok_user = w.write_ok_sup = 1;
+		w.dirty = 1;
+		w.global = 0;
+	}
+	uint32_t pa = a20_mask(cpu, w.pa);
+	uint32_t ppage = pa & ~0xfffu;
+	int kind;
+	uint8_t *h = phys_host(cpu, ppage, &kind);
+	uint32_t i = (lin >> 12) & (TLB_SIZE - 1);
+	struct tlb_entry *e = &cpu->tlb.e[user][i];
+	uint32_t lpage = lin & ~0xfffu;
+	if (h) {
+		e->ppage = ppage;
+		e->addend = (uintptr_t)h - lpage;
+		int readable = user ? w.user_ok : 1;
+		int writable = user ? w.write_ok_user : w.write_ok_sup;
+		e->tag_r = readable ? lpage : TLB_INVALID;
+		e->tag_x = readable ? lpage : TLB_INVALID;
+		e->tag_w = (writable && w.dirty && kind == PK_RAM && !block_page_has_code(cpu, ppage))
+				   ? lpage
+				   : TLB_INVALID;
+		if (w.global)
+			cpu->tlb.global[user][i / 32] |= 1u << (i % 32);
+		else
+			cpu->tlb.global[user][i / 32] &= ~(1u << (i % 32));
+	}
+	return pa;
+}
+
+uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc)
+{
+	if (((lin & 0xfff) + (uint32_t)size) > 0x1000) {
+		/* Crossing pages: both translations happen before any data moves. */
+		uint32_t n1 = 0x1000 - (lin & 0xfff);
+		uint32_t pa1 = mmu_translate(cpu, lin, acc);
+		uint32_t pa2 = mmu_translate(cpu, lin + n1, acc);
+		uint32_t v = 0;
+		for (int i = 0; i < size; i++) {
+			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
+			v |= phys_read(cpu, pa, 1) << (8 * i);
+		}
+		return v;
+	}
+	uint32_t pa = mmu_translate(cpu, lin, acc);
+	return phys_read(cpu, pa, size);
+}
+
+void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int acc)
+{
+	if (((lin & 0xfff) + (uint32_t)size) > 0x1000) {
+		uint32_t n1 = 0x1000 - (lin & 0xfff);
+		uint32_t pa1 = mmu_translate(cpu, lin, acc);
+		uint32_t pa2 = mmu_translate(cpu, lin + n1, acc);
+		for (int i = 0; i < size; i++) {
+			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
+			phys_write(cpu, pa, 1, v >> (8 * i));
+		}
+		return;
+	}
+	uint32_t pa = mmu_translate(cpu, lin, acc);
+	phys_write(cpu, pa, size, v);
+}
+
+void mem_probe_write(struct cpu *cpu, int s, uint32_t off, int size)
+{
+	uint32_t lin = seg_lin(cpu, s, off, size, SEG_OK_WRITE);
+	if (tlb_hit(cpu, lin, size, ACC_W))
+		return;
+	mmu_translate(cpu, lin, ACC_W);
+	if (((lin & 0xfff) + (uint32_t)size) > 0x1000)
+		mmu_translate(cpu, (lin | 0xfff) + 1, ACC_W);
+}
+
+void cpu_set_a20(struct cpu *cpu, bool on)
+{
+	if (cpu->mem.a20 == on)
+		return;
+	cpu->mem.a20 = on;
+	tlb_flush_all(cpu, 0);
+	block_flush_all(cpu);
+}
+
+/* Fetch code bytes for the decoder: up to len bytes at lin, not crossing
+ * the page. Returns the physical address of lin. */
+uint32_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len)
+{
+	uint32_t pa = mmu_translate(cpu, lin, ACC_X);
+	int kind;
+	uint8_t *h = phys_host(cpu, pa, &kind);
+	if (h) {
+		memcpy(buf, h, len);
+	} else {
+		for (uint32_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)phys_read(cpu, pa + i, 1);
+	}
+	return pa;
+}
+
+bool mem_is_ram(struct cpu *cpu, uint32_t pa)
+{
+	int kind;
+	phys_host(cpu, a20_mask(cpu, pa), &kind);
+	return kind == PK_RAM;
+}
