@@ -1,0 +1,28 @@
+/* Port 0x8900 "Shutdown" sequence (see apm_shutdown.h). */
+#include "dev/apm_shutdown.h"
+
+static const char magic[] = "Shutdown";
+
+static void apm_write(void *opaque, uint32_t off, int size, uint32_t v)
+{
+	struct apm_shutdown *a = opaque;
+	char c = (char)(v & 0xff);
+	if (c == magic[a->matched])
+		a->matched++;
+	else
+		a->matched = c == magic[0];
+	if (a->matched == (int)sizeof(magic) - 1) {
+		a->matched = 0;
+		if (a->board->poweroff)
+			a->board->poweroff(a->board->opaque);
+	}
+}
+
+static const struct bus_ops apm_ops = { NULL, apm_write, 1, "apm-shutdown" };
+
+int apm_shutdown_init(struct apm_shutdown *a, struct bus *pio, const struct board_req *board)
+{
+	a->matched = 0;
+	a->board = board;
+	return bus_add_pio(pio, 0x8900, 1, &apm_ops, a);
+}

@@ -1,0 +1,25 @@
+/* Port 0xe9 debug console (see debugcon.h). */
+#include "dev/debugcon.h"
+
+static uint32_t dcon_read(void *opaque, uint32_t off, int size)
+{
+	return 0xe9;
+}
+
+static void dcon_write(void *opaque, uint32_t off, int size, uint32_t v)
+{
+	struct debugcon *d = opaque;
+	if (d->out) {
+		fputc((int)(v & 0xff), d->out);
+		if ((v & 0xff) == '\n')
+			fflush(d->out);
+	}
+}
+
+static const struct bus_ops dcon_ops = { dcon_read, dcon_write, 1, "debugcon" };
+
+int debugcon_init(struct debugcon *d, struct bus *pio, FILE *out)
+{
+	d->out = out;
+	return bus_add_pio(pio, 0xe9, 1, &dcon_ops, d);
+}

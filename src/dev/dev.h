@@ -1,0 +1,32 @@
+/* What every device gets from the board: IRQ lines and requests to the
+ * machine (reset, power off, exit, A20). A device never knows which
+ * interrupt controller or engine is behind these. */
+#ifndef RINGVM_DEV_H
+#define RINGVM_DEV_H
+
+#include <stdbool.h>
+
+/* One interrupt request line. set(opaque, n, level) drives input n of
+ * whatever controller the board wired it to. */
+struct irq_line {
+	void (*set)(void *opaque, int n, int level);
+	void *opaque;
+	int n;
+};
+
+static inline void irq_set(const struct irq_line *l, int level)
+{
+	if (l && l->set)
+		l->set(l->opaque, l->n, level);
+}
+
+/* Requests a device makes to the machine. Any pointer may be NULL. */
+struct board_req {
+	void *opaque;
+	void (*reset)(void *opaque);             /* system reset (warm boot) */
+	void (*poweroff)(void *opaque);          /* ACPI/APM-style power off */
+	void (*exit)(void *opaque, int status);  /* leave ringvm with status */
+	void (*set_a20)(void *opaque, bool on);  /* A20 gate */
+};
+
+#endif

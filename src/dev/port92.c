@@ -1,0 +1,36 @@
+/* Port 0x92 (see port92.h). */
+#include "dev/port92.h"
+
+static uint32_t p92_read(void *opaque, uint32_t off, int size)
+{
+	struct port92 *p = opaque;
+	return p->val & 0x02;
+}
+
+static void p92_write(void *opaque, uint32_t off, int size, uint32_t v)
+{
+	struct port92 *p = opaque;
+	uint8_t old = p->val;
+	p->val = (uint8_t)(v & 0x03);
+	if (((old ^ v) & 0x02) && p->board->set_a20)
+		p->board->set_a20(p->board->opaque, (v & 0x02) != 0);
+	if (!(old & 0x01) && (v & 0x01)) {
+		p->val &= 0x02; /* bit 0 reads back 0 once the reset is done */
+		if (p->board->reset)
+			p->board->reset(p->board->opaque);
+	}
+}
+
+static const struct bus_ops p92_ops = { p92_read, p92_write, 1, "port92" };
+
+void port92_reset(struct port92 *p)
+{
+	p->val = 0;
+}
+
+int port92_init(struct port92 *p, struct bus *pio, const struct board_req *board)
+{
+	p->val = 0;
+	p->board = board;
+	return bus_add_pio(pio, 0x92, 1, &p92_ops, p);
+}

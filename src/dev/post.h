@@ -1,0 +1,17 @@
+/* Port 0x80, the POST diagnostic port: writes are kept (the last value is
+ * handy when a guest dies early), reads return it. Guests also use it as
+ * an I/O delay. */
+#ifndef RINGVM_POST_H
+#define RINGVM_POST_H
+
+#include <stdint.h>
+
+#include "machine/bus.h"
+
+struct post {
+	uint8_t last;
+};
+
+int post_init(struct post *p, struct bus *pio);
+
+#endif

@@ -1,0 +1,34 @@
+/* Guest RAM: one memfd-backed shared mapping, so snapshots and clones can
+ * share it later. Size limits: a page multiple, 2 MiB .. 3 GiB (the space
+ * above 3 GiB is kept for MMIO and the BIOS alias). */
+#ifndef RINGVM_RAM_H
+#define RINGVM_RAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAM_MIN (2u << 20)
+#define RAM_MAX (3u << 30)
+#define RAM_PAGE 4096u
+
+struct ram {
+	uint8_t *base;
+	uint32_t size;
+	int fd;
+};
+
+/* 0, or -1 with a message in err. */
+int ram_create(struct ram *r, uint64_t size, char *err, size_t errlen);
+void ram_free(struct ram *r);
+/* Give every byte back as zero (power cycle). */
+void ram_clear(struct ram *r);
+
+/* Parse a size as -m takes it: a number with an optional K/M/G suffix
+ * (no suffix: MiB, as QEMU). Returns 0 and sets *out, or -1 with a message
+ * naming the problem. Does not check the RAM limits. */
+int ram_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+
+/* The BIOS ROM image: exactly 64 or 128 KiB. */
+int rom_load(const char *path, uint8_t **img, uint32_t *size, char *err, size_t errlen);
+
+#endif
