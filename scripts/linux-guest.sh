@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 # The kernel command line (docs/boot.md says why each word is there).
-APPEND=${APPEND:-"console=ttyS0 reboot=k panic=-1 nokaslr tsc=reliable"}
+APPEND=${APPEND:-"console=ttyS0 earlyprintk=ttyS0 reboot=k panic=-1 nokaslr tsc=reliable"}
 
 mkdir -p "$out/debs"
 out=$(cd "$out" && pwd)
@@ -99,7 +99,7 @@ case $mode in
 ringvm)
 	BUILD=${BUILD:-build}
 	exec "$BUILD/ringvm" --accel "${ACCEL:-interp}" -m 256 --kernel "$out/vmlinuz" --initrd "$out/initrd.gz" \
-		--append "$APPEND ringvm.shell" ;;
+		--no-reboot --append "$APPEND ringvm.shell" ;;
 qemu)
 	exec qemu-system-i386 -kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -m 256 -nographic -no-reboot \
 		-append "$APPEND${shell:+ ringvm.shell}" ;;
