@@ -33,6 +33,11 @@ struct engine_ops {
 	/* Make struct cpu current (engine -> cpu) / push it back. */
 	void (*sync_out)(struct engine *e);
 	void (*sync_in)(struct engine *e);
+	/* Optional: 1 if this engine can run a guest of this kind on this
+	 * host, else 0 with the reason in why. guest_kind is boot_detect()'s
+	 * value (1 multiboot, 2 Linux) or 0 for a BIOS boot. The CLI asks it
+	 * when choosing the default engine; NULL means "try create()". */
+	int (*probe)(int guest_kind, char *why, size_t whylen);
 };
 
 extern const struct engine_ops interp_engine_ops;
