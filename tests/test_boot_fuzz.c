@@ -268,6 +268,7 @@ static void test_bzimage(void)
 		CHECK(r64(ee) == want[i][0] && r64(ee + 8) == want[i][1] && r32(ee + 16) == want[i][2]);
 	}
 	CHECK(zp[0x1ef] == 0); /* sentinel */
+	CHECK(r16(g.ram + 0x413) == 639 && r16(g.ram + 0x40e) == 0x9fc0); /* BIOS data area */
 	CHECK(hole_intact(&g));
 out:
 	free(rd);

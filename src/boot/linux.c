@@ -185,6 +185,11 @@ int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t
 	wr32(zp + HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
 	if (hdr_end >= HDR_SETUP_DATA + 8)
 		wr64(zp + HDR_SETUP_DATA, 0);
+	/* The BIOS data area words a PC BIOS leaves and Linux reads when it
+	 * reserves the EBDA and scans for MP tables: base memory in KiB
+	 * (0x413) and the EBDA segment (0x40E), matching the e820 map. */
+	wr16(g->ram + 0x413, BOOT_LOW_END / 1024);
+	wr16(g->ram + 0x40e, BOOT_LOW_END >> 4);
 	memcpy(g->ram + BOOT_CMDLINE_ADDR, cl, cl_len + 1);
 	memcpy(g->ram + kstart, img + setup_size, (size_t)pm_len);
 	if (initrd_len)
