@@ -461,6 +461,8 @@ static void arm_timer(struct kvm_state *k, uint64_t deadline_ns)
 	timer_settime(k->timer, 0, &its, NULL);
 }
 
+static unsigned probed_modes(void);
+
 static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64_t icount_limit)
 {
 	(void)icount_limit; /* hardware does not count instructions for us */
@@ -515,6 +517,9 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 			cpu->halted = 1;
 			continue; /* the top of the loop injects or returns HALT */
 		case KVM_EXIT_SHUTDOWN:
+			if (!(probed_modes() & KVM_MODE_PAGING))
+				fprintf(stderr, "ringvm: kvm: the guest triple-faulted; note that this host's KVM "
+						"cannot run 32-bit paging (probe): try --accel interp\n");
 			cpu->shutdown = 1;
 			why = CPU_STOP_SHUTDOWN;
 			break;
@@ -544,6 +549,8 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 	return why;
 }
 
+static int kvm_engine_probe(int guest_kind, char *why, size_t whylen);
+
 const struct engine_ops kvm_engine_ops = {
 	.name = "kvm",
 	.create = kvm_create,
@@ -551,6 +558,7 @@ const struct engine_ops kvm_engine_ops = {
 	.run = kvm_run_vcpu,
 	.sync_out = kvm_sync_out,
 	.sync_in = kvm_sync_in,
+	.probe = kvm_engine_probe,
 };
 
 /* ---- probing what the host's KVM can run ---- */
@@ -697,4 +705,35 @@ unsigned kvm_probe(char *msg, size_t msglen)
 		}
 	}
 	return ok;
+}
+
+/* The probe runs once per process (nothing is cached across runs). */
+static unsigned probe_cache;
+static int probe_done;
+static char probe_msg[512];
+
+static unsigned probed_modes(void)
+{
+	if (!probe_done) {
+		probe_cache = kvm_probe(probe_msg, sizeof(probe_msg));
+		probe_done = 1;
+	}
+	return probe_cache;
+}
+
+/* Every multiboot or Linux kernel we know turns paging on, so the engine
+ * is offered for them only when 32-bit paging works; a BIOS boot starts in
+ * real mode. */
+static int kvm_engine_probe(int guest_kind, char *why, size_t whylen)
+{
+	unsigned need = guest_kind == 0 ? KVM_MODE_REAL : (KVM_MODE_PROT | KVM_MODE_PAGING);
+	unsigned have = probed_modes();
+	if ((have & need) == need)
+		return 1;
+	snprintf(why, whylen, "this host's KVM cannot run %s (%s)",
+		 !(have & KVM_MODE_REAL) && need == KVM_MODE_REAL ? "real mode"
+		 : !(have & KVM_MODE_PROT)			 ? "32-bit protected mode"
+								 : "32-bit paging",
+		 probe_msg[0] ? probe_msg : "no /dev/kvm");
+	return 0;
 }
