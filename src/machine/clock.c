@@ -52,6 +52,17 @@ void clock_set_icount_src(struct clock *c, const uint64_t *icount, uint32_t ns_p
 	c->ns_per_insn = ns_per_insn ? ns_per_insn : 1;
 }
 
+void clock_warp(struct clock *c, uint64_t vt)
+{
+	uint64_t now = clock_now(c);
+	if (vt == CLOCK_NEVER || vt <= now)
+		return;
+	if (c->mode == CLOCK_ICOUNT)
+		c->icount_time_base += vt - now;
+	else if (c->mode == CLOCK_MANUAL)
+		c->manual = vt;
+}
+
 void clock_set(struct clock *c, uint64_t ns)
 {
 	c->manual = ns;

@@ -46,6 +46,11 @@ void clock_set(struct clock *c, uint64_t ns); /* CLOCK_MANUAL only */
 
 uint64_t clock_now(struct clock *c);
 
+/* Move virtual time forward to vt without instructions being retired
+ * (CLOCK_ICOUNT and CLOCK_MANUAL: an idle, halted CPU skips to the next
+ * timer). No effect if vt is not in the future or in CLOCK_HOST mode. */
+void clock_warp(struct clock *c, uint64_t vt);
+
 /* Host CLOCK_MONOTONIC ns at which virtual time reaches vt (CLOCK_HOST),
  * or CLOCK_NEVER in the other modes. */
 uint64_t clock_host_deadline(const struct clock *c, uint64_t vt);

@@ -1,0 +1,382 @@
+/* ringvm's command line: parse options (GNU long options, plus QEMU's
+ * single-dash spellings), read the images, pick an engine, build the board
+ * and run it. Every bad input ends here with a message and status 1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "engine/engine.h"
+#include "engine/kvm.h"
+#include "machine/pc.h"
+#include "machine/ram.h"
+
+#define RINGVM_VERSION "0.1"
+#define DEFAULT_RAM (128ull << 20)
+#define MAX_IMAGE (1ull << 30)
+
+/* The embedded default guest (src/cli/guest_blob.S). */
+extern const unsigned char ringvm_guest_elf[], ringvm_guest_elf_end[];
+
+/* Engines that may not be linked into this build yet: weak references are
+ * NULL when absent. */
+extern const struct engine_ops kvm_engine_ops __attribute__((weak));
+extern const struct engine_ops bt_engine_ops __attribute__((weak));
+extern unsigned kvm_probe(char *msg, size_t msglen) __attribute__((weak));
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringvm [options]\n"
+		"Run a 32-bit x86 guest. With no --kernel, boots the embedded guest.\n"
+		"\n"
+		"  --kernel FILE      multiboot ELF or Linux bzImage to boot\n"
+		"  --initrd FILE      initial ramdisk (Linux) or first module (multiboot)\n"
+		"  --append STRING    kernel command line\n"
+		"  -m, --memory SIZE  guest RAM: a number with K, M or G (no suffix: MiB);\n"
+		"                     2 MiB to 3 GiB, default 128M\n"
+		"  --accel ENGINE     interp, bt or kvm (default: kvm if it can run this\n"
+		"                     guest here, else interp)\n"
+		"  --bios FILE        BIOS ROM image, exactly 64 or 128 KiB; with no\n"
+		"                     --kernel the machine starts at its reset vector\n"
+		"  --no-reboot        exit instead of rebooting on reset or triple fault\n"
+		"  --debugcon FILE    port 0xe9 output to FILE (default: stderr)\n"
+		"  --trace            print every instruction executed (stderr)\n"
+		"  --deterministic    virtual time from the instruction count\n"
+		"  --help, --version\n"
+		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
+		"-bios -no-reboot -debugcon.\n"
+		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n");
+}
+
+static int fail(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "ringvm: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+/* Read a whole file into memory. */
+static int read_image(const char *what, const char *path, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ringvm: %s '%s': %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "ringvm: %s '%s': not a regular file\n", what, path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0 || (uint64_t)st.st_size > MAX_IMAGE) {
+		fprintf(stderr, "ringvm: %s '%s': %s\n", what, path, st.st_size ? "larger than 1 GiB" : "empty file");
+		close(fd);
+		return -1;
+	}
+	uint8_t *buf = malloc((size_t)st.st_size);
+	if (!buf) {
+		fprintf(stderr, "ringvm: %s '%s': out of memory\n", what, path);
+		close(fd);
+		return -1;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "ringvm: %s '%s': %s\n", what, path, n < 0 ? strerror(errno) : "file shrank while reading");
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_DEBUGCON,
+	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "accel", required_argument, NULL, OPT_ACCEL },
+	{ "bios", required_argument, NULL, OPT_BIOS },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* QEMU spells long options with one dash: "-kernel FILE". Rewrite those
+ * (exact names only) to "--kernel" before getopt sees them. */
+static char **qemu_spellings(int argc, char **argv)
+{
+	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
+					     "no-reboot", "debugcon", "memory", NULL };
+	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
+	if (!nv)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		nv[i] = argv[i];
+		const char *a = argv[i];
+		if (i == 0 || a[0] != '-' || a[1] == '-' || a[1] == 0)
+			continue;
+		if (strcmp(a, "--") == 0)
+			break;
+		size_t n = strcspn(a + 1, "=");
+		for (int k = 0; names[k]; k++) {
+			if (strlen(names[k]) == n && strncmp(a + 1, names[k], n) == 0) {
+				char *s = malloc(strlen(a) + 2);
+				if (s) {
+					s[0] = '-';
+					strcpy(s + 1, a);
+					nv[i] = s;
+				}
+			}
+		}
+	}
+	return nv;
+}
+
+struct opts {
+	const char *kernel, *initrd, *append, *accel, *bios, *debugcon;
+	uint64_t ram;
+	int no_reboot, trace, deterministic;
+};
+
+/* Returns -1 to continue, else an exit status. */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	char err[256];
+	o->ram = DEFAULT_RAM;
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":m:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_APPEND: o->append = optarg; break;
+		case OPT_ACCEL: o->accel = optarg; break;
+		case OPT_BIOS: o->bios = optarg; break;
+		case OPT_DEBUGCON: o->debugcon = optarg; break;
+		case OPT_NO_REBOOT: o->no_reboot = 1; break;
+		case OPT_TRACE: o->trace = 1; break;
+		case OPT_DETERMINISTIC: o->deterministic = 1; break;
+		case 'm':
+			if (ram_parse_size(optarg, &o->ram, err, sizeof(err)) < 0)
+				return fail("%s%s", err, "");
+			if (o->ram < RAM_MIN || o->ram > RAM_MAX)
+				return fail("memory size '%s' is out of range: ringvm needs 2M to 3G%s", optarg, "");
+			if (o->ram % RAM_PAGE)
+				return fail("memory size '%s' is not a multiple of 4 KiB%s", optarg, "");
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("ringvm %s\n", RINGVM_VERSION);
+			return 0;
+		case ':':
+			fail("option '%s' needs an argument%s", argv[optind - 1], "");
+			fprintf(stderr, "Try 'ringvm --help'.\n");
+			return 1;
+		default:
+			fail("unknown option '%s'%s", argv[optind - 1], "");
+			fprintf(stderr, "Try 'ringvm --help'.\n");
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fail("unexpected argument '%s'%s", argv[optind], "");
+		fprintf(stderr, "Try 'ringvm --help'.\n");
+		return 1;
+	}
+	if (o->accel && strcmp(o->accel, "interp") && strcmp(o->accel, "bt") && strcmp(o->accel, "kvm"))
+		return fail("unknown accelerator '%s': choose interp, bt or kvm%s", o->accel, "");
+	if (o->initrd && !o->kernel)
+		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
+	return -1;
+}
+
+/* Can the kvm engine run this kind of guest here? The engine's own
+ * probe() decides if it has one; else kvm_probe() says which modes the
+ * host's KVM runs: a BIOS starts in real mode, multiboot and Linux kernels
+ * need protected mode and (ringos and Linux both turn it on) paging. */
+static int kvm_fits(const struct engine_ops *kvm, int kind, char *why, size_t whylen)
+{
+	why[0] = 0;
+	if (kvm->probe)
+		return kvm->probe(kind, why, whylen);
+	if (!kvm_probe)
+		return 1;
+	unsigned need = kind == 0 ? KVM_MODE_REAL : (KVM_MODE_PROT | KVM_MODE_PAGING);
+	unsigned have = kvm_probe(why, whylen);
+	if ((have & need) == need)
+		return 1;
+	if (!why[0])
+		snprintf(why, whylen, "this host's KVM cannot run the modes this guest needs");
+	return 0;
+}
+
+/* The engine to use. NULL after printing why not. */
+static const struct engine_ops *pick_engine(const char *accel, int guest_kind)
+{
+	const struct engine_ops *kvm = &kvm_engine_ops, *bt = &bt_engine_ops;
+	char why[512] = "";
+	if (accel) {
+		if (!strcmp(accel, "interp"))
+			return &interp_engine_ops;
+		if (!strcmp(accel, "bt")) {
+			if (!bt)
+				fail("--accel bt: the bt engine is not implemented yet%s%s", "", "");
+			return bt;
+		}
+		if (!kvm) {
+			fail("--accel kvm: this build has no kvm engine%s%s", "", "");
+			return NULL;
+		}
+		/* Asked for explicitly: warn, but let the user try. */
+		if (!kvm_fits(kvm, guest_kind, why, sizeof(why)))
+			fprintf(stderr, "ringvm: warning: --accel kvm: %s\n", why);
+		return kvm;
+	}
+	if (!kvm) {
+		fprintf(stderr, "ringvm: using the interp engine (no kvm engine in this build)\n");
+		return &interp_engine_ops;
+	}
+	if (!kvm_fits(kvm, guest_kind, why, sizeof(why))) {
+		fprintf(stderr, "ringvm: using the interp engine (kvm: %s)\n", why);
+		return &interp_engine_ops;
+	}
+	fprintf(stderr, "ringvm: using the kvm engine\n");
+	return kvm;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	memset(&o, 0, sizeof(o));
+	char **av = qemu_spellings(argc, argv);
+	if (!av)
+		return fail("out of memory%s%s", "", "");
+	int rc = parse(argc, av, &o);
+	if (rc >= 0)
+		return rc;
+
+	struct pc_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ram_size = o.ram;
+	cfg.cmdline = o.append ? o.append : "";
+	cfg.no_reboot = o.no_reboot;
+	cfg.trace = o.trace;
+	cfg.deterministic = o.deterministic;
+	cfg.console_in = STDIN_FILENO;
+	cfg.console_out = STDOUT_FILENO;
+
+	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	char err[512];
+	if (o.bios) {
+		if (rom_load(o.bios, &rom, &cfg.rom_size, err, sizeof(err)) < 0)
+			return fail("%s%s", err, "");
+		cfg.rom = rom;
+	}
+	if (o.kernel) {
+		if (read_image("kernel", o.kernel, &kernel, &kernel_len) < 0)
+			return 1;
+		cfg.kernel = kernel;
+		cfg.kernel_len = kernel_len;
+		cfg.kernel_name = o.kernel;
+		if (!boot_detect(kernel, kernel_len))
+			return fail("kernel '%s': not a multiboot kernel or a Linux bzImage%s", o.kernel, "");
+	} else if (!o.bios) {
+		size_t n = (size_t)(ringvm_guest_elf_end - ringvm_guest_elf);
+		if (n == 0)
+			return fail("this build has no embedded guest; give --kernel FILE%s%s", "", "");
+		cfg.kernel = ringvm_guest_elf;
+		cfg.kernel_len = n;
+		cfg.kernel_name = "embedded guest";
+	}
+	if (o.initrd) {
+		if (read_image("initrd", o.initrd, &initrd, &initrd_len) < 0)
+			return 1;
+		cfg.initrd = initrd;
+		cfg.initrd_len = initrd_len;
+		cfg.initrd_name = o.initrd;
+	}
+	FILE *dcon = NULL;
+	if (o.debugcon) {
+		const char *path = o.debugcon;
+		if (!strncmp(path, "file:", 5))
+			path += 5; /* QEMU's chardev spelling */
+		if (!strcmp(path, "stdio")) {
+			dcon = stdout;
+		} else {
+			dcon = fopen(path, "w");
+			if (!dcon)
+				return fail("debugcon '%s': %s", path, strerror(errno));
+		}
+		cfg.debugcon = dcon;
+	}
+
+	int kind = cfg.kernel ? boot_detect(cfg.kernel, cfg.kernel_len) : 0;
+	const struct engine_ops *eng = pick_engine(o.accel, kind);
+	if (!eng)
+		return 1;
+
+	struct pc *pc = pc_create(&cfg, err, sizeof(err));
+	if (!pc)
+		return fail("%s%s", err, "");
+	if (pc_set_engine(pc, eng, err, sizeof(err)) < 0) {
+		if (o.accel) {
+			pc_destroy(pc);
+			return fail("--accel %s: %s", o.accel, err);
+		}
+		/* The default tried kvm and it would not start: fall back. */
+		fprintf(stderr, "ringvm: kvm engine failed (%s); using interp\n", err);
+		if (pc_set_engine(pc, &interp_engine_ops, err, sizeof(err)) < 0) {
+			pc_destroy(pc);
+			return fail("interp engine: %s%s", err, "");
+		}
+	}
+	if (pc_boot(pc, err, sizeof(err)) < 0) {
+		pc_destroy(pc);
+		return fail("%s%s", err, "");
+	}
+	rc = pc_run(pc);
+	pc_destroy(pc);
+	if (dcon && dcon != stdout)
+		fclose(dcon);
+	free(kernel);
+	free(initrd);
+	free(rom);
+	for (int i = 0; i < argc; i++)
+		if (av[i] != argv[i])
+			free(av[i]);
+	free(av);
+	return rc;
+}

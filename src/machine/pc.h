@@ -1,0 +1,99 @@
+/* The PC board shared by every engine: RAM (and an optional BIOS ROM),
+ * the port and MMIO buses, the devices and their IRQ wiring, the CPU's
+ * bus interface, boot, and the run loop. docs/board.md describes the
+ * machine as built. */
+#ifndef RINGVM_PC_H
+#define RINGVM_PC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+#include "dev/apm_shutdown.h"
+#include "dev/debugcon.h"
+#include "dev/i8042.h"
+#include "dev/pci_host.h"
+#include "dev/pic8259.h"
+#include "dev/pit8254.h"
+#include "dev/port92.h"
+#include "dev/post.h"
+#include "dev/rtc_cmos.h"
+#include "dev/uart16550.h"
+#include "engine/engine.h"
+#include "machine/bus.h"
+#include "machine/clock.h"
+#include "machine/console.h"
+#include "machine/ram.h"
+
+/* Exit statuses of pc_run() (docs/board.md). Debug-exit adds the odd
+ * statuses (v << 1) | 1. */
+#define PC_EXIT_OK 0           /* powered off, C-a x, reset with no_reboot */
+#define PC_EXIT_ERROR 1        /* could not (re)boot the image */
+#define PC_EXIT_TRIPLE_FAULT 2 /* triple fault with no_reboot */
+#define PC_EXIT_HALTED 4       /* HLT with interrupts disabled */
+/* 128 + N: terminated by signal N (SIGINT, SIGTERM, SIGHUP). */
+
+#define PC_NS_PER_INSN 1 /* deterministic clock: 1 ns per instruction */
+
+struct pc_config {
+	uint64_t ram_size;
+	const uint8_t *rom;      /* BIOS image (64 or 128 KiB) or NULL */
+	uint32_t rom_size;
+	/* The kernel: multiboot ELF or Linux bzImage. NULL with a ROM: the
+	 * BIOS boots from the reset vector. */
+	const char *kernel_name;
+	const uint8_t *kernel;
+	size_t kernel_len;
+	const char *initrd_name;
+	const uint8_t *initrd;
+	size_t initrd_len;
+	const char *cmdline;
+	bool no_reboot;
+	bool deterministic;
+	bool trace;
+	FILE *debugcon;          /* port 0xe9 output (NULL: stderr) */
+	FILE *log;               /* board messages (NULL: stderr) */
+	int console_in, console_out; /* serial backend fds (-1: none) */
+};
+
+enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
+
+struct pc {
+	struct pc_config cfg;
+	struct ram ram;
+	struct bus pio, mmio;
+	struct clock clock;
+	struct cpu cpu;
+	bool cpu_ok;
+	struct cpu_bus cbus;
+	struct engine *eng;
+	struct board_req req;
+	struct pic pic;
+	struct pit pit;
+	struct uart uart;
+	struct rtc rtc;
+	struct i8042 kbd;
+	struct port92 p92;
+	struct post post;
+	struct pci_host pci;
+	struct debugcon dcon;
+	struct apm_shutdown apm;
+	struct console con;
+	enum pc_action action;
+	int exit_status;
+	int sig_pipe[2];
+};
+
+/* Build the board (RAM, devices, CPU). Returns NULL with a message. */
+struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
+void pc_destroy(struct pc *pc);
+/* Create the engine that will run the CPU. 0, or -1 with a message. */
+int pc_set_engine(struct pc *pc, const struct engine_ops *ops, char *err, size_t errlen);
+/* Load the image and put the CPU at its entry (also used on reboot). */
+int pc_boot(struct pc *pc, char *err, size_t errlen);
+/* Run until the machine ends; returns the exit status (see above). */
+int pc_run(struct pc *pc);
+
+#endif
