@@ -1,6 +1,109 @@
-/* Handlers: alu family (filled in by its owner). */
+/* Handlers: two-operand and one-operand integer arithmetic and logic
+ * (ADD ADC SUB SBB AND OR XOR CMP TEST INC DEC NEG NOT).
+ *
+ * Results and flags come from the host's own instructions (flags.h).
+ * Memory destinations are read, computed, written: the write may fault
+ * (#PF, #GP), so the new flags are committed only after it succeeded.
+ * LOCK is legal on the memory forms; the decoder rejects it elsewhere
+ * (#UD), and one virtual CPU needs nothing more for atomicity.
+ */
 #include "cpu/exec.h"
+#include "cpu/flags.h"
+
+/* Write the destination, then the flags alu_* left in cpu->eflags; if the
+ * write faults, EFLAGS is as before the instruction. */
+static inline void write_dest(struct cpu *cpu, const struct insn *in, uint32_t v, uint32_t old_flags)
+{
+	if (in->op[0].kind == OPK_REG) {
+		reg_write(cpu, in->op[0].reg, in->op[0].size, v);
+		return;
+	}
+	uint32_t nf = cpu->eflags;
+	cpu->eflags = old_flags;
+	op_write(cpu, in, 0, v);
+	cpu->eflags = nf;
+}
+
+/* dst = dst op src */
+#define ALU_BINARY(name)                                                            \
+	static void op_##name(struct cpu *cpu, const struct insn *in)               \
+	{                                                                           \
+		uint32_t old = cpu->eflags;                                         \
+		uint32_t a = op_read(cpu, in, 0), b = op_read(cpu, in, 1);          \
+		write_dest(cpu, in, alu_##name(cpu, in->op[0].size, a, b), old);    \
+	}                                                                           \
+	static void op_##name##_rr(struct cpu *cpu, const struct insn *in)          \
+	{                                                                           \
+		int sz = in->op[0].size;                                            \
+		uint32_t a = reg_read(cpu, in->op[0].reg, sz);                      \
+		uint32_t b = reg_read(cpu, in->op[1].reg, sz);                      \
+		reg_write(cpu, in->op[0].reg, sz, alu_##name(cpu, sz, a, b));       \
+	}                                                                           \
+	static void op_##name##_ri(struct cpu *cpu, const struct insn *in)          \
+	{                                                                           \
+		int sz = in->op[0].size;                                            \
+		uint32_t a = reg_read(cpu, in->op[0].reg, sz);                      \
+		reg_write(cpu, in->op[0].reg, sz, alu_##name(cpu, sz, a, in->imm)); \
+	}                                                                           \
+	static insn_fn sel_##name(const struct insn *in)                            \
+	{                                                                           \
+		if (in->op[0].kind == OPK_REG && in->op[1].kind == OPK_REG)         \
+			return op_##name##_rr;                                      \
+		if (in->op[0].kind == OPK_REG && in->op[1].kind == OPK_IMM)         \
+			return op_##name##_ri;                                      \
+		return op_##name;                                                   \
+	}
+
+ALU_BINARY(add)
+ALU_BINARY(adc)
+ALU_BINARY(sub)
+ALU_BINARY(sbb)
+ALU_BINARY(and)
+ALU_BINARY(or)
+ALU_BINARY(xor)
+
+/* CMP and TEST: flags only, no write, so no ordering concern. */
+static void op_cmp(struct cpu *cpu, const struct insn *in)
+{
+	alu_sub(cpu, in->op[0].size, op_read(cpu, in, 0), op_read(cpu, in, 1));
+}
+
+static void op_test(struct cpu *cpu, const struct insn *in)
+{
+	alu_and(cpu, in->op[0].size, op_read(cpu, in, 0), op_read(cpu, in, 1));
+}
+
+#define ALU_UNARY(name)                                                             \
+	static void op_##name(struct cpu *cpu, const struct insn *in)               \
+	{                                                                           \
+		uint32_t old = cpu->eflags;                                         \
+		uint32_t a = op_read(cpu, in, 0);                                   \
+		write_dest(cpu, in, alu_##name(cpu, in->op[0].size, a, 0), old);    \
+	}
+
+ALU_UNARY(inc)
+ALU_UNARY(dec)
+ALU_UNARY(neg)
+
+/* NOT changes no flags (SDM NOT). */
+static void op_not(struct cpu *cpu, const struct insn *in)
+{
+	op_write(cpu, in, 0, ~op_read(cpu, in, 0));
+}
 
 const struct op_entry ops_alu_table[] = {
+	{ZYDIS_MNEMONIC_ADD, op_add, 0, sel_add},
+	{ZYDIS_MNEMONIC_ADC, op_adc, 0, sel_adc},
+	{ZYDIS_MNEMONIC_SUB, op_sub, 0, sel_sub},
+	{ZYDIS_MNEMONIC_SBB, op_sbb, 0, sel_sbb},
+	{ZYDIS_MNEMONIC_AND, op_and, 0, sel_and},
+	{ZYDIS_MNEMONIC_OR, op_or, 0, sel_or},
+	{ZYDIS_MNEMONIC_XOR, op_xor, 0, sel_xor},
+	{ZYDIS_MNEMONIC_CMP, op_cmp, 0, 0},
+	{ZYDIS_MNEMONIC_TEST, op_test, 0, 0},
+	{ZYDIS_MNEMONIC_INC, op_inc, 0, 0},
+	{ZYDIS_MNEMONIC_DEC, op_dec, 0, 0},
+	{ZYDIS_MNEMONIC_NEG, op_neg, 0, 0},
+	{ZYDIS_MNEMONIC_NOT, op_not, 0, 0},
 	{0, 0, 0, 0},
 };
