@@ -1,0 +1,2 @@
+#include "ringos.h"
+void bench(void) { kprintf("bench TODO\n"); }

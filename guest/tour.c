@@ -1,0 +1,2 @@
+#include "ringos.h"
+void tour(void) { kprintf("tour TODO\n"); }
