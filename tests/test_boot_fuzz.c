@@ -530,7 +530,7 @@ int main(void)
 	uint8_t junk[600] = {0};
 	CHECK(boot_detect(junk, sizeof junk) == 0);
 	CHECK(boot_detect(junk, 3) == 0);
-	fuzz(6000);
+	fuzz(getenv("RINGVM_LONG") ? 120000 : 6000); /* make test-long: 20x */
 	if (failures) {
 		printf("%d checks failed\n", failures);
 		return 1;
