@@ -14,7 +14,9 @@ static int has_err(int v) { return v == 8 || (v >= 10 && v <= 14) || v == 17; }
 
 static void fmt_exc(char *b, u32 n, int vec, int err)
 {
-	if (has_err(vec) && err != NOERR)
+	if (has_err(vec) && err == 0)
+		ksnprintf(b, n, "%s(0)", vec_name(vec));
+	else if (has_err(vec) && err != NOERR)
 		ksnprintf(b, n, "%s(0x%x)", vec_name(vec), (u32)err);
 	else
 		ksnprintf(b, n, "%s", vec_name(vec));

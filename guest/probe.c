@@ -41,7 +41,7 @@ int probe_exec(struct frame *in)
 
 /* Call fn(arg) at ring `ring`; its return value is in probe_out.f.eax.
  * Returns VEC_DONE, or the vector of the fault that ended it. */
-int run_ring(int ring, void (*fn)(u32), u32 arg, u32 eflags)
+int run_ring(int ring, const void *fn, u32 arg, u32 eflags)
 {
 	struct frame in;
 	u32 *sp;

@@ -105,7 +105,7 @@ extern struct frame probe_in;
 extern struct probe probe_out;
 void probe_frame(struct frame *in, int ring, u32 eip);
 int probe_exec(struct frame *in); /* returns vector caught */
-int run_ring(int ring, void (*fn)(u32), u32 arg, u32 eflags);
+int run_ring(int ring, const void *fn, u32 arg, u32 eflags);
 
 /* entry.S */
 extern u32 stack_trap_top[], stack_r1_top[], stack_r2_top[], stack_r0p_top[];

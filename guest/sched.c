@@ -20,6 +20,7 @@ struct task {
 static struct task tasks[NTASK];
 static int cur;
 static int sched_on;
+u32 sched_switches; /* preemptions of one user task by another */
 static u32 kstack[NTASK][3][1024] __attribute__((aligned(4096)));
 
 void pic_mask(u16 mask)
@@ -80,8 +81,12 @@ struct frame *sched_tick(struct frame *f)
 {
 	if (!sched_on)
 		return f;
+	int next;
 	tasks[cur].frame = f;
-	return switch_to(pick());
+	next = pick();
+	if (next != cur && cur != 0 && next != 0)
+		sched_switches++;
+	return switch_to(next);
 }
 
 struct frame *sched_exit(struct frame *f)
