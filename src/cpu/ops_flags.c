@@ -1,6 +1,63 @@
-/* Handlers: flags family (filled in by its owner). */
+/* Handlers: flag instructions (SDM Vol. 2 CLC, STC, CMC, CLD, STD, CLI,
+ * STI, and the undocumented SALC that P6 processors execute). */
 #include "cpu/exec.h"
 
+static void op_clc(struct cpu *cpu, const struct insn *in) { cpu->eflags &= ~FL_CF; }
+static void op_stc(struct cpu *cpu, const struct insn *in) { cpu->eflags |= FL_CF; }
+static void op_cmc(struct cpu *cpu, const struct insn *in) { cpu->eflags ^= FL_CF; }
+static void op_cld(struct cpu *cpu, const struct insn *in) { cpu->eflags &= ~FL_DF; }
+static void op_std(struct cpu *cpu, const struct insn *in) { cpu->eflags |= FL_DF; }
+
+/* May CLI/STI change IF? (SDM CLI/STI "Operation", without CR4.VME/PVI,
+ * which we do not offer): real mode always; protected mode when
+ * CPL <= IOPL; virtual-8086 mode when IOPL = 3. Otherwise #GP(0). */
+static void check_if_change(struct cpu *cpu)
+{
+	if (!(cpu->cr0 & CR0_PE))
+		return;
+	uint32_t iopl = (cpu->eflags & FL_IOPL) >> FL_IOPL_SHIFT;
+	if (cpu->eflags & FL_VM) {
+		if (iopl < 3)
+			raise_gp(cpu, 0);
+	} else if (cpu->cpl > iopl) {
+		raise_gp(cpu, 0);
+	}
+}
+
+static void op_cli(struct cpu *cpu, const struct insn *in)
+{
+	check_if_change(cpu);
+	cpu->eflags &= ~FL_IF;
+	cpu->block_break = 1;
+}
+
+/* STI: interrupts stay blocked until after the next instruction, but only
+ * when IF was clear (SDM STI: "If IF = 0, maskable hardware interrupts
+ * remain inhibited on the instruction boundary following an execution of
+ * STI"). */
+static void op_sti(struct cpu *cpu, const struct insn *in)
+{
+	check_if_change(cpu);
+	if (!(cpu->eflags & FL_IF))
+		cpu->inhibit_irq = 1;
+	cpu->eflags |= FL_IF;
+	cpu->block_break = 1;
+}
+
+/* SALC (D6): AL = CF ? FF : 00, flags unchanged. */
+static void op_salc(struct cpu *cpu, const struct insn *in)
+{
+	reg_write(cpu, R_EAX, 1, (cpu->eflags & FL_CF) ? 0xff : 0);
+}
+
 const struct op_entry ops_flags_table[] = {
+	{ZYDIS_MNEMONIC_CLC, op_clc, 0, 0},
+	{ZYDIS_MNEMONIC_STC, op_stc, 0, 0},
+	{ZYDIS_MNEMONIC_CMC, op_cmc, 0, 0},
+	{ZYDIS_MNEMONIC_CLD, op_cld, 0, 0},
+	{ZYDIS_MNEMONIC_STD, op_std, 0, 0},
+	{ZYDIS_MNEMONIC_CLI, op_cli, 0, 0},
+	{ZYDIS_MNEMONIC_STI, op_sti, 0, 0},
+	{ZYDIS_MNEMONIC_SALC, op_salc, 0, 0},
 	{0, 0, 0, 0},
 };
