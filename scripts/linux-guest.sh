@@ -57,11 +57,13 @@ command -v cpio >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y 
 stage=$out/stage
 rm -rf "$stage"
 mkdir -p "$stage/deb" "$stage/root"
-for d in "$debs"/linux-image-*-686_*.deb "$debs"/busybox-static_*.deb; do
-	dpkg-deb -x "$d" "$stage/deb"
-done
+# The newest of each, should the cache hold more than one version.
+kdeb=$(ls "$debs"/linux-image-*-686_*.deb | sort -V | tail -1)
+bdeb=$(ls "$debs"/busybox-static_*.deb | sort -V | tail -1)
+dpkg-deb -x "$kdeb" "$stage/deb"
+dpkg-deb -x "$bdeb" "$stage/deb"
 cp "$(ls "$stage"/deb/boot/vmlinuz-* | head -1)" "$out/vmlinuz"
-basename "$(ls "$debs"/linux-image-*-686_*.deb | head -1)" >"$out/kernel-package.txt"
+basename "$kdeb" >"$out/kernel-package.txt"
 
 # The initramfs: busybox, its applet links, /init and the workloads.
 r=$stage/root
