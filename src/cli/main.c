@@ -276,6 +276,119 @@ static const struct engine_ops *pick_engine(const char *accel, int guest_kind)
 	return kvm;
 }
 
+static void free_args(int argc, char **argv, char **av)
+{
+	for (int i = 0; i < argc; i++)
+		if (av[i] != argv[i])
+			free(av[i]);
+	free(av);
+}
+
+/* Read the images, build the board, run it. Returns the exit status. */
+static int run(const struct opts *o)
+{
+	struct pc_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ram_size = o->ram;
+	cfg.cmdline = o->append ? o->append : "";
+	cfg.no_reboot = o->no_reboot;
+	cfg.trace = o->trace;
+	cfg.deterministic = o->deterministic;
+	cfg.console_in = STDIN_FILENO;
+	cfg.console_out = STDOUT_FILENO;
+
+	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	FILE *dcon = NULL;
+	struct pc *pc = NULL;
+	char err[512];
+	int rc = 1;
+	if (o->bios) {
+		if (rom_load(o->bios, &rom, &cfg.rom_size, err, sizeof(err)) < 0) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+		cfg.rom = rom;
+	}
+	if (o->kernel) {
+		if (read_image("kernel", o->kernel, &kernel, &kernel_len) < 0)
+			goto out;
+		cfg.kernel = kernel;
+		cfg.kernel_len = kernel_len;
+		cfg.kernel_name = o->kernel;
+		if (!boot_detect(kernel, kernel_len)) {
+			fail("kernel '%s': not a multiboot kernel or a Linux bzImage%s", o->kernel, "");
+			goto out;
+		}
+	} else if (!o->bios) {
+		size_t n = (size_t)(ringvm_guest_elf_end - ringvm_guest_elf);
+		if (n == 0) {
+			fail("this build has no embedded guest; give --kernel FILE%s%s", "", "");
+			goto out;
+		}
+		cfg.kernel = ringvm_guest_elf;
+		cfg.kernel_len = n;
+		cfg.kernel_name = "embedded guest";
+	}
+	if (o->initrd) {
+		if (read_image("initrd", o->initrd, &initrd, &initrd_len) < 0)
+			goto out;
+		cfg.initrd = initrd;
+		cfg.initrd_len = initrd_len;
+		cfg.initrd_name = o->initrd;
+	}
+	if (o->debugcon) {
+		const char *path = o->debugcon;
+		if (!strncmp(path, "file:", 5))
+			path += 5; /* QEMU's chardev spelling */
+		if (!strcmp(path, "stdio")) {
+			dcon = stdout;
+		} else {
+			dcon = fopen(path, "w");
+			if (!dcon) {
+				fail("debugcon '%s': %s", path, strerror(errno));
+				goto out;
+			}
+		}
+		cfg.debugcon = dcon;
+	}
+
+	int kind = cfg.kernel ? boot_detect(cfg.kernel, cfg.kernel_len) : 0;
+	const struct engine_ops *eng = pick_engine(o->accel, kind);
+	if (!eng)
+		goto out;
+	pc = pc_create(&cfg, err, sizeof(err));
+	if (!pc) {
+		fail("%s%s", err, "");
+		goto out;
+	}
+	if (pc_set_engine(pc, eng, err, sizeof(err)) < 0) {
+		if (o->accel) {
+			fail("--accel %s: %s", o->accel, err);
+			goto out;
+		}
+		/* The default chose kvm and it would not start: fall back. */
+		fprintf(stderr, "ringvm: kvm engine failed (%s); using interp\n", err);
+		if (pc_set_engine(pc, &interp_engine_ops, err, sizeof(err)) < 0) {
+			fail("interp engine: %s%s", err, "");
+			goto out;
+		}
+	}
+	if (pc_boot(pc, err, sizeof(err)) < 0) {
+		fail("%s%s", err, "");
+		goto out;
+	}
+	rc = pc_run(pc);
+out:
+	pc_destroy(pc);
+	if (dcon && dcon != stdout)
+		fclose(dcon);
+	free(kernel);
+	free(initrd);
+	free(rom);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -284,99 +397,8 @@ int main(int argc, char **argv)
 	if (!av)
 		return fail("out of memory%s%s", "", "");
 	int rc = parse(argc, av, &o);
-	if (rc >= 0)
-		return rc;
-
-	struct pc_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ram_size = o.ram;
-	cfg.cmdline = o.append ? o.append : "";
-	cfg.no_reboot = o.no_reboot;
-	cfg.trace = o.trace;
-	cfg.deterministic = o.deterministic;
-	cfg.console_in = STDIN_FILENO;
-	cfg.console_out = STDOUT_FILENO;
-
-	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
-	size_t kernel_len = 0, initrd_len = 0;
-	char err[512];
-	if (o.bios) {
-		if (rom_load(o.bios, &rom, &cfg.rom_size, err, sizeof(err)) < 0)
-			return fail("%s%s", err, "");
-		cfg.rom = rom;
-	}
-	if (o.kernel) {
-		if (read_image("kernel", o.kernel, &kernel, &kernel_len) < 0)
-			return 1;
-		cfg.kernel = kernel;
-		cfg.kernel_len = kernel_len;
-		cfg.kernel_name = o.kernel;
-		if (!boot_detect(kernel, kernel_len))
-			return fail("kernel '%s': not a multiboot kernel or a Linux bzImage%s", o.kernel, "");
-	} else if (!o.bios) {
-		size_t n = (size_t)(ringvm_guest_elf_end - ringvm_guest_elf);
-		if (n == 0)
-			return fail("this build has no embedded guest; give --kernel FILE%s%s", "", "");
-		cfg.kernel = ringvm_guest_elf;
-		cfg.kernel_len = n;
-		cfg.kernel_name = "embedded guest";
-	}
-	if (o.initrd) {
-		if (read_image("initrd", o.initrd, &initrd, &initrd_len) < 0)
-			return 1;
-		cfg.initrd = initrd;
-		cfg.initrd_len = initrd_len;
-		cfg.initrd_name = o.initrd;
-	}
-	FILE *dcon = NULL;
-	if (o.debugcon) {
-		const char *path = o.debugcon;
-		if (!strncmp(path, "file:", 5))
-			path += 5; /* QEMU's chardev spelling */
-		if (!strcmp(path, "stdio")) {
-			dcon = stdout;
-		} else {
-			dcon = fopen(path, "w");
-			if (!dcon)
-				return fail("debugcon '%s': %s", path, strerror(errno));
-		}
-		cfg.debugcon = dcon;
-	}
-
-	int kind = cfg.kernel ? boot_detect(cfg.kernel, cfg.kernel_len) : 0;
-	const struct engine_ops *eng = pick_engine(o.accel, kind);
-	if (!eng)
-		return 1;
-
-	struct pc *pc = pc_create(&cfg, err, sizeof(err));
-	if (!pc)
-		return fail("%s%s", err, "");
-	if (pc_set_engine(pc, eng, err, sizeof(err)) < 0) {
-		if (o.accel) {
-			pc_destroy(pc);
-			return fail("--accel %s: %s", o.accel, err);
-		}
-		/* The default tried kvm and it would not start: fall back. */
-		fprintf(stderr, "ringvm: kvm engine failed (%s); using interp\n", err);
-		if (pc_set_engine(pc, &interp_engine_ops, err, sizeof(err)) < 0) {
-			pc_destroy(pc);
-			return fail("interp engine: %s%s", err, "");
-		}
-	}
-	if (pc_boot(pc, err, sizeof(err)) < 0) {
-		pc_destroy(pc);
-		return fail("%s%s", err, "");
-	}
-	rc = pc_run(pc);
-	pc_destroy(pc);
-	if (dcon && dcon != stdout)
-		fclose(dcon);
-	free(kernel);
-	free(initrd);
-	free(rom);
-	for (int i = 0; i < argc; i++)
-		if (av[i] != argv[i])
-			free(av[i]);
-	free(av);
+	if (rc < 0)
+		rc = run(&o);
+	free_args(argc, argv, av);
 	return rc;
 }

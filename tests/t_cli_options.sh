@@ -1,0 +1,74 @@
+#!/bin/sh
+# Command-line errors: each bad input gives status 1 (never a crash) and a
+# message naming the thing that is wrong. Good --help/--version give 0.
+BUILD=${BUILD:-build}
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
+	[ -x "$bin" ] || { echo "missing $bin"; exit 1; }
+	# expect STATUS PATTERN ARGS...: run with ARGS, check status and stderr
+	expect() {
+		want=$1 pat=$2
+		shift 2
+		"$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ "$rc" != "$want" ]; then
+			echo "FAIL: $bin $*: status $rc, expected $want"; cat "$tmp/err"; fails=$((fails + 1))
+		elif ! grep -q -- "$pat" "$tmp/err" "$tmp/out"; then
+			echo "FAIL: $bin $*: no '$pat' in output:"; cat "$tmp/err"; fails=$((fails + 1))
+		fi
+	}
+
+	# memory sizes
+	expect 1 "invalid memory size '12X'" -m 12X
+	expect 1 "invalid memory size '-5'" -m -5
+	expect 1 "invalid memory size ''" -m ""
+	expect 1 "invalid memory size 'lots'" --memory lots
+	expect 1 "memory size '512K' is out of range" -m 512K
+	expect 1 "memory size '4G' is out of range" -m 4G
+	expect 1 "memory size '1' is out of range" -m 1
+	expect 1 "invalid memory size '99999999999999999999999'" -m 99999999999999999999999
+	expect 1 "not a multiple of 4 KiB" -m 4097K
+	expect 1 "too large" -m 99999999999999G
+
+	# options
+	expect 1 "unknown option '--bogus'" --bogus
+	expect 1 "unknown option '-x'" -x
+	expect 1 "needs an argument" --kernel
+	expect 1 "needs an argument" -m
+	expect 1 "unexpected argument 'stray'" stray
+	expect 1 "unknown accelerator 'tcg'" --accel tcg
+	expect 1 "unknown accelerator ''" --accel ""
+	if nm "$bin" 2>/dev/null | grep -q ' [wU] bt_engine_ops'; then
+		expect 1 "bt engine is not implemented yet" --accel bt
+	fi
+	expect 1 "needs --kernel" --initrd /dev/null
+
+	# files
+	expect 1 "kernel '$tmp/none': No such file or directory" --kernel "$tmp/none"
+	expect 1 "kernel '$tmp/none': No such file or directory" -kernel "$tmp/none"
+	expect 1 "kernel '$tmp': not a regular file" --kernel "$tmp"
+	: >"$tmp/empty"
+	expect 1 "kernel '$tmp/empty': empty file" --kernel "$tmp/empty"
+	printf 'hello, not a kernel' >"$tmp/junk"
+	expect 1 "kernel '$tmp/junk': not a multiboot kernel or a Linux bzImage" --kernel "$tmp/junk"
+	expect 1 "BIOS '$tmp/none': No such file or directory" --bios "$tmp/none"
+	expect 1 "BIOS '$tmp/junk': size 19 bytes; it must be exactly 64 KiB or 128 KiB" -bios "$tmp/junk"
+	head -c 65537 /dev/zero >"$tmp/big"
+	expect 1 "must be exactly 64 KiB or 128 KiB" --bios "$tmp/big"
+	expect 1 "debugcon '$tmp/no/such/dir': No such file or directory" --debugcon "$tmp/no/such/dir"
+
+	# QEMU spellings are accepted (and checked the same way)
+	expect 1 "invalid memory size '12X'" -no-reboot -m 12X
+	expect 1 "unknown accelerator 'tcg'" -accel tcg
+	expect 1 "kernel '$tmp/none'" -kernel "$tmp/none" -append "console=ttyS0" -initrd /dev/null
+
+	# help and version
+	expect 0 "usage: ringvm" --help
+	expect 0 "usage: ringvm" -h
+	expect 0 "^ringvm [0-9]" --version
+done
+[ $fails -eq 0 ] && echo "ok"
+[ $fails -eq 0 ]
