@@ -79,7 +79,12 @@ chmod 755 "$r/init"
 # The kernel opens /dev/console before /init runs; creating the node needs
 # root (init falls back to devtmpfs without it).
 mknod -m 600 "$r/dev/console" c 5 1 2>/dev/null || true
-(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 -n >"$out/initrd.gz"
+# Fixed time stamps, sorted names, root owner: the same inputs give the
+# same initrd.gz, byte for byte.
+find "$r" -exec touch -h -d @0 {} +
+repro=
+cpio --help 2>/dev/null | grep -q -- --reproducible && repro=--reproducible # inode numbers too
+(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 $repro) | gzip -9 -n >"$out/initrd.gz"
 
 # Reference results: the same workloads, the same busybox, on the host.
 bbin=$stage/hostbin
