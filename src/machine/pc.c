@@ -504,7 +504,11 @@ int pc_run(struct pc *pc)
 				status = PC_EXIT_TRIPLE_FAULT;
 				break;
 			}
-			fatal_stop(pc, "triple fault: resetting the machine");
+			/* Without --no-reboot a guest that keeps faulting reboots
+			 * forever (as QEMU does); report the first few only. */
+			if (++pc->triple_faults <= 3)
+				fatal_stop(pc, pc->triple_faults < 3 ? "triple fault: resetting the machine"
+								      : "triple fault: resetting the machine (further ones not reported)");
 			if (reboot(pc) < 0)
 				status = PC_EXIT_ERROR;
 			break;

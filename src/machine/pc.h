@@ -84,6 +84,7 @@ struct pc {
 	enum pc_action action;
 	int exit_status;
 	int sig_pipe[2];
+	unsigned triple_faults;
 };
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
