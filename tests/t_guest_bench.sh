@@ -8,7 +8,7 @@ if [ ! -x "$bin" ]; then
 	echo "t_guest_bench: no $BUILD/ringvm"
 	exit 1
 fi
-out=$(timeout 60 "$bin" --append bench 2>&1 </dev/null)
+out=$(timeout 60 "$bin" --no-reboot --append bench 2>&1 </dev/null)
 rc=$?
 out=$(printf '%s\n' "$out" | tr -d '\r')
 printf '%s\n' "$out"

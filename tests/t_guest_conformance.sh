@@ -11,7 +11,7 @@ if [ ! -x "$bin" ]; then
 	echo "t_guest_conformance: no $BUILD/ringvm-asan or $BUILD/ringvm"
 	exit 1
 fi
-out=$(timeout 110 "$bin" --append conformance 2>&1)
+out=$(timeout 110 "$bin" --no-reboot --append conformance 2>&1)
 rc=$?
 out=$(printf '%s\n' "$out" | tr -d '\r')
 printf '%s\n' "$out"
