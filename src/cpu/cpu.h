@@ -181,6 +181,8 @@ struct cpu {
 	int exc_vector, exc_error; /* the exception being raised */
 	uint8_t exc_has_error;
 	uint8_t exc_soft;      /* raised by INT n / INTO / INT3 (a trap) */
+	uint8_t exc_ext;       /* delivering an external event: #TS/#NP/#SS/#GP
+				* error codes raised meanwhile carry EXT (SDM Vol. 3, 6.13) */
 	uint32_t exc_next_eip;
 
 	/* --- memory --- */
