@@ -191,6 +191,11 @@ struct cpu {
 	struct block_cache *bc;
 	const struct cpu_bus *bus;
 
+	/* debug registers, derived (cpu/debug.c keeps them) */
+	uint8_t debug_active;  /* DR7 arms a breakpoint or a #DB trap is pending:
+				* engines run one instruction at a time */
+	uint32_t db_pending;   /* DR6 bits of traps found during this instruction */
+
 	/* debug / trace */
 	int trace;             /* print each instruction to stderr */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */

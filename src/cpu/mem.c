@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cpu/block.h"
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 
 enum { PK_RAM, PK_ROM, PK_MMIO };
@@ -237,6 +238,10 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 		e->tag_w = (writable && w.dirty && kind == PK_RAM && !block_page_has_code(cpu, ppage))
 				   ? lpage
 				   : TLB_INVALID;
+		/* debug.c hook (system): a page with an armed data breakpoint
+		 * is not cached for data, so accesses reach the slow path. */
+		if (cpu->debug_active && debug_page_watched(cpu, lpage))
+			e->tag_r = e->tag_w = TLB_INVALID;
 		if (w.global)
 			cpu->tlb.global[user][i / 32] |= 1u << (i % 32);
 		else
@@ -257,10 +262,15 @@ uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc)
 			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
 			v |= phys_read(cpu, pa, 1) << (8 * i);
 		}
+		if (cpu->debug_active) /* debug.c hook: data breakpoints */
+			debug_data_access(cpu, lin, size, 0);
 		return v;
 	}
 	uint32_t pa = mmu_translate(cpu, lin, acc);
-	return phys_read(cpu, pa, size);
+	uint32_t v = phys_read(cpu, pa, size);
+	if (cpu->debug_active) /* debug.c hook: data breakpoints */
+		debug_data_access(cpu, lin, size, 0);
+	return v;
 }
 
 void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int acc)
@@ -273,10 +283,12 @@ void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int
 			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
 			phys_write(cpu, pa, 1, v >> (8 * i));
 		}
-		return;
+	} else {
+		uint32_t pa = mmu_translate(cpu, lin, acc);
+		phys_write(cpu, pa, size, v);
 	}
-	uint32_t pa = mmu_translate(cpu, lin, acc);
-	phys_write(cpu, pa, size, v);
+	if (cpu->debug_active) /* debug.c hook: data breakpoints */
+		debug_data_access(cpu, lin, size, 1);
 }
 
 void mem_probe_write(struct cpu *cpu, int s, uint32_t off, int size)

@@ -8,6 +8,7 @@
 #include <Zydis/Zydis.h>
 
 #include "cpu/block.h"
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "engine/engine.h"
 
@@ -102,9 +103,14 @@ static enum cpu_stop interp_run(struct engine *e, uint64_t deadline_ns, uint64_t
 			why = CPU_STOP_HALT;
 			goto out;
 		}
+		/* debug.c hook (system): with a breakpoint armed, TF or RF set,
+		 * run one instruction, checking code breakpoints before it and
+		 * single-step/data-breakpoint traps after it. */
+		int dbg = cpu->debug_active || (cpu->eflags & (FL_TF | FL_RF));
+		uint32_t dbg_before = dbg ? debug_before(cpu) : 0;
 		struct block *b = block_lookup(cpu);
 		int n = b->n;
-		if (shadow || cpu->trace)
+		if (shadow || cpu->trace || dbg)
 			n = 1;
 		cpu->block_break = 0;
 		for (int i = 0; i < n; i++) {
@@ -116,6 +122,8 @@ static enum cpu_stop interp_run(struct engine *e, uint64_t deadline_ns, uint64_t
 			in->fn(cpu, in);
 			cpu->eip = cpu->next_eip;
 			cpu->icount++;
+			if (dbg)
+				debug_after(cpu, in, dbg_before); /* may raise #DB */
 			if (cpu->block_break)
 				break;
 		}
