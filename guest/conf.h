@@ -33,6 +33,7 @@ void conf_io(void);
 void conf_paging(void);
 void conf_tasks(void);
 void conf_exc(void);
+void conf_sens(void);
 
 /* snippets (u_snippets.S) */
 #define SNIPS(X) X(s_hlt) X(s_cli) X(s_sti) X(s_lgdt) X(s_lidt) X(s_lldt) X(s_ltr) \
@@ -44,7 +45,9 @@ void conf_exc(void);
 	X(s_into_at) X(s_into_next) X(s_into_nof) X(s_gate_call) X(s_gate_call_ret) X(s_svc_call) \
 	X(s_div0) X(s_idiv) X(s_bound) X(s_ud2) X(s_fld1) X(s_fnop_wait) X(s_tf) X(s_tf_trap) \
 	X(s_inb) X(s_inw) X(s_inl) X(s_outb) X(s_popf) X(s_iret_flags) X(s_jmp) X(s_sysenter) \
-	X(s_sysenter_ret) X(s_sysexit) X(u_ring_exit)
+	X(s_sysenter_ret) X(s_sysexit) X(u_ring_exit) X(s_sgdt) X(s_sidt) X(s_sldt) X(s_str) \
+	X(s_smsw) X(s_lar) X(s_lsl) X(s_verr) X(s_verw) X(s_rdtsc) X(s_int0d) X(s_sti_wait) X(s_ac) \
+	X(s_ac_at)
 #define SNIP_DECL(n) extern char n[];
 SNIPS(SNIP_DECL)
 extern u32 u_scratch[64];

@@ -157,6 +157,33 @@ s_iret_flags:
 /* paging */
 SNIP s_jmp, jmp *%esi
 
+/* sensitive but unprivileged (the Popek-Goldberg violations of IA-32) */
+SNIP s_sgdt, sgdt (%esi)
+SNIP s_sidt, sidt (%esi)
+SNIP s_sldt, sldt %eax
+SNIP s_str, str %eax
+SNIP s_smsw, smsw %eax
+SNIP s_lar, lar %ebx, %eax
+SNIP s_lsl, lsl %ebx, %eax
+SNIP s_verr, verr %bx
+SNIP s_verw, verw %bx
+SNIP s_rdtsc, rdtsc
+SNIP s_int0d, int $13
+	.global s_sti_wait
+s_sti_wait:                      /* STI and spin ECX times: room for an IRQ */
+	sti
+1:	loop 1b
+	cli
+	int $VEC_DONE
+	.global s_ac, s_ac_at
+s_ac:                            /* set EFLAGS.AC, then a misaligned read */
+	pushf
+	orl $0x40000, (%esp)
+	popf
+s_ac_at:
+	mov 1(%esi), %eax
+	int $VEC_DONE
+
 /* SYSENTER / SYSEXIT */
 	.global s_sysenter, s_sysenter_ret
 s_sysenter:

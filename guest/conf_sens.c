@@ -1,0 +1,124 @@
+/* Sensitive but unprivileged instructions, and a few odd rules.
+ *
+ * SGDT, SIDT, SLDT, STR, SMSW, LAR, LSL, VERR, VERW and PUSHF read
+ * privileged state yet run at any CPL on IA-32 (there is no UMIP on a
+ * P6): they are why the architecture is not classically virtualizable
+ * (Popek and Goldberg, 1974; Robin and Irvine, 2000). A VMM must show
+ * the guest its own values. Also: RDTSC under CR4.TSD, INT n to an
+ * exception vector, #AC, and the EXT bit of an external interrupt. */
+#include "conf.h"
+
+#define ZF 0x40u
+
+static u32 zf_of(const char *name, const void *snip, u32 sel)
+{
+	prep(3, snip);
+	in.ebx = sel;
+	if (go() != VEC_DONE) {
+		expect(name, VEC_DONE, 0, ANYEIP);
+		return 0xdead;
+	}
+	return probe_out.f.eflags & ZF;
+}
+
+static void zf_check(const char *name, const void *snip, u32 sel, u32 want)
+{
+	u32 z = zf_of(name, snip, sel);
+	if (z != 0xdead)
+		check(name, z == want, want, z);
+}
+
+void conf_sens(void)
+{
+	u16 *d = (u16 *)&u_scratch[20];
+	u32 cr0 = read_cr0(), cr4;
+
+	prep(3, s_sgdt);
+	in.esi = (u32)d;
+	if (go() == VEC_DONE)
+		check("ring3 SGDT runs and stores the real GDTR",
+		      d[0] == GDT_ENTRIES * 8 - 1 && (d[1] | (u32)d[2] << 16) == (u32)gdt, (u32)gdt,
+		      d[1] | (u32)d[2] << 16);
+	else
+		expect("ring3 SGDT runs and stores the real GDTR", VEC_DONE, 0, ANYEIP);
+	prep(3, s_sidt);
+	in.esi = (u32)d;
+	if (go() == VEC_DONE)
+		check("ring3 SIDT runs and stores the real IDTR",
+		      d[0] == IDT_ENTRIES * 8 - 1 && (d[1] | (u32)d[2] << 16) == (u32)idt, (u32)idt,
+		      d[1] | (u32)d[2] << 16);
+	else
+		expect("ring3 SIDT runs and stores the real IDTR", VEC_DONE, 0, ANYEIP);
+	prep(3, s_sldt);
+	go();
+	check("ring3 SLDT runs and reads LDTR", (probe_out.f.eax & 0xffff) == SEL_LDT, SEL_LDT,
+	      probe_out.f.eax & 0xffff);
+	prep(3, s_str);
+	go();
+	check("ring3 STR runs and reads TR", (probe_out.f.eax & 0xffff) == SEL_TSS, SEL_TSS,
+	      probe_out.f.eax & 0xffff);
+	prep(3, s_smsw);
+	go();
+	check("ring3 SMSW runs and reads CR0[15:0]", (probe_out.f.eax & 0xffff) == (cr0 & 0xffff),
+	      cr0 & 0xffff, probe_out.f.eax & 0xffff);
+
+	prep(3, s_lar);
+	in.ebx = SEL_UCODE | 3;
+	go();
+	check("ring3 LAR on its code segment: ZF=1, access rights",
+	      (probe_out.f.eflags & ZF) && (probe_out.f.eax & 0x00f0ff00) == 0x00c0fa00, 0x00c0fa00,
+	      probe_out.f.eax & 0x00f0ff00);
+	zf_check("ring3 LAR on DPL0 data: ZF=0", s_lar, SEL_KDATA | 3, 0);
+	prep(3, s_lsl);
+	in.ebx = SC(4) | 3;
+	go();
+	check("ring3 LSL on a 4 KiB segment: ZF=1, limit 0xfff",
+	      (probe_out.f.eflags & ZF) && probe_out.f.eax == 0xfff, 0xfff, probe_out.f.eax);
+	zf_check("ring3 LSL on the DPL0 TSS: ZF=0", s_lsl, SEL_TSS | 3, 0);
+	zf_check("ring3 VERR on DPL0 code: ZF=0", s_verr, SEL_KCODE | 3, 0);
+	zf_check("ring3 VERR on execute-only code: ZF=0", s_verr, SC(0) | 3, 0);
+	zf_check("ring3 VERR on readable code: ZF=1", s_verr, SC(1) | 3, ZF);
+	zf_check("ring3 VERW on its data: ZF=1", s_verw, SEL_UDATA | 3, ZF);
+	zf_check("ring3 VERW on read-only data: ZF=0", s_verw, SC(3) | 3, 0);
+
+	/* RDTSC is privileged only when CR4.TSD=1 (SDM Vol. 2B, RDTSC). */
+	prep(3, s_rdtsc);
+	go();
+	expect("ring3 RDTSC with CR4.TSD=0 -> allowed", VEC_DONE, 0, ANYEIP);
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 4));
+	prep(3, s_rdtsc);
+	go();
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+	expect("ring3 RDTSC with CR4.TSD=1 -> #GP(0)", 13, 0, (u32)s_rdtsc);
+
+	prep(3, s_int0d);
+	go();
+	expect("ring3 INT 13 (exception vector, DPL0 gate) -> #GP(13*8+2)", 13, 13 * 8 + 2,
+	       (u32)s_int0d);
+
+	/* Alignment check: CPL 3, CR0.AM=1 and EFLAGS.AC=1 (SDM Vol. 3, 6.15 #AC). */
+	write_cr0(cr0 | 0x40000);
+	prep(3, s_ac);
+	in.esi = (u32)u_scratch;
+	go();
+	expect("ring3 misaligned read with CR0.AM=1, AC=1 -> #AC(0)", 17, 0, (u32)s_ac_at);
+	write_cr0(cr0);
+	prep(3, s_ac);
+	in.esi = (u32)u_scratch;
+	go();
+	expect("ring3 misaligned read with CR0.AM=0 -> allowed", VEC_DONE, 0, ANYEIP);
+
+	/* An external interrupt through a not-present gate: #NP with the
+	 * IDT bit and EXT set (SDM Vol. 3, 6.13). */
+	idt[VEC_IRQ0] &= ~(1ULL << 47);
+	pit_start(1000);
+	pic_mask(0xfffe);
+	prep(0, s_sti_wait);
+	in.ecx = 3000000;
+	go();
+	pic_mask(0xffff);
+	outb(0x20, 0x20);
+	idt[VEC_IRQ0] |= 1ULL << 47;
+	expect("IRQ0 through a not-present gate -> #NP(0x20*8+2+EXT)", 11, VEC_IRQ0 * 8 + 3, ANYEIP);
+}
