@@ -65,10 +65,19 @@ void conf_sens(void)
 	prep(3, s_lar);
 	in.ebx = SEL_UCODE | 3;
 	go();
+	/* 0x00c0fa00 or 0x00c0fb00: bit 8 is the accessed bit, which the
+	 * load of CS by the IRET into ring 3 may have set (SDM Vol. 3, 3.4.5). */
 	check("ring3 LAR on its code segment: ZF=1, access rights",
-	      (probe_out.f.eflags & ZF) && (probe_out.f.eax & 0x00f0ff00) == 0x00c0fa00, 0x00c0fa00,
-	      probe_out.f.eax & 0x00f0ff00);
+	      (probe_out.f.eflags & ZF) && (probe_out.f.eax & 0x00f0fe00) == 0x00c0fa00, 0x00c0fa00,
+	      probe_out.f.eax & 0x00f0fe00);
 	zf_check("ring3 LAR on DPL0 data: ZF=0", s_lar, SEL_KDATA | 3, 0);
+	/* Loading a segment register sets the descriptor's accessed bit. */
+	gdt_set(SC(1), seg_desc(0, 0xffffffff, 0xA, 3, 0x4090));
+	prep(3, s_ldds);
+	in.ebx = SC(1) | 3;
+	go();
+	check("ring3 MOV DS sets the accessed bit in the GDT", (gdt[SC(1) >> 3] >> 40) & 1, 1,
+	      (u32)(gdt[SC(1) >> 3] >> 40) & 1);
 	prep(3, s_lsl);
 	in.ebx = SC(4) | 3;
 	go();
