@@ -190,6 +190,10 @@ struct cpu {
 	struct tlb tlb;
 	struct block_cache *bc;
 	const struct cpu_bus *bus;
+	/* FERR# output (x87 error while CR0.NE=0): the board routes it to
+	 * IRQ 13 and sets this after cpu_init; NULL if not wired. Called
+	 * with bus->opaque; level 1 = asserted. */
+	void (*ferr)(void *opaque, int level);
 
 	/* debug registers, derived (cpu/debug.c keeps them) */
 	uint8_t debug_active;  /* DR7 arms a breakpoint or a #DB trap is pending:
