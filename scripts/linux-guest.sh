@@ -7,6 +7,8 @@
 #   scripts/linux-guest.sh --interactive      build, then boot a shell in ringvm
 #   scripts/linux-guest.sh --qemu [--interactive]
 #                                             build, boot in qemu-system-i386 (optional cross-check)
+#   scripts/linux-guest.sh --qemu-loader      build, then have QEMU boot the kernel from the exact
+#                                             RAM state ringvm's Linux loader makes; compare results
 #
 # Downloaded .debs are kept in DIR/debs, so a second run needs no network.
 # Exit status 2: packages could not be downloaded.
@@ -20,7 +22,8 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift ;;
 	--interactive) shell=1; [ $mode = build ] && mode=ringvm ;;
 	--qemu) mode=qemu ;;
-	*) echo "usage: $0 [--out DIR] [--interactive] [--qemu]" >&2; exit 1 ;;
+	--qemu-loader) mode=qemu-loader ;;
+	*) echo "usage: $0 [--out DIR] [--interactive] [--qemu] [--qemu-loader]" >&2; exit 1 ;;
 	esac
 	shift
 done
@@ -110,4 +113,21 @@ ringvm)
 qemu)
 	exec qemu-system-i386 -kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -m 256 -nographic -no-reboot \
 		-append "$APPEND${shell:+ ringvm.shell}" ;;
+qemu-loader)
+	# tests/test_boot_vmlinuz.c loads the guest with src/boot/linux.c and
+	# writes the RAM it made plus a small multiboot shim that copies it
+	# into place in QEMU and jumps to the 32-bit entry as our board does.
+	q=$out/qemu-loader
+	mkdir -p "$q"
+	src=$here/..
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -I"$src/src" "$src/tests/test_boot_vmlinuz.c" "$src"/src/boot/*.c -o "$q/loadtest"
+	LINUX_GUEST_DIR=$out RINGVM_QEMU_SHIM=$q RINGVM_APPEND="$APPEND" "$q/loadtest"
+	timeout 600 qemu-system-i386 -kernel "$q/shim.elf" -initrd "$q/low.bin,$q/kernel.bin,$q/initrd.bin" \
+		-m 256 -nographic -no-reboot </dev/null | tr -d '\r' | tee "$q/console.log"
+	if grep -a '^RINGVM-END ' "$q/console.log" | cmp -s - "$out/expected.txt"; then
+		echo "linux-guest: QEMU booted from ringvm's loader state; results equal expected.txt"
+	else
+		echo "linux-guest: results differ from expected.txt (log: $q/console.log)" >&2
+		exit 1
+	fi ;;
 esac
