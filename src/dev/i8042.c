@@ -47,9 +47,8 @@ static void push(struct i8042 *k, uint8_t b, int aux, int err)
 
 static void set_outport(struct i8042 *k, uint8_t v)
 {
-	uint8_t old = k->outport;
 	k->outport = v;
-	if ((old ^ v) & 0x02 && k->board && k->board->set_a20)
+	if (k->board && k->board->set_a20)
 		k->board->set_a20(k->board->opaque, (v & 0x02) != 0);
 	if (!(v & 0x01) && k->board && k->board->reset)
 		k->board->reset(k->board->opaque); /* bit 0 is the CPU reset line */

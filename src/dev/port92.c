@@ -12,7 +12,9 @@ static void p92_write(void *opaque, uint32_t off, int size, uint32_t v)
 	struct port92 *p = opaque;
 	uint8_t old = p->val;
 	p->val = (uint8_t)(v & 0x03);
-	if (((old ^ v) & 0x02) && p->board->set_a20)
+	/* Every write drives the A20 line (the last of port 0x92 and the
+	 * i8042 output port to be written wins, as on QEMU's pc). */
+	if (p->board->set_a20)
 		p->board->set_a20(p->board->opaque, (v & 0x02) != 0);
 	if (!(old & 0x01) && (v & 0x01)) {
 		p->val &= 0x02; /* bit 0 reads back 0 once the reset is done */
