@@ -64,6 +64,30 @@ grep -q 'D' "$tmp/err" || fail "debugcon defaults to stderr"
 out=$(timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" </dev/null 2>/dev/null | cat)
 [ "$out" = "Hi" ] || fail "serial output through a pipe: '$out'"
 
+# --- console input through a pipe reaches the UART (polled, no FIFO) ---
+kernel echo <<'EOF2'
+	mov $0x3fd, %dx         /* LSR */
+1:	in %dx, %al
+	test $1, %al
+	jz 1b
+	mov $0x3f8, %dx
+	in %dx, %al             /* RBR */
+	out %al, %dx            /* echo */
+	mov %al, %bl
+	mov $0x3fd, %dx
+	cmp $'q', %bl
+	jne 1b
+	mov $0xf4, %dx
+	mov $0x10, %al
+	out %al, %dx            /* status 33 */
+EOF2
+head -c 3000 /dev/urandom | tr -d 'q' >"$tmp/in"
+printf q >>"$tmp/in"
+timeout 20 "$bin" --accel interp --kernel "$tmp/echo.elf" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 33 ] || fail "echo: status $rc, want 33"
+cmp -s "$tmp/in" "$tmp/out" || fail "echo: output differs from input ($(wc -c <"$tmp/out") bytes)"
+
 # --- APM power off: exit 0 ---
 kernel off <<'EOF2'
 	mov $0x8900, %dx

@@ -160,6 +160,8 @@ static uint32_t uart_read(void *opaque, uint32_t off, int size)
 		u->timeout_ipending = 0;
 		rx_timer_arm(u);
 		update_irq(u);
+		if (u->rx_pull && uart_can_receive(u) > 0)
+			u->rx_pull(u->tx_opaque);
 		break;
 	case 1:
 		v = (u->lcr & LCR_DLAB) ? (uint8_t)(u->divisor >> 8) : u->ier;

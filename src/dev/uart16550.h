@@ -26,6 +26,10 @@ struct uart {
 	struct timer rx_timer;  /* character timeout (FIFO mode) */
 	void (*tx)(void *opaque, uint8_t byte);
 	void *tx_opaque;
+	/* Called (with tx_opaque) when the guest has taken received data and
+	 * there is room for more, so that the backend can push its next
+	 * bytes at once instead of at its next poll. May be NULL. */
+	void (*rx_pull)(void *opaque);
 };
 
 int uart_init(struct uart *u, struct bus *pio, uint16_t base, struct irq_line irq, struct clock *clk,

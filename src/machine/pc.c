@@ -152,6 +152,8 @@ static void uart_tx(void *opaque, uint8_t b)
 	console_putc(&pc->con, b);
 }
 
+static void uart_pull(void *opaque);
+
 /* ---- construction ---- */
 
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
@@ -216,6 +218,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	bad |= pit_init(&pc->pit, &pc->pio, &pc->clock, irq[0]);
 	bad |= i8042_init(&pc->kbd, &pc->pio, irq[1], irq[12], &pc->req);
 	bad |= uart_init(&pc->uart, &pc->pio, 0x3f8, irq[4], &pc->clock, uart_tx, pc);
+	pc->uart.rx_pull = uart_pull;
 	bad |= rtc_init(&pc->rtc, &pc->pio, &pc->clock, irq[8], start);
 	bad |= port92_init(&pc->p92, &pc->pio, &pc->req);
 	bad |= post_init(&pc->post, &pc->pio);
@@ -359,6 +362,16 @@ static int reboot(struct pc *pc)
 static void feed_console(struct pc *pc)
 {
 	console_poll(&pc->con);
+	uart_pull(pc);
+}
+
+/* The UART has room again: hand it what the console already holds, and
+ * look for more only when that is used up. */
+static void uart_pull(void *opaque)
+{
+	struct pc *pc = opaque;
+	if (!console_pending(&pc->con))
+		console_poll(&pc->con);
 	int n = console_pending(&pc->con);
 	int room = uart_can_receive(&pc->uart);
 	if (n > room)
