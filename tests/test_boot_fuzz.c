@@ -364,6 +364,13 @@ static void test_bad_bzimage(void)
 	/* initrd_addr_max below the kernel. */
 	memcpy(img, base, n), w32(img + 0x22c, 0xfffff);
 	expect_fail(LXLOAD(n, "", sizeof rd), "initrd.gz", "initrd does not fit");
+	/* A relocatable kernel with pref_address 1 MiB and 4 MiB alignment
+	 * decompresses at 4 MiB: the initrd must stay above 4 MiB + init_size. */
+	memcpy(img, base, n), w64(img + 0x258, 0x100000), w32(img + 0x230, 0x400000);
+	w32(img + 0x22c, 0xbfffff); /* initrd below 12 MiB */
+	expect_fail(LXLOAD(n, "", sizeof rd), "initrd.gz", "initrd does not fit");
+	w32(img + 0x22c, 0xc00fff);
+	CHECK(LXLOAD(n, "", sizeof rd) == 0 && r32(g.ram + BOOT_INFO_ADDR + 0x218) == 0xc00000);
 	/* Too little RAM for the kernel's init_size at 16 MiB. */
 	free(g.ram);
 	g = mkram(16 * MB);

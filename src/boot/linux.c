@@ -29,6 +29,8 @@
 #define HDR_HEAP_END_PTR 0x224
 #define HDR_CMD_LINE_PTR 0x228
 #define HDR_INITRD_ADDR_MAX 0x22c
+#define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_RELOCATABLE 0x234
 #define HDR_CMDLINE_SIZE 0x238
 #define HDR_SETUP_DATA 0x250
 #define HDR_PREF_ADDRESS 0x258
@@ -110,12 +112,18 @@ int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t
 
 	uint32_t ram = g->size;
 	uint64_t kstart = BOOT_KERNEL_ADDR, kend = kstart + pm_len;
-	/* 2.10+: the kernel decompresses at its runtime address, max(load
-	 * address, pref_address) for our 1 MiB load, and needs init_size
-	 * bytes there before it reads the memory map. Keep the initrd out. */
+	/* 2.10+: the kernel decompresses at its runtime address and needs
+	 * init_size bytes there before it reads the memory map; keep the
+	 * initrd out. The runtime address is pref_address, or for a
+	 * relocatable kernel our load address rounded up to kernel_alignment
+	 * if that is higher (arch/x86/boot/compressed/head_32.S). */
 	if (version >= 0x020a) {
 		uint64_t pref = rd64(img + HDR_PREF_ADDRESS);
-		uint64_t rt = pref > kstart ? pref : kstart;
+		uint64_t rt = kstart, align = rd32(img + HDR_KERNEL_ALIGNMENT);
+		if (img[HDR_RELOCATABLE] && align && !(align & (align - 1)))
+			rt = (kstart + align - 1) & ~(align - 1);
+		if (pref > rt)
+			rt = pref;
 		uint64_t rt_end = rt + rd32(img + HDR_INIT_SIZE);
 		if (rt_end > kend)
 			kend = rt_end;
