@@ -108,7 +108,7 @@ echo "linux-guest: $out/vmlinuz $out/initrd.gz $out/expected.txt ($(cat "$out/ke
 case $mode in
 ringvm)
 	BUILD=${BUILD:-build}
-	exec "$BUILD/ringvm" --accel "${ACCEL:-interp}" -m 256 --kernel "$out/vmlinuz" --initrd "$out/initrd.gz" \
+	exec "$BUILD/ringvm" ${ACCEL:+--accel "$ACCEL"} -m 256 --kernel "$out/vmlinuz" --initrd "$out/initrd.gz" \
 		--no-reboot --append "$APPEND ringvm.shell" ;;
 qemu)
 	exec qemu-system-i386 -kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -m 256 -nographic -no-reboot \
