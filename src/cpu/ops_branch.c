@@ -10,52 +10,8 @@
 #include "cpu/flags.h"
 #include "cpu/seg.h"
 
-/* Far transfers (ops_far.c). The weak fallbacks below do the real-mode
- * and virtual-8086 semantics only, so that 16-bit code runs before the
- * protected-mode versions link in; in protected mode they raise #UD. */
+/* RETF (CA/CB) in every mode: ops_far.c (JMP/CALL far are in seg.h). */
 void far_ret(struct cpu *cpu, uint32_t pop_bytes, const struct insn *in);
-
-__attribute__((weak)) void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
-{
-	if (cpu->pmode)
-		raise_ud(cpu);
-	if (in->osize == 2)
-		off &= 0xffff;
-	seg_load_real(cpu, S_CS, sel);
-	cpu->next_eip = off;
-	cpu->block_break = 1;
-}
-
-__attribute__((weak)) void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
-{
-	int size = in->osize;
-	if (cpu->pmode)
-		raise_ud(cpu);
-	if (size == 2)
-		off &= 0xffff;
-	uint32_t sp = stack_ptr(cpu);
-	mem_probe_write(cpu, S_SS, (sp - (uint32_t)(2 * size)) & sp_mask(cpu), 2 * size);
-	push(cpu, size, cpu->seg[S_CS].sel);
-	push(cpu, size, cpu->next_eip);
-	seg_load_real(cpu, S_CS, sel);
-	cpu->next_eip = off;
-	cpu->block_break = 1;
-}
-
-__attribute__((weak)) void far_ret(struct cpu *cpu, uint32_t pop_bytes, const struct insn *in)
-{
-	int size = in->osize;
-	if (cpu->pmode)
-		raise_ud(cpu);
-	uint32_t off = stack_peek(cpu, size, 0);
-	uint16_t sel = (uint16_t)stack_peek(cpu, 2, (uint32_t)size);
-	if (size == 2)
-		off &= 0xffff;
-	set_sp(cpu, stack_ptr(cpu) + (uint32_t)(2 * size) + pop_bytes);
-	seg_load_real(cpu, S_CS, sel);
-	cpu->next_eip = off;
-	cpu->block_break = 1;
-}
 
 /* An m16:16 / m16:32 far pointer: offset first, then the selector. */
 static void read_far_ptr(struct cpu *cpu, const struct insn *in, uint16_t *sel, uint32_t *off)

@@ -10,12 +10,9 @@
 #include "cpu/flags.h"
 
 /* MOV to/from control and debug registers shares the MOV mnemonic; the
- * system family implements them (ops_system.c). Weak fallbacks keep the
- * build linking until it does. */
+ * system family implements them (ops_system.c, debug.c). */
 void sys_mov_cr(struct cpu *cpu, const struct insn *in);
 void sys_mov_dr(struct cpu *cpu, const struct insn *in);
-__attribute__((weak)) void sys_mov_cr(struct cpu *cpu, const struct insn *in) { raise_ud(cpu); }
-__attribute__((weak)) void sys_mov_dr(struct cpu *cpu, const struct insn *in) { raise_ud(cpu); }
 
 /* ---- MOV ---- */
 
