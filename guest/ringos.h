@@ -118,7 +118,8 @@ void conformance(void);
 void bench(void);
 
 /* sched.c: two ring 3 tasks preempted by the PIT */
-void pit_start(u32 hz);
+void pit_start(u32 hz, int mode);
+u32 pit_read(void);
 void pic_init(void);
 void pic_mask(u16 mask);
 int sched_run_tasks(void (*entry_a)(void), void (*entry_b)(void));

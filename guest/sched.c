@@ -43,16 +43,27 @@ void pic_init(void)
 	pic_mask(0xffff);
 }
 
-/* 8254 channel 0, mode 2 (rate generator). */
-void pit_start(u32 hz)
+/* 8254 channel 0, lobyte/hibyte, mode 2 (rate generator: OUT low for
+ * one clock per period) or 3 (square wave: low for half the period). */
+void pit_start(u32 hz, int mode)
 {
 	u32 div = 1193182 / hz;
-	outb(0x43, 0x34);
+	outb(0x43, (u8)(0x30 | (mode << 1)));
 	outb(0x40, (u8)div);
 	outb(0x40, (u8)(div >> 8));
 }
 
 int sched_current(void) { return cur; }
+
+/* Channel 0's current count (counter latch command). */
+u32 pit_read(void)
+{
+	u32 lo, hi;
+	outb(0x43, 0x00);
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return lo | hi << 8;
+}
 
 static struct frame *switch_to(int next)
 {

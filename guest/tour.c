@@ -131,9 +131,9 @@ void tour(void)
 			show("ring 3 SYSENTER", v);
 	}
 
-	kprintf("-- two ring 3 tasks, own page directories, preempted by the PIT at 100 Hz --\n");
+	kprintf("-- two ring 3 tasks, own page directories, preempted by the PIT (IRQ0, 100 Hz) --\n");
 	kprintf("  (each line goes ring 3 -> call gate -> ring 2 -> call gate -> ring 1 -> UART)\n");
-	pit_start(100);
+	pit_start(100, 3);
 	t = sched_run_tasks(u_task, u_task);
 	kprintf("[ring 0] both tasks exited after %d ticks and %u preemptions\n", t, sched_switches);
 	kprintf("ringos: tour done, powering off (APM port 0x8900)\n");
