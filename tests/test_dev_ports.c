@@ -22,7 +22,17 @@ static void req_reset(void *o) { (void)o; resets++; }
 static void req_poweroff(void *o) { (void)o; poweroffs++; }
 static void req_exit(void *o, int s) { (void)o; exits++; exit_status = s; }
 static void req_a20(void *o, bool on) { (void)o; a20 = on; }
-static void irq(void *o, int n, int l) { (void)o; if (n == 1) irq1 = l; else irq12 = l; }
+static int irq1_rises;
+static void irq(void *o, int n, int l)
+{
+	(void)o;
+	if (n == 1) {
+		irq1_rises += l && !irq1;
+		irq1 = l;
+	} else {
+		irq12 = l;
+	}
+}
 
 static const struct board_req req = { NULL, req_reset, req_poweroff, req_exit, req_a20 };
 
@@ -148,7 +158,22 @@ int main(void)
 	CHECK(kbd_read() == 0xfa);
 	CHECK(kbd_read() == 0xaa);
 	outb(0x60, 0xf2);
+	CHECK(kbd_read() == 0xfa && kbd_read() == 0xab && kbd_read() == 0x41); /* translated */
+	/* every byte of a multi-byte answer gives IRQ1 a new rising edge */
+	outb(0x64, 0x60);
+	outb(0x60, 0x45); /* keyboard interrupt on, translation on */
+	irq1_rises = 0;
+	outb(0x60, 0xf2);
+	for (int i = 0; i < 3; i++)
+		kbd_read();
+	CHECK(irq1_rises == 3);
+	CHECK(irq1 == 0);
+	outb(0x64, 0x60);
+	outb(0x60, 0x05); /* no translation: the raw set 2 ID */
+	outb(0x60, 0xf2);
 	CHECK(kbd_read() == 0xfa && kbd_read() == 0xab && kbd_read() == 0x83);
+	outb(0x64, 0x60);
+	outb(0x60, 0x47);
 	outb(0x60, 0xed);
 	CHECK(kbd_read() == 0xfa);
 	outb(0x60, 0x02);

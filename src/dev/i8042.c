@@ -79,7 +79,9 @@ static void kbd_write(struct i8042 *k, uint8_t v)
 	case 0xf2: /* identify: an MF2 keyboard */
 		push(k, 0xfa, 0, 0);
 		push(k, 0xab, 0, 0);
-		push(k, 0x83, 0, 0);
+		/* the controller translates the second ID byte too when it
+		 * translates scan codes (set 2 0x83 -> set 1 0x41) */
+		push(k, (k->cmd_byte & CTR_XLATE) ? 0x41 : 0x83, 0, 0);
 		break;
 	case 0xf4:
 		k->kbd_enabled = 1;
@@ -202,6 +204,10 @@ static uint32_t data_read(void *opaque, uint32_t off, int size)
 	uint8_t v = k->q[k->q_head];
 	k->q_head = (k->q_head + 1) % KBD_QUEUE;
 	k->q_count--;
+	/* Taking the byte drops the IRQ line; the next queued byte raises it
+	 * again, so an edge-triggered PIC sees every byte. */
+	irq_set(&k->irq1, 0);
+	irq_set(&k->irq12, 0);
 	update(k);
 	return v;
 }
