@@ -221,11 +221,12 @@ static void gen_state(uint8_t *img, int allow_pending)
 
 enum fam {
 	F_ARITH_REG, F_ARITH_M32FP, F_ARITH_M64FP, F_ARITH_M16I, F_ARITH_M32I, F_LOADSTORE, F_BCD, F_UNARY,
-	F_TRANS, F_CONST, F_COMPARE, F_FCMOV, F_CONTROL, F_ENV, F_NFAM
+	F_TRANS, F_CONST, F_COMPARE, F_FCMOV, F_CONTROL, F_ENV, F_SWEEP, F_NFAM
 };
 static const char *const fam_name[F_NFAM] = {
 	"arith st(i)", "arith m32fp", "arith m64fp", "arith m16int", "arith m32int", "load/store",
-	"bcd", "unary/stack", "transcendental", "constants", "compare", "fcmov", "control", "env/save"};
+	"bcd", "unary/stack", "transcendental", "constants", "compare", "fcmov", "control", "env/save",
+	"every encoding"};
 
 /* Memory operand kinds. */
 enum mk { M_NONE, M_F32, M_F64, M_F80, M_I16, M_I32, M_I64, M_BCD, M_CW, M_ST16, M_ST32, M_ST64,
@@ -243,6 +244,8 @@ struct form {
 #define MAXFORMS 256
 static struct form forms[MAXFORMS];
 static int nforms;
+static struct form *sweep_forms;
+static int nsweep;
 
 static void add(int fam, int mk, int n, uint8_t b0, uint8_t b1, uint8_t b2, int regs)
 {
@@ -349,6 +352,36 @@ static void build_forms(void)
 	add(F_ENV, M_FX, 3, 0x0f, 0xae, MEM(1), 0);
 }
 
+/* Every encoding of the escape opcodes: all register forms and every
+ * ModRM.reg memory form (the host raising #UD must match the guest). */
+static void build_sweep(void)
+{
+	static struct form all[8 * 72 + 1];
+	int n = 0;
+	for (int e = 0; e < 8; e++) {
+		for (int m = 0; m < 72; m++) {
+			struct form *f = &all[n++];
+			memset(f, 0, sizeof(*f));
+			f->fam = F_SWEEP;
+			f->n = 2;
+			f->b[0] = (uint8_t)(0xd8 + e);
+			f->b[1] = m < 64 ? (uint8_t)(0xc0 + m) : MEM(m - 64);
+			/* FISTTP (DB/DD/DF /1) is SSE3: a P6 has it not, the
+			 * host does. The guest's #UD is checked apart. */
+			if (m == 64 + 1 && (e == 3 || e == 5 || e == 7))
+				f->b[1] = 0xd0; /* FST ST(0) in its place */
+			f->mk = m < 64 ? M_NONE : (e == 1 && m == 64 + 6) ? M_STENV28
+				: (e == 5 && m == 64 + 6) ? M_STSAVE108 : M_ST80;
+		}
+	}
+	all[n].fam = F_SWEEP;
+	all[n].n = 1;
+	all[n].b[0] = 0x9b;
+	n++;
+	sweep_forms = all;
+	nsweep = n;
+}
+
 /* ---- one case ---- */
 
 #define MEMSZ 512
@@ -417,11 +450,11 @@ static volatile sig_atomic_t in_jit;
 
 static void on_fpe(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig; (void)si; (void)uc;
+	(void)si; (void)uc;
 	if (!in_jit)
 		abort();
 	in_jit = 0;
-	siglongjmp(fpe_jb, 1);
+	siglongjmp(fpe_jb, sig == SIGILL ? 2 : 1);
 }
 
 static void host_run(const uint8_t *insn, int n, struct run *r)
@@ -437,12 +470,13 @@ static void host_run(const uint8_t *insn, int n, struct run *r)
 	uint64_t regs[2] = {r->eax, 0x202 | (r->eflags & FL_ARITH)};
 	void (*fn)(void *, void *, void *) = (void (*)(void *, void *, void *))(uintptr_t)jit;
 	r->trapped = 0;
-	if (sigsetjmp(fpe_jb, 1) == 0) {
+	int why = sigsetjmp(fpe_jb, 1);
+	if (why == 0) {
 		in_jit = 1;
 		fn(r->img, r->mem, regs);
 		in_jit = 0;
 	} else {
-		r->trapped = 1;
+		r->trapped = why; /* 1: #MF (SIGFPE), 2: #UD (SIGILL) */
 		__asm__ volatile("fninit");
 	}
 	r->eax = (uint32_t)regs[0];
@@ -511,6 +545,8 @@ static void guest_run(struct harness *h, const uint8_t *insn, int n, struct run 
 	r->trapped = 0;
 	if ((why == CPU_STOP_SHUTDOWN && c->exc_vector == EXC_MF) || h->exit_value == (0x80 | EXC_MF)) {
 		r->trapped = 1;
+	} else if ((why == CPU_STOP_SHUTDOWN && c->exc_vector == EXC_UD) || h->exit_value == (0x80 | EXC_UD)) {
+		r->trapped = 2;
 	} else if (why != CPU_STOP_REQUEST || h->exit_value != 0) {
 		r->trapped = -1; /* something else went wrong */
 		fprintf(stderr, "guest stopped: why=%d exit=%#x exc=%d\n", why, h->exit_value, c->exc_vector);
@@ -522,7 +558,7 @@ static void guest_run(struct harness *h, const uint8_t *insn, int n, struct run 
 	r->eax = v[0];
 	r->eflags = v[1];
 	/* A trapped guest never reached its FNSAVE: save its state here. */
-	if (r->trapped == 1) {
+	if (r->trapped >= 1) {
 		x87_to_img(&c->fpu, r->img);
 		uint16_t fsw = c->fpu.fsw;
 		memcpy(r->img + 4, &fsw, 2);
@@ -579,17 +615,21 @@ int main(void)
 	sa.sa_sigaction = on_fpe;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
 
 	build_forms();
+	build_sweep();
 	static struct harness h;
 	h_init(&h, 1 << 20);
 	h_flat32(&h, G_CODE, 0x8000);
 	guest_setup(&h);
 
-	long count[F_NFAM] = {0}, bad[F_NFAM] = {0}, traps = 0, mismatches = 0;
+	long count[F_NFAM] = {0}, bad[F_NFAM] = {0}, traps = 0, uds = 0, mismatches = 0;
 	static struct run in, host, guest;
+	long nsweep_cases = (long)nsweep * 8;
+	ncases += nsweep_cases;
 	for (long c = 0; c < ncases; c++) {
-		const struct form *f = &forms[rn((uint32_t)nforms)];
+		const struct form *f = c < nsweep_cases ? &sweep_forms[c / 8] : &forms[rn((uint32_t)nforms)];
 		uint8_t insn[4];
 		memcpy(insn, f->b, 4);
 		if (f->regs)
@@ -603,7 +643,8 @@ int main(void)
 		host_run(insn, f->n, &host);
 		guest_run(&h, insn, f->n, &guest);
 		count[f->fam]++;
-		traps += host.trapped;
+		traps += host.trapped == 1;
+		uds += host.trapped == 2;
 		int diff = host.trapped != guest.trapped;
 		if (!diff && !host.trapped) {
 			for (int i = 0; i < 108 && !diff; i++)
@@ -614,6 +655,9 @@ int main(void)
 					diff = 2;
 			if (host.eax != guest.eax || (host.eflags & FL_ARITH) != (guest.eflags & FL_ARITH))
 				diff = 3;
+		} else if (!diff && host.trapped == 2) {
+			if (memcmp(host.mem, guest.mem, MEMSZ))
+				diff = 5;
 		} else if (!diff) {
 			/* #MF before the instruction: the state is what FRSTOR
 			 * loaded (on the host: FRSTOR then FNSAVE alone). */
@@ -643,7 +687,7 @@ int main(void)
 	}
 	for (int i = 0; i < F_NFAM; i++)
 		printf("%-16s %8ld cases %6ld mismatches\n", fam_name[i], count[i], bad[i]);
-	printf("total %ld cases (%ld took #MF), %ld mismatches\n", ncases, traps, mismatches);
+	printf("total %ld cases (%ld took #MF, %ld #UD), %ld mismatches\n", ncases, traps, uds, mismatches);
 	h_free(&h);
 	return mismatches ? 1 : 0;
 }
