@@ -88,6 +88,18 @@ rc=$?
 [ "$rc" = 33 ] || fail "echo: status $rc, want 33"
 cmp -s "$tmp/in" "$tmp/out" || fail "echo: output differs from input ($(wc -c <"$tmp/out") bytes)"
 
+# --- BIOS ROM: 64 and 128 KiB images start at F000:FFF0 in real mode ---
+# (mov $0x3f8,%dx; mov $'B',%al; out; mov $0xf4,%dx; mov $5,%al; out; hlt)
+for size in 65536 131072; do
+	{ head -c $((size - 16)) /dev/zero; printf '\272\370\003\260\102\356\272\364\000\260\005\356\364\000\000\000'; } >"$tmp/rom.bin"
+	for accel in "--accel interp" ""; do
+		timeout 20 "$bin" $accel --bios "$tmp/rom.bin" </dev/null >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		[ "$rc" = 11 ] && [ "$(cat "$tmp/out")" = B ] ||
+			fail "BIOS $size bytes ${accel:-default engine}: status $rc, output '$(head -c 20 "$tmp/out")'; $(tail -2 "$tmp/err")"
+	done
+done
+
 # --- APM power off: exit 0 ---
 kernel off <<'EOF2'
 	mov $0x8900, %dx

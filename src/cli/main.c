@@ -385,7 +385,7 @@ out:
 		fclose(dcon);
 	free(kernel);
 	free(initrd);
-	free(rom);
+	rom_free(rom, cfg.rom_size);
 	return rc;
 }
 

@@ -135,8 +135,10 @@ int rom_load(const char *path, uint8_t **img, uint32_t *size, char *err, size_t 
 		close(fd);
 		return -1;
 	}
-	uint8_t *b = malloc((size_t)st.st_size);
-	if (!b) {
+	/* Page-aligned, so that an engine can map it into the guest (KVM
+	 * memory slots must start on a page boundary). */
+	uint8_t *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED) {
 		snprintf(err, errlen, "BIOS '%s': out of memory", path);
 		close(fd);
 		return -1;
@@ -148,7 +150,7 @@ int rom_load(const char *path, uint8_t **img, uint32_t *size, char *err, size_t 
 			continue;
 		if (n <= 0) {
 			snprintf(err, errlen, "BIOS '%s': read error: %s", path, n < 0 ? strerror(errno) : "short file");
-			free(b);
+			munmap(b, (size_t)st.st_size);
 			close(fd);
 			return -1;
 		}
@@ -158,4 +160,10 @@ int rom_load(const char *path, uint8_t **img, uint32_t *size, char *err, size_t 
 	*img = b;
 	*size = (uint32_t)st.st_size;
 	return 0;
+}
+
+void rom_free(uint8_t *img, uint32_t size)
+{
+	if (img)
+		munmap(img, size);
 }

@@ -28,7 +28,8 @@ void ram_clear(struct ram *r);
  * naming the problem. Does not check the RAM limits. */
 int ram_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 
-/* The BIOS ROM image: exactly 64 or 128 KiB. */
+/* The BIOS ROM image: exactly 64 or 128 KiB, page-aligned. */
 int rom_load(const char *path, uint8_t **img, uint32_t *size, char *err, size_t errlen);
+void rom_free(uint8_t *img, uint32_t size);
 
 #endif
