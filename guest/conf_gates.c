@@ -34,7 +34,7 @@ static int stack_return(int from, const void *snip, const u32 *words, int n)
 
 void conf_gates(void)
 {
-	int i, ok;
+	int i;
 	u32 want[6];
 	char name[80];
 
@@ -88,14 +88,11 @@ void conf_gates(void)
 	want[3] = 0x2222;
 	want[4] = probe_out.f.ebp - 8;
 	want[5] = SEL_UDATA | 3;
-	ok = 1;
-	for (i = 0; i < 6; i++)
-		if (gate_seen_words[i] != want[i])
-			ok = 0, ksnprintf(name, sizeof name, "word %d", i);
 	for (i = 0; i < 6 && gate_seen_words[i] == want[i]; i++)
 		;
-	check("call gate: new stack = EIP, CS, params copied, old ESP, old SS", ok,
-	      i < 6 ? want[i] : 0, i < 6 ? gate_seen_words[i] : 0);
+	ksnprintf(name, sizeof name, "call gate: new stack = EIP, CS, params, old ESP, old SS%s",
+		  i < 6 ? " (first wrong word shown)" : "");
+	check(name, i == 6, i < 6 ? want[i] : 0, i < 6 ? gate_seen_words[i] : 0);
 	check("call gate: RET 8 released the params on the caller's stack",
 	      probe_out.f.esp == probe_out.f.ebp, probe_out.f.ebp, probe_out.f.esp);
 

@@ -50,12 +50,33 @@ static u32 call_driver(const char *s)
  * op 0: echo arg; op 1: print the string at arg through the ring 1
  * driver; op 2: the kernel's tick count (supervisor data ring 3 can
  * not read). */
+/* Ring 2 runs as "supervisor" for paging, so it can read memory its
+ * ring 3 caller cannot. A pointer from ring 3 must therefore be checked
+ * before use, or ring 3 could make the service print kernel memory for
+ * it (a confused deputy; ARPL exists for the segmented form of this). */
+static int user_string(u32 a)
+{
+	extern char __user_start[], __user_end[];
+	u32 n;
+	for (n = 0; n < 256; n++, a++) {
+		int ok = (a >= (u32)__user_start && a < (u32)__user_end) ||
+			 (a >= TASK_VA && a < TASK_VA + 0x2000);
+		if (!ok)
+			return 0;
+		if (!*(const char *)a)
+			return 1;
+	}
+	return 0;
+}
+
 u32 svc_main(u32 op, u32 arg)
 {
 	switch (op) {
 	case 0:
 		return arg;
 	case 1:
+		if (!user_string(arg))
+			return (u32)-1;
 		return call_driver((const char *)arg);
 	case 2:
 		return ticks;

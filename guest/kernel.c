@@ -82,11 +82,15 @@ static struct frame *syscall(struct frame *f)
 		f->eax = 0;
 		break;
 	case SYS_WRITE: {
-		/* Only user pages may be named: refuse kernel addresses. */
+		/* The buffer must lie in memory the caller may read itself:
+		 * the .user section or the task's private pages. The kernel
+		 * must not be tricked into reading its own memory for ring 3. */
 		const char *s = (const char *)f->ebx;
-		u32 n = f->ecx;
-		extern char __user_start[];
-		if ((u32)s < (u32)__user_start || n > 256) {
+		u32 n = f->ecx, a = f->ebx;
+		extern char __user_start[], __user_end[];
+		int in_user = a >= (u32)__user_start && a + n <= (u32)__user_end && a + n >= a;
+		int in_task = a >= TASK_VA && a + n <= TASK_VA + 0x2000 && a + n >= a;
+		if (!(in_user || in_task) || n > 256) {
 			f->eax = (u32)-1;
 			break;
 		}

@@ -75,6 +75,15 @@ void tour(void)
 			SEL_GATE_SVC | 3, svc_seen_ss, svc_seen_esp, probe_out.f.eax);
 	else
 		show("ring 3 calls the ring 2 service", v);
+	{
+		struct frame f;
+		probe_frame(&f, 3, (u32)s_svc);
+		f.eax = 1;
+		f.ebx = (u32)gdt;
+		v = probe_exec(&f);
+		kprintf("  ring 3 asks it to print kernel memory at 0x%x -> %s (ring 2 checks pointers)\n",
+			(u32)gdt, v == VEC_DONE && probe_out.f.eax == (u32)-1 ? "refused" : outcome(v));
+	}
 	u_scratch[8] = 0;
 	u_scratch[9] = SEL_GATE_DRV | 3;
 	show("ring 3 calls the ring 1 driver's gate (DPL 2) directly", demo(3, s_lcall, (u32)&u_scratch[8], 0));

@@ -118,6 +118,13 @@ s_svc_call:                      /* ring 2 service: op 0 = echo arg */
 	lcall $(SEL_GATE_SVC | 3), $0
 	int $VEC_DONE
 
+	.global s_svc
+s_svc:                           /* ring 2 service: op EAX, arg EBX */
+	push %ebx
+	push %eax
+	lcall $(SEL_GATE_SVC | 3), $0
+	int $VEC_DONE
+
 /* exceptions */
 SNIP s_div0, div %ecx
 SNIP s_idiv, idiv %ecx
