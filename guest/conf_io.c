@@ -19,7 +19,7 @@ void conf_io(void)
 	io("ring3 IN 0x3f8 (first port allowed by the bitmap) -> allowed", 3, s_inb, 0x3f8, 0, VEC_DONE);
 	io("ring3 IN 0x3f7 (just below the allowed range) -> #GP(0)", 3, s_inb, 0x3f7, 0, 13);
 	io("ring3 IN 0x3ff (last port allowed) -> allowed", 3, s_inb, 0x3ff, 0, VEC_DONE);
-	io("ring3 IN 0x400 (bit beyond the TSS limit) -> #GP(0)", 3, s_inb, 0x400, 0, 13);
+	io("ring3 IN 0x400 (past the bitmap: end byte, TSS limit) -> #GP(0)", 3, s_inb, 0x400, 0, 13);
 	io("ring3 IN word 0x3ff (spans denied 0x400) -> #GP(0)", 3, s_inw, 0x3ff, 0, 13);
 	io("ring3 IN word 0x3f7 (spans denied 0x3f7) -> #GP(0)", 3, s_inw, 0x3f7, 0, 13);
 	io("ring3 IN dword 0x3fc (all four allowed) -> allowed", 3, s_inl, 0x3fc, 0, VEC_DONE);
