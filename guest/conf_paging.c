@@ -3,6 +3,8 @@
  * the TEST_VA window, whose page table entries they rewrite. */
 #include "conf.h"
 
+extern u32 probe_vec;
+
 #define P 1u
 #define W 2u
 #define U 4u
@@ -35,6 +37,52 @@ static void okay(const char *name, int ring, const void *snip, u32 addr)
 {
 	access(ring, snip, addr);
 	expect(name, VEC_DONE, 0, ANYEIP);
+}
+
+/* 4 MiB pages (CR4.PSE, PDE bit 7; SDM Vol. 3, 4.3): PDE 3 maps
+ * 0xc00000-0xffffff to physical 4-8 MiB, which ringos leaves unused. */
+static void big_pages(void)
+{
+	u32 a = 1, b, c = 0, d, cr4, *pde = &kernel_pd[3];
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (!(d & 8)) {
+		conf_note("CPUID.1:EDX.PSE=0: 4 MiB page checks skipped");
+		return;
+	}
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 0x10));
+	*pde = 0x400000 | 0x80 | P | W;
+	flush_tlb();
+	pf("ring3 read a supervisor 4 MiB page -> #PF(0x5)", 3, s_rd, 0xc01000, 5);
+	*pde = 0x400000 | 0x80 | P | W | U;
+	flush_tlb();
+	okay("ring3 write a user 4 MiB page -> allowed", 3, s_wr, 0xc01000);
+	check("write through a 4 MiB page sets the PDE's dirty bit", (*pde & (A | D)) == (A | D), A | D,
+	      *pde & (A | D));
+	check("and lands at physical 4 MiB + offset", *(u32 *)0x401000 == 0x600dc0de, 0x600dc0de,
+	      *(u32 *)0x401000);
+	*pde = 0;
+	flush_tlb();
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+}
+
+/* Code written and then run at the same address runs the new bytes
+ * (SDM Vol. 3, 11.6): a VMM that caches decoded or translated code
+ * must notice the write. */
+static void self_modifying(void)
+{
+	u8 *code = test_page(4);
+	int round;
+	for (round = 1; round <= 2; round++) {
+		u32 want = round * 0x11111111u;
+		code[0] = 0xb8; /* MOV EAX, imm32 */
+		memcpy(code + 1, &want, 4);
+		code[5] = 0xcd; /* INT 0x81 */
+		code[6] = VEC_DONE;
+		access(3, s_jmp, va(4));
+		check(round == 1 ? "ring3 runs freshly written code" : "ring3 runs the same code rewritten",
+		      probe_vec == VEC_DONE && probe_out.f.eax == want, want, probe_out.f.eax);
+	}
 }
 
 void conf_paging(void)
@@ -108,4 +156,7 @@ void conf_paging(void)
 	invlpg(va(5));
 	pf("after PTE cleared + INVLPG, ring3 read -> #PF(0x4)", 3, s_rd, va(5), 4);
 	map(5, P | W | U);
+
+	big_pages();
+	self_modifying();
 }
