@@ -141,6 +141,8 @@ void tour(void)
 	}
 
 	kprintf("-- two ring 3 tasks, own page directories, preempted by the PIT (IRQ0, 100 Hz) --\n");
+	kprintf("  task A: CR3=0x%x, page 0x40000000 -> frame 0x%x; task B: CR3=0x%x, -> frame 0x%x\n",
+		(u32)task_pd(0), task_page_pa(0), (u32)task_pd(1), task_page_pa(1));
 	kprintf("  (each line goes ring 3 -> call gate -> ring 2 -> call gate -> ring 1 -> UART)\n");
 	pit_start(100, 3);
 	t = sched_run_tasks(u_task, u_task);
