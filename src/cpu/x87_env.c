@@ -188,11 +188,9 @@ void x87_frstor(struct cpu *cpu, int seg, uint32_t ea, int osize)
 	read_bytes(cpu, seg, ea, 1, buf, len + 80);
 	env_load(cpu, osize, buf);
 	int top = fpu_top(&cpu->fpu);
-	for (int i = 0; i < 8; i++) {
-		long double v = 0;
-		memcpy(&v, buf + len + 10 * i, 10);
-		cpu->fpu.st[(top + i) & 7] = v;
-	}
+	/* byte copies: a long double assignment would go through the x87 */
+	for (int i = 0; i < 8; i++)
+		memcpy(&cpu->fpu.st[(top + i) & 7], buf + len + 10 * i, 10);
 	after_load(cpu);
 }
 
@@ -257,10 +255,8 @@ void x87_fxrstor(struct cpu *cpu, int seg, uint32_t ea)
 	f->fds = (uint16_t)get16(buf + 20);
 	f->mxcsr = mxcsr;
 	int top = fpu_top(f);
-	for (int i = 0; i < 8; i++) {
-		long double v = 0;
-		memcpy(&v, buf + 32 + 16 * i, 10);
-		f->st[(top + i) & 7] = v;
-	}
+	/* byte copies: a long double assignment would go through the x87 */
+	for (int i = 0; i < 8; i++)
+		memcpy(&f->st[(top + i) & 7], buf + 32 + 16 * i, 10);
 	after_load(cpu);
 }

@@ -3,12 +3,13 @@
  * For every x87 opcode (escape byte D8..DF and ModRM) there is a 16-byte
  * host stub, assembled below:
  *
- *     push %rdx ; popfq         EFLAGS in (FCMOVcc reads CF/ZF/PF)
+ *     push %rdx ; popfq         EFLAGS in (FCMOVcc reads CF/ZF/PF) *
  *     frstor (%rdi)             the guest's whole FPU, as a 108-byte image
  *     <esc> <modrm>             the guest's instruction; a memory form
  *                               addresses (%rsi), a host copy of the operand
  *     fnsave (%rdi)             the whole FPU back (and FNINIT on the host)
- *     pushfq ; pop %rax ; ret   EFLAGS out (FCOMI and friends)
+ *     pushfq ; pop %rax ; ret   EFLAGS out (FCOMI and friends) *
+ *                               (* only in the stubs that need them)
  *
  * So every result, flag, tag, condition code, masked response, stack fault
  * and undefined-by-the-manual detail is what the host processor does, with
@@ -29,14 +30,25 @@ __asm__(".pushsection .text\n"
 	".irp esc, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf\n"
 	".set x87_m, 0\n"
 	".rept 256\n"
-	".byte 0x52, 0x9d, 0xdd, 0x27, \\esc\n"
+	/* EFLAGS pass through only for FCMOVcc (DA/DB C0-DF) and FCOMI
+	 * and friends (DB/DF E8-F7). Every stub is 16 bytes. */
+	".set x87_fl, (\\esc == 0xda || \\esc == 0xdb) && x87_m >= 0xc0 && x87_m < 0xe0\n"
+	".set x87_fl, x87_fl || ((\\esc == 0xdb || \\esc == 0xdf) && x87_m >= 0xe8 && x87_m < 0xf8)\n"
+	".if x87_fl\n"
+	".byte 0x52, 0x9d\n"
+	".endif\n"
+	".byte 0xdd, 0x27, \\esc\n"
 	".if x87_m >= 0xc0\n"
 	".byte x87_m\n"
 	".else\n"
 	".byte (x87_m & 0x38) | 6\n" /* mod=00 rm=110: (%rsi) */
 	".endif\n"
-	".byte 0xdd, 0x37, 0x9c, 0x58, 0xc3\n"
-	".byte 0xcc, 0xcc, 0xcc, 0xcc, 0xcc\n"
+	".byte 0xdd, 0x37\n"
+	".if x87_fl\n"
+	".byte 0x9c, 0x58, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc\n"
+	".else\n"
+	".byte 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc\n"
+	".endif\n"
 	".set x87_m, x87_m + 1\n"
 	".endr\n"
 	".endr\n"
@@ -99,11 +111,9 @@ uint32_t x87_host_op(struct fpu *f, uint8_t esc, uint8_t modrm, void *mem, uint3
 	if (raised)
 		*raised = (uint16_t)(fsw & (FSW_EXC | FSW_SF) & ~in);
 	int top = fpu_top(f);
-	for (int i = 0; i < 8; i++) {
-		long double v = 0;
-		memcpy(&v, img + 28 + 10 * i, 10);
-		f->st[(top + i) & 7] = v;
-	}
+	/* byte copies: a long double assignment would go through the x87 */
+	for (int i = 0; i < 8; i++)
+		memcpy(&f->st[(top + i) & 7], img + 28 + 10 * i, 10);
 	return out;
 }
 
