@@ -41,7 +41,7 @@ void conf_sens(void);
 	X(s_in21) X(s_out80) X(s_ldds) X(s_ldes) X(s_ldss) X(s_rd) X(s_wr) X(s_rdw) X(s_es_rd) \
 	X(s_es_wr) X(s_es_rdw) X(s_cs_wr) X(s_ss_push) X(s_ss_push2) X(s_ljmp) X(s_lcall) \
 	X(s_lret) X(s_iret) X(s_stack_lret) X(s_stack_iret) X(s_done) X(s_int80) X(s_int82) \
-	X(s_int83) X(s_int84) X(s_int85) X(s_intf0) X(s_int3) X(s_int3_next) X(s_into) \
+	X(s_int83) X(s_int84) X(s_int85) X(s_int86) X(s_intf0) X(s_int3) X(s_int3_next) X(s_into) \
 	X(s_into_at) X(s_into_next) X(s_into_nof) X(s_gate_call) X(s_gate_call_ret) X(s_svc_call) X(s_svc) \
 	X(s_div0) X(s_idiv) X(s_bound) X(s_ud2) X(s_fld1) X(s_fnop_wait) X(s_tf) X(s_tf_trap) \
 	X(s_inb) X(s_inw) X(s_inl) X(s_outb) X(s_popf) X(s_iret_flags) X(s_jmp) X(s_sysenter) \

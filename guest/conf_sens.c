@@ -147,8 +147,39 @@ void conf_sens(void)
 	go();
 	expect("ring3 misaligned read with CR0.AM=0 -> allowed", VEC_DONE, 0, ANYEIP);
 
+	/* EXT (bit 0 of the error code) tells whether the fault happened
+	 * while delivering an event external to the program: an interrupt
+	 * or an earlier exception, not INT n (SDM Vol. 3, 6.13). Here the
+	 * gate names a not-present code segment. #UD is used because it is
+	 * benign: a contributory first fault (#DE, #GP...) followed by the
+	 * #NP would be a double fault (Table 6-5). */
+	{
+		u64 save0 = idt[0], save6 = idt[6], save86 = idt[VEC_TRAP];
+		gdt_set(SC(8), seg_desc(0, 0xffffffff, 0xA, 3, 0x4010));
+		idt[6] = gate_desc(SC(8), 0, 0xE, 0, 0);
+		idt[VEC_TRAP] = gate_desc(SC(8), 0, 0xF, 3, 0);
+		prep(3, s_ud2);
+		go();
+		expect("ring3 #UD, its gate's code segment not present -> #NP(sel+EXT)", 11, SC(8) | 1,
+		       (u32)s_ud2);
+		idt[0] = gate_desc(SC(8), 0, 0xE, 0, 0);
+		prep(3, s_div0);
+		in.eax = 1;
+		in.ecx = 0;
+		go();
+		idt[0] = save0;
+		expect("ring3 #DE, its gate's code segment not present -> #NP while delivering -> #DF", 8,
+		       0, ANYEIP);
+		prep(3, s_int86);
+		go();
+		expect("ring3 INT 0x86, its gate's code segment not present -> #NP(sel), EXT=0", 11, SC(8),
+		       (u32)s_int86);
+		idt[6] = save6;
+		idt[VEC_TRAP] = save86;
+	}
+
 	/* An external interrupt through a not-present gate: #NP with the
-	 * IDT bit and EXT set (SDM Vol. 3, 6.13). */
+	 * IDT bit and EXT set. */
 	idt[VEC_IRQ0] &= ~(1ULL << 47);
 	pit_start(1000, 2);
 	pic_mask(0xfffe);

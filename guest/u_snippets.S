@@ -82,6 +82,7 @@ SNIP s_int82, int $VEC_DPL0
 SNIP s_int83, int $VEC_NOTP
 SNIP s_int84, int $VEC_TASK
 SNIP s_int85, int $VEC_DPL1
+SNIP s_int86, int $VEC_TRAP
 SNIP s_intf0, int $0xf0
 	.global s_int3, s_int3_next
 s_int3:
