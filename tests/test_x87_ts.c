@@ -53,6 +53,12 @@ __asm__(".pushsection .rodata\n"
 	" mov %cr0, %eax\n and $0xdf, %al\n mov %eax, %cr0\n"
 	" sti\n fninit\n fldcw 0x2020\n fldz\n fldz\n fdivrp\n fwait\n cli\n"
 	" movw $1, 0x2012\n"
+	/* precise faults: a store crossing the segment limit (#GP) leaves
+	 * the FPU as it was: no pop, no FNSAVE re-initialization */
+	" fninit\n fld1\n fld1\n"
+	" movw $4, " UD_SKIP "\n fstpt 0xfffa\n fnstsw 0x2032\n"
+	" movw $4, " UD_SKIP "\n fnsave 0xffc0\n fnstsw 0x2034\n"
+	" movw $5, " UD_SKIP "\n fxsave 0x2408\n"
 	/* the real-mode environment layouts */
 	" fninit\n"
 	".globl ts_fip\n"
@@ -75,11 +81,14 @@ __asm__(".pushsection .rodata\n"
 	".globl ts_ud\n"
 	"ts_ud: push %bp\n mov %sp, %bp\n push %ax\n mov " UD_SKIP ", %ax\n add %ax, 2(%bp)\n"
 	" pop %ax\n pop %bp\n incw " UD_COUNT "\n iret\n"
+	".globl ts_gp\n"
+	"ts_gp: push %bp\n mov %sp, %bp\n push %ax\n mov " UD_SKIP ", %ax\n add %ax, 2(%bp)\n"
+	" pop %ax\n pop %bp\n incw 0x2030\n iret\n" /* real mode: no error code */
 	".globl ts_irq13\n"
 	"ts_irq13: fnclex\n incw " IRQ13_COUNT "\n push %ax\n mov $0, %al\n out %al, $0xf0\n pop %ax\n iret\n"
 	".code64\nts_end:\n"
 	".popsection\n");
-extern const unsigned char ts_start[], ts_end[], ts_nm[], ts_mf[], ts_ud[], ts_irq13[], ts_fip[];
+extern const unsigned char ts_start[], ts_end[], ts_nm[], ts_mf[], ts_ud[], ts_irq13[], ts_fip[], ts_gp[];
 
 #define BASE 0x1000
 
@@ -127,6 +136,9 @@ int main(void)
 	set_vec(&h, EXC_MF, ts_mf);
 	set_vec(&h, EXC_UD, ts_ud);
 	set_vec(&h, 0x75, ts_irq13);
+	set_vec(&h, EXC_GP, ts_gp);
+	static const uint8_t pattern[6] = {1, 2, 3, 4, 5, 6};
+	h_load(&h, 0xfffa, pattern, 6);
 	uint16_t cw = 0x037e; /* invalid operation unmasked */
 	h_load(&h, 0x2020, &cw, 2);
 	float one = 1.0f;
@@ -155,6 +167,14 @@ int main(void)
 		f0 |= h.io_log[i].port == 0xf0;
 	CHECK(f0, "the IRQ 13 handler did not run to its port 0xF0 write");
 	CHECK(rd16(&h, 0x2012) == 1, "did not get past the FERR# wait");
+
+	/* precise faults */
+	CHECK(rd16(&h, 0x2030) == 3, "#GP count %d, not 3", rd16(&h, 0x2030));
+	CHECK((rd16(&h, 0x2032) & 0x3800) == 0x3000, "FSTP m80 that faulted changed TOP: fsw %04x", rd16(&h, 0x2032));
+	CHECK((rd16(&h, 0x2034) & 0x3800) == 0x3000, "FNSAVE that faulted re-initialized: fsw %04x", rd16(&h, 0x2034));
+	uint8_t after[6];
+	cpu_phys_read(&h.cpu, 0xfffa, after, 6);
+	CHECK(memcmp(after, pattern, 6) == 0, "FSTP m80 that faulted wrote memory");
 
 	/* real-mode environment: 16-bit layout at 0x2500, 32-bit at 0x2540 */
 	uint32_t fip = BASE + (uint32_t)(ts_fip - ts_start);
