@@ -84,49 +84,63 @@ static int channel_out(struct pit *p, const struct pit_channel *c)
 	return out_at(c, elapsed(p, c));
 }
 
-/* Ticks after d at which OUT next changes, or 0 if never. */
-static uint64_t next_edge(const struct pit_channel *c, uint64_t d)
+/* Ticks (since the count was loaded) of the next rising edge of OUT
+ * after d, or 0 if there is none. Only rising edges matter to the
+ * (edge-triggered) interrupt controller. */
+static uint64_t next_rise(const struct pit_channel *c, uint64_t d)
 {
 	uint32_t n = reload(c);
-	uint64_t base;
 	switch (c->mode) {
 	case 0:
 	case 1:
 		return d < n ? n : 0;
-	case 2:
-		base = d - d % n;
-		return (d % n) < n - 1 ? base + n - 1 : base + n;
-	case 3:
-		base = d - d % n;
-		return (d % n) < (n + 1) / 2 ? base + (n + 1) / 2 : base + n;
+	case 2: /* low for the tick before each reload */
+	case 3: /* the high half starts each period */
+		return (d / n + 1) * n;
 	case 4:
-	case 5:
-		return d < n ? n : (d == n ? n + 1 : 0);
+	case 5: /* low for one tick at terminal count */
+		return d <= n ? n + 1 : 0;
 	}
 	return 0;
 }
 
-static void irq_update(struct pit *p)
+static void arm(struct pit *p, struct pit_channel *c)
 {
-	struct pit_channel *c = &p->ch[0];
-	uint64_t d = elapsed(p, c);
-	int out = channel_out(p, c);
-	if (out != c->out_level) {
-		c->out_level = (uint8_t)out;
-		irq_set(&p->irq0, out);
-	}
 	uint64_t e = 0;
 	if (c->armed && (c->gate || !gate_stops(c)))
-		e = next_edge(c, d);
+		e = next_rise(c, elapsed(p, c));
 	if (e)
 		timer_mod(p->clock, &p->timer, c->load_ns + ticks_to_ns(e));
 	else
 		timer_del(p->clock, &p->timer);
 }
 
+/* After a guest write: IRQ0 follows OUT now; arm for the next rise. */
+static void irq_update(struct pit *p)
+{
+	struct pit_channel *c = &p->ch[0];
+	int out = channel_out(p, c);
+	if (out != c->out_level) {
+		c->out_level = (uint8_t)out;
+		irq_set(&p->irq0, out);
+	}
+	arm(p, c);
+}
+
+/* A rising edge of OUT0 is due. The loop may run this timer late, past a
+ * one-tick low pulse (modes 2 and 4), so the edge is made here: the line
+ * drops and rises, then settles at OUT's current level. */
 static void timer_cb(void *opaque)
 {
-	irq_update(opaque);
+	struct pit *p = opaque;
+	struct pit_channel *c = &p->ch[0];
+	irq_set(&p->irq0, 0);
+	irq_set(&p->irq0, 1);
+	int out = channel_out(p, c);
+	if (!out)
+		irq_set(&p->irq0, 0);
+	c->out_level = (uint8_t)out;
+	arm(p, c);
 }
 
 static uint16_t to_bcd(uint32_t v)
