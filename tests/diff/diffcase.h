@@ -1,0 +1,35 @@
+/* The wire format between tests/test_diff.c (64-bit, runs interp) and
+ * tests/diff/runner.c (32-bit, runs the same bytes natively). Both sides
+ * are x86 little-endian and lay these structs out identically (only
+ * 32-bit and byte fields, no padding). */
+#ifndef RINGVM_DIFFCASE_H
+#define RINGVM_DIFFCASE_H
+
+#include <stdint.h>
+
+/* The data window: the same linear address natively and in the guest;
+ * every memory operand of a case stays inside it, ESP points into it. */
+#define DIFF_DATA_ADDR 0x00200000u
+#define DIFF_DATA_SIZE 512u
+/* Where the case's bytes run (natively and in the guest). */
+#define DIFF_CODE_ADDR 0x00300000u
+#define DIFF_CODE_MAX 24
+
+struct diff_case {
+	uint32_t r[8];    /* EAX..EDI; r[4] = ESP, inside the data window */
+	uint32_t eflags;  /* arithmetic flags and DF; IF is set by both sides */
+	uint32_t len;     /* bytes of code */
+	uint8_t code[DIFF_CODE_MAX];
+	uint8_t data[DIFF_DATA_SIZE];
+};
+
+struct diff_result {
+	uint32_t r[8];
+	uint32_t eflags;
+	int32_t vector;   /* -1: ran to the end; else the exception vector */
+	uint32_t eip;     /* where it stopped: end of the code, or the fault */
+	uint32_t pad;
+	uint8_t data[DIFF_DATA_SIZE];
+};
+
+#endif

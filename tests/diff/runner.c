@@ -1,0 +1,178 @@
+/* The native side of the differential test (built with gcc -m32): reads
+ * struct diff_case records on stdin, runs each case's instruction bytes
+ * natively in this 32-bit process, and writes a struct diff_result per
+ * case on stdout.
+ *
+ * A case runs between a prologue that loads EAX..EDI, ESP and EFLAGS and
+ * an epilogue that saves them (both below, in assembly), with the data
+ * window mapped at DIFF_DATA_ADDR and the code at DIFF_CODE_ADDR. A fault
+ * arrives as a signal on an alternate stack (the guest ESP points into the
+ * data window, which the kernel's signal frame must not overwrite); the
+ * handler takes the vector (trap number) and registers from the signal
+ * context and jumps back with siglongjmp. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "diffcase.h"
+
+#if !defined(__i386__)
+#error "the native runner must be built with -m32"
+#endif
+
+/* Shared with the assembly below. */
+uint32_t ctx_in[9];   /* EAX..EDI, EFLAGS */
+uint32_t ctx_out[9];
+uint32_t host_esp;
+uint32_t code_ptr = DIFF_CODE_ADDR;
+void native_run(void);
+void native_done(void);
+
+__asm__(".text\n"
+	".globl native_run\n"
+	"native_run:\n"
+	"	pushal\n"
+	"	movl %esp, host_esp\n"
+	"	pushl ctx_in+32\n"
+	"	popfl\n"
+	"	movl ctx_in+0, %eax\n"
+	"	movl ctx_in+4, %ecx\n"
+	"	movl ctx_in+8, %edx\n"
+	"	movl ctx_in+12, %ebx\n"
+	"	movl ctx_in+16, %esp\n"
+	"	movl ctx_in+20, %ebp\n"
+	"	movl ctx_in+24, %esi\n"
+	"	movl ctx_in+28, %edi\n"
+	"	jmp *code_ptr\n"
+	".globl native_done\n"
+	"native_done:\n"
+	"	movl %eax, ctx_out+0\n"
+	"	movl %ecx, ctx_out+4\n"
+	"	movl %edx, ctx_out+8\n"
+	"	movl %ebx, ctx_out+12\n"
+	"	movl %esp, ctx_out+16\n"
+	"	movl %ebp, ctx_out+20\n"
+	"	movl %esi, ctx_out+24\n"
+	"	movl %edi, ctx_out+28\n"
+	"	movl host_esp, %esp\n"
+	"	pushfl\n"
+	"	popl ctx_out+32\n"
+	"	cld\n"
+	"	popal\n"
+	"	ret\n");
+
+static sigjmp_buf fault_jb;
+static volatile int fault_vec;
+static volatile uint32_t fault_eip;
+
+static void on_fault(int sig, siginfo_t *si, void *uc_)
+{
+	(void)si;
+	ucontext_t *uc = uc_;
+	greg_t *g = uc->uc_mcontext.gregs;
+	ctx_out[0] = (uint32_t)g[REG_EAX];
+	ctx_out[1] = (uint32_t)g[REG_ECX];
+	ctx_out[2] = (uint32_t)g[REG_EDX];
+	ctx_out[3] = (uint32_t)g[REG_EBX];
+	ctx_out[4] = (uint32_t)g[REG_ESP];
+	ctx_out[5] = (uint32_t)g[REG_EBP];
+	ctx_out[6] = (uint32_t)g[REG_ESI];
+	ctx_out[7] = (uint32_t)g[REG_EDI];
+	ctx_out[8] = (uint32_t)g[REG_EFL];
+	fault_eip = (uint32_t)g[REG_EIP];
+	int v = (int)g[REG_TRAPNO];
+	/* The trap number is what the processor reported; fall back on the
+	 * signal if the kernel left it 0 for something other than #DE. */
+	if (v == 0 && sig != SIGFPE)
+		v = sig == SIGILL ? 6 : sig == SIGTRAP ? 1 : 13;
+	fault_vec = v;
+	siglongjmp(fault_jb, 1);
+}
+
+static int read_full(void *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = read(0, (char *)p + got, n - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+static int write_full(const void *p, size_t n)
+{
+	size_t put = 0;
+	while (put < n) {
+		ssize_t k = write(1, (const char *)p + put, n - put);
+		if (k <= 0)
+			return -1;
+		put += (size_t)k;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	uint8_t *data = mmap((void *)DIFF_DATA_ADDR, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	uint8_t *code = mmap((void *)DIFF_CODE_ADDR, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (data != (void *)DIFF_DATA_ADDR || code != (void *)DIFF_CODE_ADDR) {
+		fprintf(stderr, "runner: cannot map the data/code windows\n");
+		return 2;
+	}
+	static uint8_t altstack[1 << 16];
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	if (sigaltstack(&ss, NULL) != 0) {
+		perror("runner: sigaltstack");
+		return 2;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = {SIGFPE, SIGSEGV, SIGILL, SIGBUS, SIGTRAP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+
+	static struct diff_case c;
+	static struct diff_result res;
+	while (read_full(&c, sizeof(c)) == 0) {
+		if (c.len > DIFF_CODE_MAX)
+			return 2;
+		memcpy(data, c.data, DIFF_DATA_SIZE);
+		memset(data + DIFF_DATA_SIZE, 0, 4096 - DIFF_DATA_SIZE);
+		memcpy(code, c.code, c.len);
+		/* jmp native_done */
+		uint8_t *j = code + c.len;
+		j[0] = 0xe9;
+		uint32_t rel = (uint32_t)(uintptr_t)native_done - (uint32_t)(uintptr_t)(j + 5);
+		memcpy(j + 1, &rel, 4);
+		memcpy(ctx_in, c.r, 32);
+		ctx_in[8] = (c.eflags & 0x00000ed5u) | 0x202u; /* arith, DF, IF */
+		fault_vec = -1;
+		if (sigsetjmp(fault_jb, 1) == 0) {
+			native_run();
+			res.vector = -1;
+			res.eip = DIFF_CODE_ADDR + c.len;
+		} else {
+			res.vector = fault_vec;
+			res.eip = fault_eip;
+		}
+		memcpy(res.r, ctx_out, 32);
+		res.eflags = ctx_out[8];
+		memcpy(res.data, data, DIFF_DATA_SIZE);
+		if (write_full(&res, sizeof(res)) != 0)
+			return 2;
+	}
+	return 0;
+}

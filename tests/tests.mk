@@ -1,0 +1,20 @@
+# Extra test artifacts (included by the top Makefile).
+
+# The differential test's native side: a 32-bit program (gcc -m32, from
+# gcc-multilib) that runs instruction bytes on the host processor.
+DIFF_RUNNER := $(BUILD)/test/diff/runner
+$(DIFF_RUNNER): tests/diff/runner.c tests/diff/diffcase.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	gcc -m32 -std=c11 -O1 -g -Wall -Wextra -Werror -fno-pie -no-pie -o $@ tests/diff/runner.c
+TEST_EXTRA += $(DIFF_RUNNER)
+
+# test_diff catches interp's exceptions before delivery (it wraps
+# cpu_handle_exception), so it has its own link line.
+$(BUILD)/test/bin/test_diff: $(BUILD)/test/tests/test_diff.o $(TEST_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) -Wl,--wrap=cpu_handle_exception -o $@ $^ $(LDLIBS)
+
+# TEST_EXTRA is read by the top Makefile before this file is included, so
+# name the runner as a prerequisite here too.
+test test-long: $(DIFF_RUNNER)
+$(BUILD)/test/bin/test_diff: | $(DIFF_RUNNER)
