@@ -90,6 +90,7 @@ void conformance(void)
 	conf_paging();
 	conf_tasks();
 	conf_exc();
+	conf_precise();
 	conf_sens();
 	kprintf("%d passed, %d failed\n", n_pass, n_fail);
 	debug_exit(n_fail ? 1 : 0);

@@ -34,6 +34,7 @@ void conf_paging(void);
 void conf_tasks(void);
 void conf_exc(void);
 void conf_sens(void);
+void conf_precise(void);
 
 /* snippets (u_snippets.S) */
 #define SNIPS(X) X(s_hlt) X(s_cli) X(s_sti) X(s_lgdt) X(s_lidt) X(s_lldt) X(s_ltr) \
@@ -47,7 +48,7 @@ void conf_sens(void);
 	X(s_inb) X(s_inw) X(s_inl) X(s_outb) X(s_popf) X(s_iret_flags) X(s_jmp) X(s_sysenter) \
 	X(s_sysenter_ret) X(s_sysexit) X(u_ring_exit) X(s_sgdt) X(s_sidt) X(s_sldt) X(s_str) \
 	X(s_smsw) X(s_lar) X(s_lsl) X(s_verr) X(s_verw) X(s_rdtsc) X(s_int0d) X(s_sti_wait) X(s_ac) \
-	X(s_ac_at)
+	X(s_ac_at) X(s_popds) X(s_rep_movsb) X(s_esp_push) X(s_esp_push_at) X(s_lock_add) X(s_mov_cs)
 #define SNIP_DECL(n) extern char n[];
 SNIPS(SNIP_DECL)
 extern u32 u_scratch[64];

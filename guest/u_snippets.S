@@ -143,6 +143,26 @@ s_tf_trap:
 	nop
 	int $VEC_DONE
 
+/* precise faults: state as before the faulting instruction (or, for
+ * REP string instructions, as after the last completed iteration) */
+SNIP s_popds, pop %ds
+SNIP s_rep_movsb, rep movsb
+	.global s_esp_push
+s_esp_push:
+	mov %esi, %esp
+	.global s_esp_push_at
+s_esp_push_at:
+	push %eax
+	int $VEC_DONE
+	.global s_lock_add             /* LOCK ADD EAX,EAX: LOCK needs memory */
+s_lock_add:
+	.byte 0xf0, 0x01, 0xc0
+	int $VEC_DONE
+	.global s_mov_cs               /* MOV CS,AX: CS cannot be a MOV target */
+s_mov_cs:
+	.byte 0x8e, 0xc8
+	int $VEC_DONE
+
 /* I/O */
 SNIP s_inb, inb %dx, %al
 SNIP s_inw, inw %dx, %ax
