@@ -53,9 +53,6 @@ static void lgdt_lidt(void)
 	__asm__ volatile("lgdt %0; lidt %1" : : "m"(g), "m"(i) : "memory");
 }
 
-void gdt_reload(void) { lgdt_lidt(); }
-void idt_reload(void) { lgdt_lidt(); }
-
 void tss_clear_busy(u16 sel) { gdt[sel >> 3] &= ~(2ULL << 40); }
 int gdt_busy(u16 sel) { return (int)((gdt[sel >> 3] >> 41) & 1); }
 

@@ -36,13 +36,6 @@ u32 strlen(const char *s)
 	return n;
 }
 
-int strcmp(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return (u8)*a - (u8)*b;
-}
-
 /* Is w one of the space-separated words of s? */
 int str_has_word(const char *s, const char *w)
 {

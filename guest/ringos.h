@@ -54,7 +54,6 @@ void *memset(void *d, int c, u32 n);
 void *memcpy(void *d, const void *s, u32 n);
 int memcmp(const void *a, const void *b, u32 n);
 u32 strlen(const char *s);
-int strcmp(const char *a, const char *b);
 int str_has_word(const char *s, const char *w);
 
 /* desc.c: GDT, IDT, TSS */
@@ -73,8 +72,6 @@ void tss_clear_busy(u16 sel);
 int gdt_busy(u16 sel);
 void iomap_allow(u16 port, int n);
 void iomap_deny(u16 port, int n);
-void idt_reload(void);
-void gdt_reload(void);
 
 /* paging.c */
 extern u32 kernel_pd[1024];
@@ -101,14 +98,13 @@ struct probe {
 	struct frame f;  /* the frame at the fault, or at INT 0x81 (done) */
 	u32 cr2;
 };
-extern struct frame probe_in;
 extern struct probe probe_out;
 void probe_frame(struct frame *in, int ring, u32 eip);
 int probe_exec(struct frame *in); /* returns vector caught */
 int run_ring(int ring, const void *fn, u32 arg, u32 eflags);
 
 /* entry.S */
-extern u32 stack_trap_top[], stack_r1_top[], stack_r2_top[], stack_r0p_top[];
+extern u32 stack_trap_top[], stack_r1_top[], stack_r2_top[];
 extern u32 ustack_top[];
 extern u32 stack_df_top[], stack_b_top[];
 
