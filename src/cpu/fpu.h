@@ -69,7 +69,7 @@ void x87_normalize_tags(struct fpu *f);
 /* Recompute ES and B from the flags and masks (after FLDCW, FLDENV...). */
 void x87_update_es(struct fpu *f);
 
-/* FNINIT's state (SDM Vol. 1, 8.1.1 Table 8-4? see FINIT). */
+/* FNINIT's state (SDM Vol. 2, FINIT/FNINIT): registers are kept. */
 void x87_init_state(struct fpu *f);
 
 /* Environment and state images in guest memory (x87_env.c). These do all

@@ -44,8 +44,9 @@ static int x87_pending(struct cpu *cpu)
 	return 0;
 }
 
-/* SDM Vol. 3, 2.5 Table 2-2 (CR0.EM/TS/MP) and 12.? "Interaction of
- * EM, MP, TS": any ESC instruction faults #NM when EM or TS is set. */
+/* SDM Vol. 3, 2.5, Table 2-2 "Action Taken By x87 FPU Instructions for
+ * Different Combinations of EM, MP, and TS": any ESC instruction faults
+ * #NM when EM or TS is set. */
 static int x87_begin(struct cpu *cpu, int waiting)
 {
 	if (cpu->cr0 & (CR0_EM | CR0_TS))
