@@ -165,11 +165,11 @@ static void op_enter(struct cpu *cpu, const struct insn *in)
 	uint32_t sp = stack_ptr(cpu);
 	uint32_t ebp = cpu->r[R_EBP] & m;
 	uint32_t frame = (sp - (uint32_t)size) & m;
-	uint32_t copied[32];
 	int npush = 1;
 	if (level > 0) {
+		/* a trial read of every outer frame pointer (may fault) */
 		for (int k = 1; k < level; k++)
-			copied[k] = mem_read(cpu, S_SS, (ebp - (uint32_t)(k * size)) & m, size);
+			(void)mem_read(cpu, S_SS, (ebp - (uint32_t)(k * size)) & m, size);
 		npush += level; /* level-1 copies and the frame pointer */
 	}
 	probe_pushes(cpu, size, npush);
@@ -178,8 +178,10 @@ static void op_enter(struct cpu *cpu, const struct insn *in)
 
 	push(cpu, size, cpu->r[R_EBP]);
 	if (level > 0) {
+		/* Read each copy only now: when (E)BP points into the area the
+		 * pushes cover, the processor copies what it has just pushed. */
 		for (int k = 1; k < level; k++)
-			push(cpu, size, copied[k]);
+			push(cpu, size, mem_read(cpu, S_SS, (ebp - (uint32_t)(k * size)) & m, size));
 		push(cpu, size, frame);
 	}
 	if (cpu->stack32)
