@@ -545,6 +545,14 @@ static void make_case(const struct form *f, struct diff_case *c)
 
 	struct emit em = {c, 0};
 	struct emit *e = &em;
+	/* a segment override now and then: CS (read-only: writes #GP), SS,
+	 * DS, ES; all flat */
+	if ((f->rm == RM_MEM || f->kind == K_STRING || f->kind == K_XLAT || f->imm == 5) && chance(12)) {
+		static const uint8_t segp[4] = {0x2e, 0x36, 0x3e, 0x26};
+		put8(e, segp[rn(4)]);
+	}
+	if (chance(4))
+		c->flags |= DIFF_RO;
 	for (int i = 0; i < f->npfx; i++)
 		put8(e, f->pfx[i]);
 	if (f->map)
@@ -790,6 +798,24 @@ static int run_native(struct diff_case *cs, struct diff_result *rs, int n)
 
 /* ---- running a case in interp ---- */
 
+/* Paging in the guest: identity-mapped 4 MiB, user read/write, except
+ * that a DIFF_RO case makes the data page read-only. */
+#define PD_ADDR 0x00380000u
+#define PT_ADDR 0x00381000u
+
+static void setup_paging(struct harness *h)
+{
+	uint32_t pde = PT_ADDR | 0x7u;
+	memcpy(h->ram + PD_ADDR, &pde, 4);
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t pte = (i << 12) | 0x7u;
+		memcpy(h->ram + PT_ADDR + i * 4, &pte, 4);
+	}
+	h->cpu.cr3 = PD_ADDR;
+	h->cpu.cr0 |= CR0_PG;
+	tlb_flush_all(&h->cpu, 0);
+}
+
 #define EFL_CMP (FL_ARITH | FL_DF | FL_IF | FL_IOPL | FL_TF | FL_NT | FL_AC | FL_ID)
 #define VEC_NOSTOP (-2)
 
@@ -802,6 +828,9 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	h_load(h, DIFF_CODE_ADDR, code, c->len + 1);
 	h_load(h, DIFF_DATA_ADDR, c->data, DIFF_DATA_SIZE);
 	memset(h->ram + DIFF_DATA_ADDR + DIFF_DATA_SIZE, 0, 4096 - DIFF_DATA_SIZE);
+	uint32_t pte = DIFF_DATA_ADDR | ((c->flags & DIFF_RO) ? 0x5u : 0x7u);
+	memcpy(h->ram + PT_ADDR + (DIFF_DATA_ADDR >> 12) * 4, &pte, 4);
+	tlb_flush_page(cpu, DIFF_DATA_ADDR);
 	memcpy(cpu->r, c->r, sizeof(c->r));
 	cpu->eflags = (c->eflags & 0x00000ed5u) | 0x202u;
 	cpu->eip = DIFF_CODE_ADDR;
@@ -971,6 +1000,7 @@ int main(int argc, char **argv)
 		if (s != S_CS)
 			seg_set_cache(&h.cpu.seg[s], 0x23, 0, 0xffffffffu, 0xc0f3);
 	cpu_update_mode(&h.cpu);
+	setup_paging(&h);
 
 	struct diff_case *cs = calloc((size_t)batch_max, sizeof(*cs));
 	struct diff_result *nr = calloc((size_t)batch_max, sizeof(*nr));

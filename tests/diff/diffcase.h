@@ -19,9 +19,14 @@ struct diff_case {
 	uint32_t r[8];    /* EAX..EDI; r[4] = ESP, inside the data window */
 	uint32_t eflags;  /* arithmetic flags and DF; IF is set by both sides */
 	uint32_t len;     /* bytes of code */
+	uint32_t flags;   /* DIFF_RO */
 	uint8_t code[DIFF_CODE_MAX];
 	uint8_t data[DIFF_DATA_SIZE];
 };
+
+/* The data page is read-only for this case (mprotect natively, a
+ * read-only PTE in the guest): writes to it fault with #PF. */
+#define DIFF_RO 1u
 
 struct diff_result {
 	uint32_t r[8];

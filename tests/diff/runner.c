@@ -160,6 +160,8 @@ int main(void)
 		memcpy(ctx_in, c.r, 32);
 		ctx_in[8] = (c.eflags & 0x00000ed5u) | 0x202u; /* arith, DF, IF */
 		fault_vec = -1;
+		if (c.flags & DIFF_RO)
+			mprotect(data, 4096, PROT_READ);
 		if (sigsetjmp(fault_jb, 1) == 0) {
 			native_run();
 			res.vector = -1;
@@ -168,6 +170,8 @@ int main(void)
 			res.vector = fault_vec;
 			res.eip = fault_eip;
 		}
+		if (c.flags & DIFF_RO)
+			mprotect(data, 4096, PROT_READ | PROT_WRITE);
 		memcpy(res.r, ctx_out, 32);
 		res.eflags = ctx_out[8];
 		memcpy(res.data, data, DIFF_DATA_SIZE);
