@@ -193,6 +193,9 @@ static void test_large_pages(void)
 	CHECK(wr(0x00fffffc, 1, 0x12345678) == -1, "4 MiB page user write");
 	CHECK(rd32(0x007ffffc) == 0x12345678, "write through 4 MiB page");
 	CHECK((rd32(PD + 12) & (A | D)) == (A | D), "4 MiB PDE after write %08x", rd32(PD + 12));
+	/* The write that set D leaves a writable TLB entry (later writes take
+	 * the fast path). */
+	CHECK(h.cpu.tlb.e[1][0x3ff].tag_w == 0x00fff000, "4 MiB page: no write entry after the first write");
 	/* Read-only supervisor 4 MiB page: user read faults with P set. */
 	set_pde(3, 0x00400000 | P | PS);
 	tlb_flush_all(&h.cpu, 0);

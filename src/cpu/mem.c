@@ -204,6 +204,8 @@ static void page_walk(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
 		pte |= PTE_A | (write ? PTE_D : 0);
 		phys_write(cpu, pte_pa, 4, pte);
 	}
+	if (big)
+		pte = pde; /* the 4 MiB page's D bit is the one just written (fix, system) */
 	w->dirty = (pte & PTE_D) != 0;
 	w->global = (cpu->cr4 & CR4_PGE) && (pte & PTE_G);
 }
