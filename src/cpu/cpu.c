@@ -69,6 +69,7 @@ void cpu_update_mode(struct cpu *cpu)
 	cpu->cpl = (uint8_t)(!pe ? 0 : vm ? 3 : (cpu->seg[S_CS].sel & 3));
 	cpu->code32 = (cpu->seg[S_CS].attr & SEGA_DB) ? 1 : 0;
 	cpu->stack32 = (cpu->seg[S_SS].attr & SEGA_DB) ? 1 : 0;
+	cpu->ac_active = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
 	if (!cpu->pmode) {
 		/* Real and V86 segments are always usable whatever cache they had. */
 		for (int s = 0; s < S_NSEG; s++)
@@ -87,7 +88,7 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
 	cpu->eflags = ((old & ~changeable) | (v & changeable)) | FL_1;
 	if ((old ^ cpu->eflags) & (FL_VM | FL_IF | FL_TF | FL_RF | FL_IOPL | FL_AC))
 		cpu->block_break = 1;
-	if ((old ^ cpu->eflags) & FL_VM)
+	if ((old ^ cpu->eflags) & (FL_VM | FL_AC))
 		cpu_update_mode(cpu);
 }
 

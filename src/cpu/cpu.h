@@ -163,6 +163,7 @@ struct cpu {
 	uint8_t code32; /* CS.D: default operand/address size is 32 */
 	uint8_t stack32; /* SS.B: stack pointer is ESP, not SP */
 	uint8_t pmode;  /* CR0.PE && !EFLAGS.VM */
+	uint8_t ac_active; /* alignment checking: CR0.AM && EFLAGS.AC && CPL 3 */
 
 	/* --- execution --- */
 	uint32_t next_eip;     /* set before each handler: eip + length */

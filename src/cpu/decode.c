@@ -156,6 +156,14 @@ int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *in)
 			return DECODE_LONG;
 		return DECODE_UD;
 	}
+	/* A P6 has no BMI1/LZCNT: F3 0F BC/BD are BSF/BSR with an ignored
+	 * REP prefix, and Linux's __ffs() relies on it (it emits TZCNT's
+	 * encoding as "rep; bsf"). Results of BSF/BSR differ from TZCNT/LZCNT,
+	 * so the handler must be BSF/BSR's. */
+	if (zi.mnemonic == ZYDIS_MNEMONIC_TZCNT)
+		zi.mnemonic = ZYDIS_MNEMONIC_BSF;
+	else if (zi.mnemonic == ZYDIS_MNEMONIC_LZCNT)
+		zi.mnemonic = ZYDIS_MNEMONIC_BSR;
 	memset(in, 0, sizeof(*in));
 	in->mnem = (uint16_t)zi.mnemonic;
 	in->len = zi.length;

@@ -214,7 +214,12 @@ static inline uint32_t seg_lin(struct cpu *cpu, int s, uint32_t off, int size, i
 	uint32_t last = off + (uint32_t)size - 1;
 	if (__builtin_expect(!(sg->ok & want) || off < sg->lo || last > sg->hi || last < off, 0))
 		seg_fault(cpu, s);
-	return sg->base + off;
+	uint32_t lin = sg->base + off;
+	/* Alignment check (SDM Vol. 3, 6.15 #AC): CPL 3 with CR0.AM and
+	 * EFLAGS.AC, an operand not aligned to its size. */
+	if (__builtin_expect(cpu->ac_active, 0) && (lin & (uint32_t)(size - 1)) && size <= 8)
+		cpu_raise(cpu, EXC_AC, 1, 0);
+	return lin;
 }
 
 static inline uint32_t mem_read(struct cpu *cpu, int s, uint32_t off, int size)
