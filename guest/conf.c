@@ -9,6 +9,7 @@ extern u32 probe_vec;
 
 void prep(int ring, const void *snip) { probe_frame(&in, ring, (u32)snip); }
 int go(void) { return probe_exec(&in); }
+int probe_vec_is(int v) { return (int)probe_vec == v; }
 
 static int has_err(int v) { return v == 8 || (v >= 10 && v <= 14) || v == 17; }
 
@@ -91,6 +92,7 @@ void conformance(void)
 	conf_tasks();
 	conf_exc();
 	conf_precise();
+	conf_v86();
 	conf_sens();
 	kprintf("%d passed, %d failed\n", n_pass, n_fail);
 	debug_exit(n_fail ? 1 : 0);

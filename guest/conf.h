@@ -35,6 +35,8 @@ void conf_tasks(void);
 void conf_exc(void);
 void conf_sens(void);
 void conf_precise(void);
+void conf_v86(void);
+int probe_vec_is(int v);
 
 /* snippets (u_snippets.S) */
 #define SNIPS(X) X(s_hlt) X(s_cli) X(s_sti) X(s_lgdt) X(s_lidt) X(s_lldt) X(s_ltr) \

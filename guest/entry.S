@@ -60,9 +60,9 @@ probe_enter:
 	pushf
 	mov %esp, probe_saved_esp
 	mov 24(%esp), %esi
-	sub $80, %esp
+	sub $96, %esp
 	mov %esp, %edi
-	mov $19, %ecx
+	mov $23, %ecx             /* sizeof(struct frame) / 4 */
 	cld
 	rep movsl
 	pop %gs

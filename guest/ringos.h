@@ -16,14 +16,17 @@ typedef unsigned long long u64;
 typedef int s32;
 
 /* The trap frame the entry stubs build (entry.S). Low to high address.
- * esp/ss are valid only when the trap came from an outer ring. */
+ * esp/ss are valid only when the trap came from an outer ring, v86_*
+ * only when it came from virtual-8086 mode (SDM Vol. 3, 20.3.1.1). */
 struct frame {
 	u32 gs, fs, es, ds;
 	u32 edi, esi, ebp, esp_k, ebx, edx, ecx, eax; /* PUSHA order */
 	u32 vec, err;
 	u32 eip, cs, eflags;
 	u32 esp, ss;
+	u32 v86_es, v86_ds, v86_fs, v86_gs;
 };
+#define FRAME_WORDS (sizeof(struct frame) / 4)
 
 /* The 32-bit TSS (SDM Vol. 3, 8.2.1), followed by the I/O bitmap. */
 struct tss {

@@ -120,8 +120,9 @@ static void task_setup(int i, void (*entry)(void))
 	t->r1_top = kstack[i][1] + 1024;
 	t->r2_top = kstack[i][2] + 1024;
 	t->pd = task_pd(i - 1);
-	f = (struct frame *)t->k_top - 1;
-	memset(f, 0, sizeof *f);
+	/* The processor's frame from ring 3 ends at ESP0 (no v86 words). */
+	f = (struct frame *)((u8 *)t->k_top - __builtin_offsetof(struct frame, v86_es));
+	memset(f, 0, __builtin_offsetof(struct frame, v86_es));
 	f->ds = f->es = f->fs = f->gs = SEL_UDATA | 3;
 	f->cs = SEL_UCODE | 3;
 	f->ss = SEL_UDATA | 3;

@@ -234,3 +234,30 @@ u_scratch:
 	.global ustack_top
 ustack_top:
 	.section .note.GNU-stack, "", @progbits
+
+/* Virtual-8086 mode snippets: 16-bit code that conf_v86.c copies to
+ * linear 0x7000 (real-mode CS 0x700) and runs with EFLAGS.VM=1. */
+	.section .rodata.v86, "a"
+	.code16
+	.global v86_start, v86_end, v86_done, v86_cli, v86_hlt, v86_pushf, v86_inb, v86_rd
+v86_start:
+v86_done:
+	int $VEC_DONE
+v86_cli:
+	cli
+	int $VEC_DONE
+v86_hlt:
+	hlt
+	int $VEC_DONE
+v86_pushf:
+	pushf
+	int $VEC_DONE
+v86_inb:
+	inb %dx, %al
+	int $VEC_DONE
+v86_rd:
+	movw (%si), %ax
+	int $VEC_DONE
+v86_end:
+	.code32
+	.section .note.GNU-stack, "", @progbits
