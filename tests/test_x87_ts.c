@@ -63,7 +63,9 @@ __asm__(".pushsection .rodata\n"
 	" fninit\n"
 	".globl ts_fip\n"
 	"ts_fip: flds 0x2600\n"
-	" fnstenv 0x2500\n fldenv 0x2500\n data32 fnstenv 0x2540\n"
+	/* control instructions keep the last instruction's pointers */
+	" fnstcw 0x2580\n fldcw 0x2580\n fnclex\n fwait\n"
+	" fnstenv 0x2500\n data32 fnstenv 0x2540\n"
 	" mov $0, %al\n out %al, $0xf4\n hlt\n"
 	"set_ts: mov %cr0, %eax\n or $8, %al\n mov %eax, %cr0\n ret\n"
 	/* #NM: clear TS (and EM), hand the FPU to the current task */
