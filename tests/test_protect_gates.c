@@ -222,6 +222,9 @@ static void t_interrupt_gates(void)
 	CHECK(H.cpu.r[R_ESP] == 0x80000 - 24 && stk(1) == CODE && stk(2) == U_CS && stk(4) == 0x50000 &&
 		      stk(5) == U_DS,
 	      "frame ESP %08x: %x %x . %x %x", H.cpu.r[R_ESP], stk(1), stk(2), stk(4), stk(5));
+	/* A fault pushes EFLAGS with RF = 1 (SDM 17.3.1.1); INT n (a trap,
+	 * above) does not. */
+	CHECK(stk(3) == (FL_1 | FL_RF), "fault frame EFLAGS %08x", stk(3));
 	/* Not-present gate: #NP(vector*8 + 2). */
 	pm_setup();
 	set_idt(0x44, mkgate(K_CS, STUBS, 0xe, 3, 0, 0));

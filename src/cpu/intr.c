@@ -23,6 +23,22 @@ static int contributory(int v)
 	return v == EXC_DE || v == EXC_TS || v == EXC_NP || v == EXC_SS || v == EXC_GP;
 }
 
+/* Faults, as opposed to traps (#BP, #OF), aborts (#DF, #MC), #DB and
+ * interrupts (SDM Vol. 3, Table 6-1). */
+static int fault_class(int v)
+{
+	switch (v) {
+	case EXC_DE: case EXC_BR: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP:
+	case EXC_SS: case EXC_GP: case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,
+		    uint32_t ret_eip, uint32_t fl);
+
 void cpu_handle_exception(struct cpu *cpu)
 {
 	int vec = cpu->exc_vector;
@@ -48,13 +64,19 @@ void cpu_handle_exception(struct cpu *cpu)
 		}
 	}
 	cpu->first_exc = (int8_t)vec;
-	cpu_deliver(cpu, vec, INTR_EXC, has_err, err, cpu->eip);
+	/* SDM 17.3.1.1: every fault-class exception but #DB pushes (or saves
+	 * in the TSS) EFLAGS with RF = 1, so that IRET restarts the faulting
+	 * instruction without re-triggering its code breakpoint. */
+	uint32_t fl = cpu->eflags;
+	if (fault_class(vec))
+		fl |= FL_RF;
+	deliver(cpu, vec, INTR_EXC, has_err, err, cpu->eip, fl);
 	cpu->first_exc = -1;
 }
 
 /* Real-address mode: the vector table of 4-byte CS:IP pointers at IDTR
  * (SDM Vol. 3, 20.1.4). */
-static void deliver_real(struct cpu *cpu, int vector, uint32_t ret_eip)
+static void deliver_real(struct cpu *cpu, int vector, uint32_t ret_eip, uint32_t fl)
 {
 	uint32_t off = (uint32_t)vector * 4;
 	if (off + 3 > cpu->idtr.limit)
@@ -64,7 +86,7 @@ static void deliver_real(struct cpu *cpu, int vector, uint32_t ret_eip)
 	/* Check all three pushes first so a stack fault leaves state intact. */
 	uint32_t sp = stack_ptr(cpu);
 	mem_probe_write(cpu, S_SS, (sp - 6) & sp_mask(cpu), 6);
-	push(cpu, 2, cpu->eflags);
+	push(cpu, 2, fl);
 	push(cpu, 2, cpu->seg[S_CS].sel);
 	push(cpu, 2, ret_eip);
 	cpu->eflags &= ~(FL_IF | FL_TF | FL_AC | FL_RF);
@@ -77,11 +99,12 @@ static void deliver_real(struct cpu *cpu, int vector, uint32_t ret_eip)
 /* Through a task gate (INT pseudo-code, TASK-GATE; SDM Vol. 3, 7.3):
  * switch tasks, then push the error code on the new task's stack. */
 static void deliver_task(struct cpu *cpu, const struct desc *gate, int has_error, uint32_t error,
-			 uint32_t ret_eip)
+			 uint32_t ret_eip, uint32_t fl)
 {
 	uint16_t tsel;
 	struct desc tss;
 	task_gate_target(cpu, gate, &tsel, &tss);
+	cpu->eflags |= fl & FL_RF; /* the image the old TSS keeps */
 	task_switch(cpu, tsel, &tss, TASK_INT, ret_eip);
 	if (has_error) {
 		struct frame f;
@@ -94,7 +117,7 @@ static void deliver_task(struct cpu *cpu, const struct desc *gate, int has_error
 /* Protected mode and virtual-8086 mode: through the IDT (SDM Vol. 3,
  * 6.10-6.12 and the INT n pseudo-code). */
 static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int has_error,
-			 uint32_t error, uint32_t ret_eip)
+			 uint32_t error, uint32_t ret_eip, uint32_t fl)
 {
 	/* Error code naming the IDT entry: index << 3 | IDT (bit 1); EXT is
 	 * or'ed in by cpu_raise (SDM Vol. 3, 6.13). */
@@ -121,7 +144,7 @@ static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int h
 	if (!desc_present(&g))
 		cpu_raise(cpu, EXC_NP, 1, idt_err);
 	if (type == DT_TASK) {
-		deliver_task(cpu, &g, has_error, error, ret_eip);
+		deliver_task(cpu, &g, has_error, error, ret_eip, fl);
 		return;
 	}
 
@@ -170,7 +193,7 @@ static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int h
 		frame_cur(cpu, &f);
 	}
 	/* 6.12.1, Figure 6-4: EFLAGS, CS, EIP, then the error code. */
-	frame_push(&f, sz, cpu->eflags);
+	frame_push(&f, sz, fl);
 	frame_push(&f, sz, cpu->seg[S_CS].sel);
 	frame_push(&f, sz, ret_eip);
 	if (has_error)
@@ -203,15 +226,21 @@ static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int h
 	cpu->block_break = 1;
 }
 
-void cpu_deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,
-		 uint32_t ret_eip)
+static void deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,
+		    uint32_t ret_eip, uint32_t fl)
 {
 	/* INT1 (ICEBP) is delivered like a hardware event: no gate DPL
 	 * check, EXT set in nested error codes (INT n pseudo-code). */
 	cpu->exc_ext = kind != INTR_SOFT;
 	if (!(cpu->cr0 & CR0_PE))
-		deliver_real(cpu, vector, ret_eip);
+		deliver_real(cpu, vector, ret_eip, fl);
 	else
-		deliver_prot(cpu, vector, kind, has_error, error, ret_eip);
+		deliver_prot(cpu, vector, kind, has_error, error, ret_eip, fl);
 	cpu->exc_ext = 0;
+}
+
+void cpu_deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,
+		 uint32_t ret_eip)
+{
+	deliver(cpu, vector, kind, has_error, error, ret_eip, cpu->eflags);
 }
