@@ -167,6 +167,40 @@ static void t_faults(void)
 	CHECK(v == 0xc0 && stk(0) == (U_DS & ~3), "bad SS in the new task: %d error %08x", v, stk(0));
 }
 
+static void t_tss16(void)
+{
+	/* A 16-bit TSS (type 1, Figure 7-11): IP, FLAGS, AX..DI, ES CS SS
+	 * DS, LDT; no FS/GS. JMP there and back. */
+	pm_setup();
+	set_gdt(TSS_B_SEL, mksys(TSS_B, 0x2b, 0x1, 0, 1));
+	memset(H.ram + TSS_B, 0, 0x2c);
+	wr16(TSS_B + 0x0e, 0x0100);          /* IP: CS base 0x10000 + 0x100 = CODE + 0x100 */
+	wr16(TSS_B + 0x10, FL_1 | FL_CF);    /* FLAGS */
+	wr16(TSS_B + 0x12 + 2 * R_EBX, 0x4321);
+	wr16(TSS_B + 0x12 + 2 * R_ESP, 0x7000);
+	wr16(TSS_B + 0x22, K_DS);
+	wr16(TSS_B + 0x24, FREE_SEL);        /* a code segment based at 0x10000 */
+	wr16(TSS_B + 0x26, K_DS);
+	wr16(TSS_B + 0x28, K_DS);
+	set_gdt(FREE_SEL, mkseg(0x10000, 0xffff, 0xb, 0, 1, 0x4));
+	LOAD(b_jmp_back, CODE + 0x100);
+	AT(0, jmp_b);
+	H.cpu.r[R_EBX] = 0xaaaa0000;
+	int v = run();
+	CHECK(v == 0xb0, "JMP to a 16-bit TSS: %d", v);
+	CHECK(H.cpu.tr.sel == TSS_B_SEL && gdt_type(TSS_B_SEL) == 0x3, "TR %04x type %x", H.cpu.tr.sel,
+	      gdt_type(TSS_B_SEL));
+	CHECK((H.cpu.r[R_ESP] & 0xffff) == 0x7000 && (H.cpu.eflags & FL_CF), "SP %08x FLAGS %08x",
+	      H.cpu.r[R_ESP], H.cpu.eflags);
+	CHECK(H.cpu.seg[S_CS].sel == FREE_SEL && H.cpu.seg[S_FS].sel == 0, "CS %04x FS %04x",
+	      H.cpu.seg[S_CS].sel, H.cpu.seg[S_FS].sel);
+	v = run();
+	CHECK(v == DONE && H.cpu.tr.sel == TSS_MAIN_SEL, "back from the 16-bit task: %d", v);
+	CHECK(rd16(TSS_B + 0x0e) == 0x100 + 16 && rd16(TSS_B + 0x24) == FREE_SEL, "saved IP %04x CS %04x",
+	      rd16(TSS_B + 0x0e), rd16(TSS_B + 0x24));
+	CHECK(gdt_type(TSS_B_SEL) == 0x1, "16-bit TSS not freed: %x", gdt_type(TSS_B_SEL));
+}
+
 int main(void)
 {
 	h_init(&H, 4 << 20);
@@ -174,5 +208,6 @@ int main(void)
 	t_call_iret();
 	t_task_gates();
 	t_faults();
+	t_tss16();
 	return finish("protect task");
 }
