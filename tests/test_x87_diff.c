@@ -194,7 +194,7 @@ static void gen_state(uint8_t *img, int allow_pending)
 		if (!allow_pending)
 			fsw &= ~(fsw & ~fcw & 0x3f);
 	}
-	int pe = (int[]){0, 10, 50, 90, 100, 0, 0}[rn(7)];
+	int pe = (int[]){0, 0, 0, 0, 0, 5, 20, 50, 90, 100}[rn(10)];
 	uint16_t ftw = 0;
 	for (int i = 0; i < 8; i++)
 		if (chance(pe))
@@ -625,6 +625,7 @@ int main(void)
 	guest_setup(&h);
 
 	long count[F_NFAM] = {0}, bad[F_NFAM] = {0}, traps = 0, uds = 0, mismatches = 0;
+	long raised[6] = {0}, unmasked[6] = {0}, stackfault[2] = {0}, rounding[16] = {0};
 	static struct run in, host, guest;
 	long nsweep_cases = (long)nsweep * 8;
 	ncases += nsweep_cases;
@@ -645,6 +646,23 @@ int main(void)
 		count[f->fam]++;
 		traps += host.trapped == 1;
 		uds += host.trapped == 2;
+		if (!host.trapped) { /* what the case exercised, by the host's word */
+			uint16_t cw0 = (uint16_t)(in.img[0] | in.img[1] << 8);
+			uint16_t sw0 = (uint16_t)(in.img[4] | in.img[5] << 8);
+			uint16_t sw1 = (uint16_t)(host.img[4] | host.img[5] << 8);
+			uint16_t cw1 = (uint16_t)(host.img[0] | host.img[1] << 8);
+			uint16_t fresh = sw1 & ~sw0 & 0x7f;
+			for (int b = 0; b < 6; b++) {
+				if (fresh & (1u << b)) {
+					raised[b]++;
+					unmasked[b] += !(cw1 & (1u << b));
+				}
+			}
+			if (fresh & 0x40)
+				stackfault[(sw1 >> 9) & 1]++;
+			if (f->mk == M_NONE || f->mk == M_F32 || f->mk == M_F64 || f->mk == M_I16 || f->mk == M_I32)
+				rounding[(cw0 >> 8) & 15] += (fresh & 0x20) != 0;
+		}
 		int diff = host.trapped != guest.trapped;
 		if (!diff && !host.trapped) {
 			for (int i = 0; i < 108 && !diff; i++)
@@ -687,6 +705,14 @@ int main(void)
 	}
 	for (int i = 0; i < F_NFAM; i++)
 		printf("%-16s %8ld cases %6ld mismatches\n", fam_name[i], count[i], bad[i]);
+	static const char *const exc[6] = {"invalid", "denormal", "zero-divide", "overflow", "underflow", "precision"};
+	for (int b = 0; b < 6; b++)
+		printf("raised %-11s %8ld times, %7ld of them unmasked\n", exc[b], raised[b], unmasked[b]);
+	printf("stack underflow %ld, stack overflow %ld\n", stackfault[0], stackfault[1]);
+	printf("inexact results by precision/rounding control (PC,RC):");
+	for (int i = 0; i < 16; i++)
+		printf(" %d%d:%ld", i & 3, i >> 2, rounding[i]);
+	printf("\n");
 	printf("total %ld cases (%ld took #MF, %ld #UD), %ld mismatches\n", ncases, traps, uds, mismatches);
 	h_free(&h);
 	return mismatches ? 1 : 0;
