@@ -20,6 +20,8 @@ SNIP32(int43, " int $0x43\n")
 SNIP32(int44, " int $0x44\n")
 SNIP32(int46, " int $0x46\n")
 SNIP32(int50, " int $0x50\n")
+SNIP32(icebp, " .byte 0xf1\n")
+SNIP32(int3, " int3\n")
 SNIP32(nops, " nop\n nop\n jmp 1f\n1: nop\n int $0x40\n")
 
 #define GATE_SEL FREE_SEL /* 0x68 */
@@ -235,6 +237,16 @@ static void t_interrupt_gates(void)
 	H.cpu.idtr.limit = 0x48 * 8 - 1;
 	AT(3, int50);
 	EXPECT_EXC(EXC_GP, 0x50 * 8 + 2);
+	/* INT3 is a software interrupt (gate DPL checked); INT1 (ICEBP) is
+	 * not: it reaches a DPL 0 gate from ring 3. */
+	pm_setup();
+	AT(3, int3);
+	EXPECT_EXC(EXC_GP, EXC_BP * 8 + 2);
+	pm_setup();
+	AT(3, icebp);
+	v = run();
+	CHECK(v == EXC_DB && stk(0) == CODE + 1 && stk(1) == U_CS, "ICEBP at ring 3: %d at %x:%x", v, stk(1),
+	      stk(0));
 	/* A handler segment less privileged than CPL: #GP(its selector). */
 	pm_setup();
 	set_idt(0x43, mkgate(U_CS, STUBS, 0xe, 3, 1, 0));
