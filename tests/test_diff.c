@@ -935,8 +935,19 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 
 struct fam_stat {
 	const char *fam;
-	long cases, bad, forms_bad;
+	long cases, bad, forms_bad, changed;
 };
+
+/* Did the native run change anything (a register, a flag, memory, or
+ * fault)? A family whose cases never change anything tests nothing. */
+static int native_changed(const struct diff_case *c, const struct diff_result *n)
+{
+	if (n->vector != -1 || memcmp(c->r, n->r, sizeof(c->r)) != 0)
+		return 1;
+	if ((((c->eflags & 0xed5u) | 0x202u) & EFL_CMP) != (n->eflags & EFL_CMP))
+		return 1;
+	return memcmp(c->data, n->data, DIFF_DATA_SIZE) != 0;
+}
 
 static int host_vendor_amd(void)
 {
@@ -986,7 +997,7 @@ int main(int argc, char **argv)
 		printf("no form matches RINGVM_DIFF_ONLY\n");
 		return 1;
 	}
-	long total_target = longmode ? 3000000 : 110000;
+	long total_target = longmode ? 3000000 : 200000;
 	long per_form = (total_target + active - 1) / active;
 	if (per_form < 20)
 		per_form = 20;
@@ -1037,8 +1048,9 @@ int main(int argc, char **argv)
 				for (fi = 0; fi < nfam && strcmp(fams[fi].fam, g->fam) != 0; fi++)
 					;
 				if (fi == nfam)
-					fams[nfam++] = (struct fam_stat){g->fam, 0, 0, 0};
+					fams[nfam++] = (struct fam_stat){g->fam, 0, 0, 0, 0};
 				fams[fi].cases++;
+				fams[fi].changed += native_changed(&cs[b], &nr[b]);
 				total++;
 				vec_count[nr[b].vector < 0 ? 32 : nr[b].vector & 31]++;
 				if (results_differ(g, &nr[b], &ir)) {
@@ -1074,8 +1086,8 @@ int main(int argc, char **argv)
 	if (listed > 60)
 		fprintf(stderr, "  ... and %d more forms\n", listed - 60);
 	for (int fi = 0; fi < nfam; fi++)
-		printf("%-8s %8ld cases %7ld mismatches (%ld forms)\n", fams[fi].fam, fams[fi].cases, fams[fi].bad,
-		       fams[fi].forms_bad);
+		printf("%-8s %8ld cases (%3ld%% changed state) %7ld mismatches (%ld forms)\n", fams[fi].fam,
+		       fams[fi].cases, fams[fi].changed * 100 / fams[fi].cases, fams[fi].bad, fams[fi].forms_bad);
 	printf("native outcomes: %ld completed", vec_count[32]);
 	for (int v = 0; v < 32; v++)
 		if (vec_count[v])
