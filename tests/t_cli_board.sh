@@ -235,10 +235,73 @@ grep -q "terminating on signal 15" "$tmp/err" || fail "SIGTERM: no message"
 [ "$dots" -ge 150 ] && [ "$dots" -le 260 ] || fail "timer: $dots interrupts in ~2 s at 100 Hz"
 # an idle guest costs ~0% CPU: allow 10% of the 2 s (slow CI, ASan)
 [ "$ticks" -le $((hz / 5)) ] || fail "idle guest used $ticks/$hz s of host CPU in 2 s"
-# deterministic mode: the same number of ticks for the same instructions
-# is hard to see from outside; check it runs and stops the same way
-run hello --deterministic
-[ "$rc" = 67 ] || fail "--deterministic: status $rc"
+# --- deterministic mode: a loop counts iterations until the 5th tick of
+# a 1 kHz PIT; with time = instructions x 1 ns the count is the same on
+# every run, and about 4 ms / 3 instructions per iteration ---
+kernel det <<'EOF2'
+	lgdt gdtr
+	lidt idtr
+	mov $0x20, %dx
+	mov $0x11, %al; out %al, %dx
+	mov $0x21, %dx
+	mov $0x20, %al; out %al, %dx
+	mov $0x04, %al; out %al, %dx
+	mov $0x01, %al; out %al, %dx
+	mov $0xfe, %al; out %al, %dx
+	mov $0x43, %dx
+	mov $0x34, %al; out %al, %dx  /* channel 0, mode 2 */
+	mov $0x40, %dx
+	mov $0xa9, %al; out %al, %dx  /* 1193: 1 kHz */
+	mov $0x04, %al; out %al, %dx
+	mov $0x90000, %esp
+	xor %ecx, %ecx
+	sti
+1:	inc %ecx
+	cmpl $5, ticks
+	jb 1b
+	cli
+	mov $8, %esi
+2:	rol $4, %ecx
+	mov %ecx, %eax
+	and $15, %eax
+	mov hex(%eax), %al
+	mov $0x3f8, %dx
+	out %al, %dx
+	dec %esi
+	jnz 2b
+	mov $0xf4, %dx
+	mov $0, %al
+	out %al, %dx
+hex:	.ascii "0123456789abcdef"
+	.align 8
+gdt:	.quad 0
+	.quad 0
+	.quad 0x00cf9a000000ffff
+	.quad 0x00cf92000000ffff
+gdtr:	.word 31
+	.long gdt
+idtr:	.word 0x21 * 8 - 1
+	.long idt
+ticks:	.long 0
+	.org 0x200
+handler:
+	push %eax
+	incl ticks
+	mov $0x20, %al
+	out %al, $0x20
+	pop %eax
+	iret
+	.align 8
+idt:	.fill 0x20, 8, 0
+	.word 0x0200, 0x10, 0x8e00, 0x0010
+EOF2
+run det --deterministic
+first=$(cat "$tmp/out")
+[ "$rc" = 1 ] || fail "--deterministic: status $rc, want 1"
+run det --deterministic
+[ "$(cat "$tmp/out")" = "$first" ] || fail "--deterministic: loop counts differ: $first, $(cat "$tmp/out")"
+n=$(printf '%d' "0x${first:-0}" 2>/dev/null || echo 0)
+[ "$n" -ge 1100000 ] && [ "$n" -le 1600000 ] || fail "--deterministic: $n iterations in 4 ms of virtual time, want ~1.33 M"
 
 [ $fails -eq 0 ] && echo ok
 [ $fails -eq 0 ]

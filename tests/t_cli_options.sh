@@ -45,6 +45,7 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 		expect 1 "bt engine is not implemented yet" --accel bt
 	fi
 	expect 1 "needs --kernel" --initrd /dev/null
+	expect 1 "--deterministic needs a software engine" --deterministic --accel kvm
 
 	# files
 	expect 1 "kernel '$tmp/none': No such file or directory" --kernel "$tmp/none"

@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"  --no-reboot        exit instead of rebooting on reset or triple fault\n"
 		"  --debugcon FILE    port 0xe9 output to FILE (default: stderr)\n"
 		"  --trace            print every instruction executed (stderr)\n"
-		"  --deterministic    virtual time from the instruction count\n"
+		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
+		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
 		"-bios -no-reboot -debugcon.\n"
@@ -217,6 +218,12 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->accel && strcmp(o->accel, "interp") && strcmp(o->accel, "bt") && strcmp(o->accel, "kvm"))
 		return fail("unknown accelerator '%s': choose interp, bt or kvm%s", o->accel, "");
+	/* The deterministic clock counts retired instructions, which only the
+	 * software engines see. */
+	if (o->deterministic && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("--deterministic needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
+	if (o->deterministic && !o->accel)
+		o->accel = "interp";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
 	return -1;

@@ -15,6 +15,7 @@ void clock_init(struct clock *c, enum clock_mode mode)
 {
 	memset(c, 0, sizeof(*c));
 	c->mode = mode;
+	c->run_until = CLOCK_NEVER;
 	c->host_base = clock_host_ns();
 	c->ns_per_insn = 1;
 }
@@ -122,6 +123,10 @@ void timer_mod(struct clock *c, struct timer *t, uint64_t deadline)
 	t->next = *p;
 	*p = t;
 	t->armed = true;
+	if (deadline < c->run_until && c->kick) {
+		c->run_until = deadline;
+		c->kick(c->kick_opaque);
+	}
 }
 
 uint64_t clock_next_deadline(const struct clock *c)

@@ -154,6 +154,12 @@ static void uart_tx(void *opaque, uint8_t b)
 
 static void uart_pull(void *opaque);
 
+/* A device armed a timer due before the CPU's run ends: stop the run. */
+static void clock_kick(void *opaque)
+{
+	stop_cpu(opaque);
+}
+
 /* ---- construction ---- */
 
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
@@ -173,6 +179,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	bus_init(&pc->pio, 0x10000);
 	bus_init(&pc->mmio, 0x100000000ull);
 	clock_init(&pc->clock, cfg->deterministic ? CLOCK_ICOUNT : CLOCK_HOST);
+	pc->clock.kick = clock_kick;
+	pc->clock.kick_opaque = pc;
 
 	pc->cbus = (struct cpu_bus){
 		.opaque = pc,
@@ -477,8 +485,10 @@ int pc_run(struct pc *pc)
 		if (next < limit)
 			limit = next;
 		cpu->stop_request = 0;
+		pc->clock.run_until = limit;
 		enum cpu_stop why = ops->run(pc->eng, clock_host_deadline(&pc->clock, limit),
 					     clock_icount_deadline(&pc->clock, limit));
+		pc->clock.run_until = CLOCK_NEVER;
 		switch (why) {
 		case CPU_STOP_BUDGET:
 		case CPU_STOP_REQUEST:
