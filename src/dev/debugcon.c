@@ -18,8 +18,13 @@ static void dcon_write(void *opaque, uint32_t off, int size, uint32_t v)
 
 static const struct bus_ops dcon_ops = { dcon_read, dcon_write, 1, "debugcon" };
 
-int debugcon_init(struct debugcon *d, struct bus *pio, FILE *out)
+int debugcon_init_port(struct debugcon *d, struct bus *pio, uint16_t port, FILE *out)
 {
 	d->out = out;
-	return bus_add_pio(pio, 0xe9, 1, &dcon_ops, d);
+	return bus_add_pio(pio, port, 1, &dcon_ops, d);
+}
+
+int debugcon_init(struct debugcon *d, struct bus *pio, FILE *out)
+{
+	return debugcon_init_port(d, pio, 0xe9, out);
 }

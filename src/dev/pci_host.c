@@ -102,6 +102,10 @@ void pci_host_reset(struct pci_host *p)
 	b[0x08] = 0x02; /* revision */
 	b[0x0a] = 0x00; b[0x0b] = 0x06; /* class: host bridge */
 	b[0x0e] = 0x00; /* header type 0, single function */
+	/* Subsystem 1af4:1100, QEMU's: firmware such as SeaBIOS takes it as
+	 * "an emulated i440FX" and reads the RAM size from the CMOS. */
+	b[0x2c] = 0xf4; b[0x2d] = 0x1a;
+	b[0x2e] = 0x00; b[0x2f] = 0x11;
 }
 
 int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *board)

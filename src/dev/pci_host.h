@@ -4,7 +4,8 @@
  *
  * Bus 0 holds one device: a host bridge at 00:00.0 that identifies as an
  * Intel 82441FX (440FX, 8086:1237), as real chipsets and QEMU's pc board
- * do, so that operating systems find and use mechanism #1. It has no BARs;
+ * do (with QEMU's subsystem ID 1af4:1100), so that operating systems find
+ * and use mechanism #1. It has no BARs;
  * its other configuration bytes are plain read/write storage. Every other
  * device/function reads 0xffffffff. */
 #ifndef RINGVM_PCI_HOST_H

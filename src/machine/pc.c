@@ -232,6 +232,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	bad |= post_init(&pc->post, &pc->pio);
 	bad |= pci_host_init(&pc->pci, &pc->pio, &pc->req);
 	bad |= debugcon_init(&pc->dcon, &pc->pio, cfg->debugcon ? cfg->debugcon : stderr);
+	/* SeaBIOS writes its log to 0x402 when that port reads back 0xe9. */
+	bad |= debugcon_init_port(&pc->dcon402, &pc->pio, 0x402, cfg->debugcon ? cfg->debugcon : stderr);
 	bad |= debug_exit_init(&pc->pio, 0xf4, &pc->req);
 	bad |= apm_shutdown_init(&pc->apm, &pc->pio, &pc->req);
 	if (bad) {

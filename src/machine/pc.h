@@ -78,7 +78,7 @@ struct pc {
 	struct port92 p92;
 	struct post post;
 	struct pci_host pci;
-	struct debugcon dcon;
+	struct debugcon dcon, dcon402;
 	struct apm_shutdown apm;
 	struct console con;
 	enum pc_action action;
