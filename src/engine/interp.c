@@ -122,11 +122,11 @@ static enum cpu_stop interp_run(struct engine *e, uint64_t deadline_ns, uint64_t
 			in->fn(cpu, in);
 			cpu->eip = cpu->next_eip;
 			cpu->icount++;
-			if (dbg)
-				debug_after(cpu, in, dbg_before); /* may raise #DB */
 			if (cpu->block_break)
 				break;
 		}
+		if (dbg) /* n was 1: traps after that instruction (may raise #DB) */
+			debug_after(cpu, &b->insn[0], dbg_before);
 		if (cpu->shutdown) {
 			why = CPU_STOP_SHUTDOWN;
 			goto out;
