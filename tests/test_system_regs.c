@@ -134,6 +134,40 @@ static void test_cr(void)
 	CHECK(c->cr0 & CR0_PG, "PG not set");
 	CHECK(c->tlb.e[0][5].tag_r == TLB_INVALID, "TLB kept a paging-off entry after PG was set");
 
+	/* CR0.WP set by MOV CR0 takes effect at once: a supervisor write to a
+	 * read-only page that the TLB had cached as writable now faults. */
+	ring0();
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t pte = (i << 12) | (i == 5 ? 0x65u : 0x67u); /* page 5 read-only, A and D set */
+		memcpy(h.ram + 0x21000 + 4 * i, &pte, 4);
+	}
+	uint32_t pde = 0x21000 | 0x27;
+	memcpy(h.ram + 0x20000, &pde, 4);
+	c->cr3 = 0x20000;
+	c->r[R_EAX] = CR0_PE | CR0_PG;
+	CHECK(MOV_TO_CR(0) == NONE, "paging on");
+	c->r[R_EAX] = 0x1234;
+	CHECK(X(0xa3, D32(0x5000)) == NONE, "WP=0: supervisor write to a read-only page");
+	CHECK(c->tlb.e[0][5].tag_w == 0x5000, "no writable TLB entry to test with");
+	c->r[R_EAX] = CR0_PE | CR0_PG | CR0_WP;
+	CHECK(MOV_TO_CR(0) == NONE, "WP on");
+	CHECK(X(0xa3, D32(0x5000)) == EXC_PF && c->exc_error == 3 && c->cr2 == 0x5000,
+	      "WP=1 write: vector %d error %d CR2 %08x", c->exc_vector, c->exc_error, c->cr2);
+	/* CR4.PGE off drops global entries; CR3 reload keeps them. */
+	c->r[R_EAX] = CR4_PGE;
+	CHECK(MOV_TO_CR(4) == NONE, "PGE on");
+	uint32_t gpte = 0x6000 | 0x167;
+	memcpy(h.ram + 0x21000 + 4 * 6, &gpte, 4);
+	(void)X(0xa1, D32(0x6000)); /* mov 0x6000, %eax: caches a global entry */
+	CHECK(c->tlb.e[0][6].tag_r == 0x6000, "global entry not cached");
+	(void)X(0xa1, D32(0x5000));
+	CHECK(c->tlb.e[0][5].tag_r == 0x5000, "entry not cached");
+	c->r[R_EAX] = 0x20000;
+	CHECK(MOV_TO_CR(3) == NONE && c->tlb.e[0][6].tag_r == 0x6000, "MOV CR3 dropped a global entry");
+	CHECK(c->tlb.e[0][5].tag_r == TLB_INVALID, "MOV CR3 kept a non-global entry");
+	c->r[R_EAX] = 0;
+	CHECK(MOV_TO_CR(4) == NONE && c->tlb.e[0][6].tag_r == TLB_INVALID, "PGE off kept a global entry");
+
 	/* Privilege: CPL 3 and virtual-8086 mode. */
 	ring3();
 	CHECK(MOV_FROM_CR(0) == EXC_GP, "CPL 3 MOV from CR0");
