@@ -71,6 +71,27 @@ static int access(uint32_t lin, int size, int write, int user, uint32_t *val)
 	return -1;
 }
 
+/* An instruction fetch (the decoder's path); same result convention. */
+static int fetch(uint32_t lin, int user)
+{
+	struct cpu *cpu = &h.cpu;
+	jmp_buf jb;
+	jmp_buf *saved = cpu->fault_jmp;
+	uint8_t cpl = cpu->cpl;
+	uint8_t buf[4];
+	cpu->fault_jmp = &jb;
+	cpu->cpl = user ? 3 : 0;
+	if (setjmp(jb)) {
+		cpu->fault_jmp = saved;
+		cpu->cpl = cpl;
+		return cpu->exc_vector == EXC_PF ? cpu->exc_error : 1000 + cpu->exc_vector;
+	}
+	mem_fetch_page(cpu, lin, buf, sizeof(buf));
+	cpu->fault_jmp = saved;
+	cpu->cpl = cpl;
+	return -1;
+}
+
 static int rd(uint32_t lin, int user, uint32_t *v) { return access(lin, 4, 0, user, v); }
 static int wr(uint32_t lin, int user, uint32_t v) { return access(lin, 4, 1, user, &v); }
 
@@ -130,6 +151,21 @@ static void test_user_supervisor(void)
 	h.cpu.fault_jmp = saved;
 	h.cpu.cpl = 0;
 	CHECK(!faulted, "ACC_SYS read at CPL 3 of a supervisor page faulted");
+}
+
+/* Fetches are reads for protection (no execute-disable on a P6): the
+ * error code has no I/D bit. */
+static void test_fetch(void)
+{
+	setup(0, CR0_WP);
+	set_pte(PT0, 0x90, 0x90000 | P | W);     /* supervisor */
+	set_pte(PT0, 0x91, 0x91000 | P | U);     /* user, read-only */
+	set_pte(PT0, 0x92, 0);                   /* absent */
+	CHECK(fetch(0x90000, 0) == -1, "supervisor fetch from S page");
+	CHECK(fetch(0x90000, 1) == 5, "user fetch from S page");
+	CHECK(fetch(0x91000, 1) == -1, "user fetch from read-only page");
+	CHECK(fetch(0x92ffc, 1) == 4 && h.cpu.cr2 == 0x92ffc, "user fetch from absent page, CR2 %08x", h.cpu.cr2);
+	CHECK(fetch(0x92000, 0) == 0, "supervisor fetch from absent page");
 }
 
 static void test_read_write(void)
@@ -340,6 +376,7 @@ int main(void)
 	test_not_present();
 	test_user_supervisor();
 	test_read_write();
+	test_fetch();
 	test_accessed_dirty();
 	test_large_pages();
 	test_crossing();
