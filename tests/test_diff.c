@@ -86,7 +86,7 @@ enum rmk { RM_NONE, RM_REG, RM_MEM };
 enum kind {
 	K_PLAIN, K_SHIFT, K_DIV, K_BTREG, K_BSF, K_BCD, K_AAM, K_CMPXCHG, K_CMPXCHG8B,
 	K_STRING, K_STACK, K_POPF, K_ENTER, K_LEAVE, K_POPA, K_BRANCH, K_LOOP, K_XLAT,
-	K_SAHF, K_LEA,
+	K_SAHF, K_LEA, K_BOUND,
 };
 
 struct form {
@@ -360,6 +360,25 @@ static void build_forms(void)
 	add_simple("move", "cbw", 2, 0, 0x98, 0, K_PLAIN, BIT(R_EAX), 0);
 	add_simple("move", "cdq", 4, 0, 0x99, 0, K_PLAIN, BIT(R_EAX) | BIT(R_EDX), 0);
 	add_simple("move", "cwd", 2, 0, 0x99, 0, K_PLAIN, BIT(R_EAX) | BIT(R_EDX), 0);
+	add_simple("move", "nop", 4, 0, 0x90, 0, K_PLAIN, 0, 0);
+	add_rm("move", "nop rm (0f 1f /0)", 4, 1, 0x1f, 0, 0, K_PLAIN, 0, 0, 1, 1);
+	add_rm("move", "nop rm (0f 1f /0)", 2, 1, 0x1f, 0, 0, K_PLAIN, 0, 0, 1, 1);
+
+	/* LOCK where it is not allowed: #UD (SDM Vol. 2, LOCK) */
+	static const struct { const char *n; uint8_t map, op; int8_t ext; } nolock[] = {
+		{"lock mov m,r (#UD)", 0, 0x89, -1}, {"lock cmp m,r (#UD)", 0, 0x39, -1},
+		{"lock test m,r (#UD)", 0, 0x85, -1}, {"lock bt m,r (#UD)", 1, 0xa3, -1},
+		{"lock bsf r,m (#UD)", 1, 0xbc, -1}, {"lock imul r,m (#UD)", 1, 0xaf, -1},
+		{"lock shl m,1 (#UD)", 0, 0xd1, 4}, {"lock mul m (#UD)", 0, 0xf7, 4},
+	};
+	for (size_t k = 0; k < sizeof(nolock) / sizeof(nolock[0]); k++) {
+		add_rm("move", nolock[k].n, 4, nolock[k].map, nolock[k].op, nolock[k].ext, 0, K_PLAIN, 0, 0, 0, 1);
+		forms[nforms - 1].pfx[forms[nforms - 1].npfx++] = 0xf0;
+	}
+
+	/* BOUND: #BR when the index is outside the bounds */
+	add_rm("move", "bound r,m", 2, 0, 0x62, -1, 0, K_BOUND, 0, 0, 0, 1);
+	add_rm("move", "bound r,m", 4, 0, 0x62, -1, 0, K_BOUND, 0, 0, 0, 1);
 
 	/* flags */
 	add_simple("flags", "lahf", 4, 0, 0x9f, 0, K_PLAIN, BIT(R_EAX), 0);
@@ -715,6 +734,20 @@ static void make_case(const struct form *f, struct diff_case *c)
 			c->r[R_EAX] = (c->r[R_EAX] & ~size_mask(size)) | (v & size_mask(size));
 		}
 		break;
+	case K_BOUND: {
+		/* bounds around the index's value, sometimes just excluding it */
+		int r = reg_of(regfield, size);
+		int32_t v = size == 2 ? (int16_t)c->r[r] : (int32_t)c->r[r];
+		uint32_t lo = (uint32_t)v - rn(3) + (chance(20) ? 2u : 0u);
+		uint32_t hi = (uint32_t)v + rn(3) - (chance(20) ? 2u : 0u);
+		if (chance(20)) {
+			lo = edge(size);
+			hi = edge(size);
+		}
+		poke(c, addr, lo, size);
+		poke(c, addr + (uint32_t)size, hi, size);
+		break;
+	}
 	case K_CMPXCHG8B:
 		if (chance(50)) {
 			memcpy(&c->r[R_EAX], &c->data[addr - DIFF_DATA_ADDR], 4);
