@@ -769,6 +769,7 @@ static void make_case(const struct form *f, struct diff_case *c)
 
 static pid_t runner_pid = -1;
 static int to_runner = -1, from_runner = -1;
+#define BATCH_MAX 512
 static int batch_max = 64;
 
 static int start_runner(const char *path)
@@ -801,8 +802,8 @@ static int start_runner(const char *path)
 		cap = fcntl(from_runner, F_GETPIPE_SZ);
 	if (cap > 0)
 		batch_max = cap / (int)sizeof(struct diff_result) - 1;
-	if (batch_max > 512)
-		batch_max = 512;
+	if (batch_max > BATCH_MAX)
+		batch_max = BATCH_MAX;
 	if (batch_max < 1)
 		batch_max = 1;
 	return 0;
@@ -1046,17 +1047,15 @@ int main(int argc, char **argv)
 	cpu_update_mode(&h.cpu);
 	setup_paging(&h);
 
-	struct diff_case *cs = calloc((size_t)batch_max, sizeof(*cs));
-	struct diff_result *nr = calloc((size_t)batch_max, sizeof(*nr));
-	int *cf = calloc((size_t)batch_max, sizeof(int));
-	long *form_bad = calloc((size_t)nforms, sizeof(long));
+	static struct diff_case cs[BATCH_MAX];
+	static struct diff_result nr[BATCH_MAX];
+	static int cf[BATCH_MAX];
+	static long form_bad[MAXFORMS];
 	struct fam_stat fams[16];
 	int nfam = 0;
 	long total = 0, bad = 0;
 	int printed = 0;
 	long vec_count[33] = {0};
-	if (!cs || !nr || !cf || !form_bad)
-		return 1;
 
 	int nb = 0;
 	for (int k = 0; k <= nforms; k++) {
@@ -1070,7 +1069,14 @@ int main(int argc, char **argv)
 			if (nb < batch_max && f)
 				continue;
 			if (run_native(cs, nr, nb) != 0) {
-				fprintf(stderr, "native runner failed\n");
+				int wst = 0;
+				close(to_runner);
+				waitpid(runner_pid, &wst, 0);
+				if (total == 0 && WIFEXITED(wst) && WEXITSTATUS(wst) == 127) {
+					printf("skip: cannot execute the 32-bit runner %s\n", path);
+					return 77;
+				}
+				fprintf(stderr, "native runner failed (status %#x)\n", wst);
 				return 1;
 			}
 			for (int b = 0; b < nb; b++) {
@@ -1128,10 +1134,6 @@ int main(int argc, char **argv)
 	printf("\n");
 	printf("diff: %d forms, %ld cases, %ld mismatches (seed %#llx%s)\n", active, total, bad,
 	       (unsigned long long)(seed ? strtoull(seed, NULL, 0) : 0x5eed0001ull), longmode ? ", long" : "");
-	free(cs);
-	free(nr);
-	free(cf);
-	free(form_bad);
 	h_free(&h);
 	return bad ? 1 : 0;
 }
