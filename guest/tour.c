@@ -147,5 +147,6 @@ void tour(void)
 	pit_start(100, 3);
 	t = sched_run_tasks(u_task, u_task);
 	kprintf("[ring 0] both tasks exited after %d ticks and %u preemptions\n", t, sched_switches);
+	kprintf("(command line 'conformance': every check, one line each; 'bench': cycle costs)\n");
 	kprintf("ringos: tour done, powering off (APM port 0x8900)\n");
 }
