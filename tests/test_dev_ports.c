@@ -83,11 +83,14 @@ int main(void)
 	CHECK(cfg(0, 0, 0, 0x00) == 0x12378086u);
 	CHECK(cfg(0, 0, 0, 0x08) >> 8 == 0x060000u);
 	CHECK((cfg(0, 0, 0, 0x0c) >> 16 & 0x7f) == 0x00); /* header type 0 */
-	for (int bar = 0x10; bar < 0x28; bar += 4) {
+	for (int bar = 0x10; bar <= 0x30; bar += 4) {
+		if (bar == 0x2c)
+			continue; /* subsystem IDs, checked below */
 		outl(0xcf8, 0x80000000u | (uint32_t)bar);
 		outl(0xcfc, 0xffffffffu);
 		CHECK(inl(0xcfc) == 0); /* no BARs */
 	}
+	CHECK(cfg(0, 0, 0, 0x2c) == 0x11001af4u); /* QEMU's subsystem ID */
 	/* IDs are read-only; chipset registers are storage */
 	outl(0xcf8, 0x80000000u);
 	outl(0xcfc, 0);

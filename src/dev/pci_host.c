@@ -8,12 +8,13 @@
 #define ENABLE 0x80000000u
 
 /* Bytes of the bridge's header the guest may not change: IDs, revision,
- * class, header type, and the BARs (a host bridge has none). */
+ * class, header type, the BARs and expansion ROM BAR (a host bridge has
+ * none: sizing them reads back 0), subsystem IDs, capabilities pointer,
+ * interrupt pin, MIN_GNT/MAX_LAT. The interrupt line (0x3c) is storage. */
 static int read_only(unsigned off)
 {
 	return off < 0x04 || (off >= 0x08 && off < 0x0c) || off == 0x0e ||
-	       (off >= 0x10 && off < 0x28) || (off >= 0x2c && off < 0x30) ||
-	       (off >= 0x34 && off < 0x3c);
+	       (off >= 0x10 && off < 0x3c) || (off >= 0x3d && off < 0x40);
 }
 
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
