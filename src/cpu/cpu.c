@@ -141,7 +141,7 @@ void cpu_reset(struct cpu *cpu)
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
 	cpu->pat = 0x0007040600070406ull;
 	cpu->misc_enable = 0;
-	cpu->tsc_base_ns = host_ns();
+	cpu->tsc_base_ns = (cpu->bus && cpu->bus->now_ns) ? cpu->bus->now_ns(cpu->bus->opaque) : host_ns();
 	cpu->tsc_offset = 0;
 	cpu->inhibit_irq = 0;
 	cpu->halted = 0;
@@ -175,7 +175,10 @@ void cpu_set_flat32(struct cpu *cpu)
 
 uint64_t cpu_tsc(struct cpu *cpu)
 {
-	/* Present a 1 GHz processor: one tick per host nanosecond since reset. */
+	/* Present a 1 GHz processor: one tick per nanosecond of the board's
+	 * virtual clock (host time, or instruction count when deterministic). */
+	if (cpu->bus && cpu->bus->now_ns)
+		return cpu->bus->now_ns(cpu->bus->opaque) - cpu->tsc_base_ns + cpu->tsc_offset;
 	return (host_ns() - cpu->tsc_base_ns) + cpu->tsc_offset;
 }
 

@@ -116,6 +116,10 @@ struct cpu_bus {
 	/* Interrupt acknowledge cycle: returns the vector of the highest
 	 * pending interrupt of the PIC (spurious vector if none). */
 	int (*intr_ack)(void *opaque);
+	/* Optional: the board's virtual clock in ns, which RDTSC follows
+	 * (so --deterministic runs read reproducible TSC values). NULL: host
+	 * monotonic time since reset. */
+	uint64_t (*now_ns)(void *opaque);
 };
 
 /* Why a run of the CPU returned to the machine. */
