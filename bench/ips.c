@@ -44,7 +44,7 @@ static int run(const char *name, const unsigned char *code, size_t len)
 	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		return 1;
-	struct cpu_bus bus = {NULL, pio_read, pio_write, mmio_read, mmio_write, ack};
+	struct cpu_bus bus = {NULL, pio_read, pio_write, mmio_read, mmio_write, ack, NULL};
 	struct cpu_memmap mm = {.ram = ram, .ram_size = ram_size, .a20 = true};
 	static struct cpu cpu;
 	if (cpu_init(&cpu, &mm, &bus))
