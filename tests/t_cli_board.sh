@@ -100,6 +100,14 @@ for size in 65536 131072; do
 	done
 done
 
+# closed standard descriptors are not a problem
+timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" <&- >"$tmp/out" 2>&-
+rc=$?
+[ "$rc" = 67 ] && [ "$(cat "$tmp/out")" = "Hi" ] || fail "stdin and stderr closed: status $rc"
+timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" <&- >&- 2>/dev/null
+rc=$?
+[ "$rc" = 67 ] || fail "stdin and stdout closed: status $rc"
+
 # --- APM power off: exit 0 ---
 kernel off <<'EOF2'
 	mov $0x8900, %dx

@@ -396,8 +396,25 @@ out:
 	return rc;
 }
 
+/* Started with stdin, stdout or stderr closed, the next files opened
+ * (guest RAM's memfd, the kernel) would take those numbers and be taken
+ * for the console: give them /dev/null instead. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	ensure_std_fds();
 	struct opts o;
 	memset(&o, 0, sizeof(o));
 	char **av = qemu_spellings(argc, argv);
