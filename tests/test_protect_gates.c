@@ -22,6 +22,7 @@ SNIP32(int46, " int $0x46\n")
 SNIP32(int50, " int $0x50\n")
 SNIP32(icebp, " .byte 0xf1\n")
 SNIP32(int3, " int3\n")
+SNIP32(gcall16_3, " pushw $0x1111\n pushw $0x2222\n pushw $0x3333\n lcall $0x6b, $0\n int $0x40\n")
 SNIP32(nops, " nop\n nop\n jmp 1f\n1: nop\n int $0x40\n")
 
 #define GATE_SEL FREE_SEL /* 0x68 */
@@ -110,6 +111,37 @@ static void t_call_gate(void)
 	      H.cpu.seg[S_SS].sel, H.cpu.r[R_ESP]);
 	CHECK(stk(1) == CODE + 10 && stk(2) == U_CS && stk(4) == 0x50000 - 8, "#SS frame %x %x %x", stk(1),
 	      stk(2), stk(4));
+}
+
+static void t_call_gate16(void)
+{
+	/* A 16-bit call gate copies words and pushes a 16-bit frame: SS, SP,
+	 * the 3 parameters, CS, IP (Figure 5-13 with 2-byte slots). */
+	pm_setup();
+	set_gdt(GATE_SEL, mkgate(K_CS, 0x8f00, 0x4, 3, 1, 3));
+	LOAD(gtarget0, 0x8f00);
+	AT(3, gcall16_3);
+	int v = run();
+	CHECK(v == 0xf0, "16-bit call gate: %d", v);
+	CHECK(H.cpu.r[R_ESP] == 0x80000 - 14, "ESP %08x", H.cpu.r[R_ESP]);
+	uint32_t b = 0x80000 - 14;
+	CHECK(rd16(b) == ((CODE + 19) & 0xffff) && rd16(b + 2) == U_CS, "return %04x:%04x", rd16(b + 2), rd16(b));
+	CHECK(rd16(b + 4) == 0x3333 && rd16(b + 6) == 0x2222 && rd16(b + 8) == 0x1111, "params %04x %04x %04x",
+	      rd16(b + 4), rd16(b + 6), rd16(b + 8));
+	CHECK(rd16(b + 10) == ((0x50000 - 6) & 0xffff) && rd16(b + 12) == U_DS, "old SS:SP %04x:%04x",
+	      rd16(b + 12), rd16(b + 10));
+	/* A gate to conforming code keeps the level: no stack switch. */
+	pm_setup();
+	set_gdt(0x70, mkseg(0, 0xfffff, 0xe, 0, 1, 0xc)); /* conforming DPL 0 */
+	set_gdt(GATE_SEL, mkgate(0x70, CODE + 0x100, 0xc, 3, 1, 2));
+	LOAD(done3, CODE + 0x100);
+	AT(3, gcall3);
+	v = run();
+	CHECK(v == DONE, "call gate to conforming code: %d", v);
+	/* INT frame from ring 3: the call pushed EIP, CS on the ring 3 stack. */
+	CHECK(stk(1) == (0x70 | 3) && stk(3) == 0x50000 - 16, "ran at CS %04x, ESP %08x", stk(1), stk(3));
+	CHECK(rd32(0x50000 - 16) == CODE + 17 && rd32(0x50000 - 12) == U_CS, "same-level call frame %x %x",
+	      rd32(0x50000 - 16), rd32(0x50000 - 12));
 }
 
 static void t_ret_iret_outer(void)
@@ -294,6 +326,7 @@ int main(void)
 {
 	h_init(&H, 4 << 20);
 	t_call_gate();
+	t_call_gate16();
 	t_ret_iret_outer();
 	t_interrupt_gates();
 	t_ext_double_triple();
