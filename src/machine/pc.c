@@ -496,6 +496,8 @@ int pc_run(struct pc *pc)
 		case CPU_STOP_REQUEST:
 			break;
 		case CPU_STOP_HALT:
+			if (pc->action != PC_ACT_NONE)
+				break; /* e.g. "out %al, $0xf4; cli; hlt": the exit wins */
 			if (ops->sync_out)
 				ops->sync_out(pc->eng);
 			if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) {
@@ -504,7 +506,7 @@ int pc_run(struct pc *pc)
 				status = PC_EXIT_HALTED;
 				break;
 			}
-			if (cpu->intr_line || cpu->nmi_pending || pc->action != PC_ACT_NONE)
+			if (cpu->intr_line || cpu->nmi_pending)
 				break;
 			/* Idle: sleep to the next timer or input (~0% host CPU). */
 			feed_console(pc);
