@@ -167,6 +167,54 @@ static void t_faults(void)
 	CHECK(v == 0xc0 && stk(0) == (U_DS & ~3), "bad SS in the new task: %d error %08x", v, stk(0));
 }
 
+static void t_ldt_cr3(void)
+{
+	/* The new task's LDT is loaded before its segments, which may come
+	 * from it; a bad LDT selector is #TS(LDT) in the new task. */
+	pm_setup();
+	tss32_init(TSS_B, CODE + 0x100, 0x60000, 0);
+	set_gdt(0x78, mksys(0x3a00, 0x0f, 0x2, 0, 1)); /* a second LDT */
+	memset(H.ram + 0x3a00, 0, 16);
+	uint64_t d = mkseg(0x2000, 0xffff, 0x3, 0, 1, 0x4);
+	memcpy(H.ram + 0x3a08, &d, 8);
+	wr32(TSS_B + 0x60, 0x78);
+	wr32(TSS_B + 0x54, 0x0c); /* DS from the new LDT */
+	LOAD(b_jmp_back, CODE + 0x100);
+	AT(0, jmp_b);
+	int v = run();
+	CHECK(v == 0xb0, "JMP to a task with its own LDT: %d", v);
+	CHECK(H.cpu.ldtr.sel == 0x78 && H.cpu.ldtr.base == 0x3a00, "LDTR %04x base %x", H.cpu.ldtr.sel,
+	      H.cpu.ldtr.base);
+	CHECK(H.cpu.seg[S_DS].sel == 0x0c && H.cpu.seg[S_DS].base == 0x2000, "DS %04x base %x",
+	      H.cpu.seg[S_DS].sel, H.cpu.seg[S_DS].base);
+	CHECK(rd16(TSS_MAIN + 0x60) == 0, "the old TSS's LDT field is not saved: %04x", rd16(TSS_MAIN + 0x60));
+	/* bad LDT selector */
+	pm_setup();
+	tss32_init(TSS_B, CODE + 0x100, 0x60000, 0);
+	wr32(TSS_B + 0x60, TSS_C_SEL);
+	tss32_init(TSS_C, CODE + 0x200, 0x68000, 0);
+	set_idt(EXC_TS, mkgate(TSS_C_SEL, 0, 0x5, 0, 1, 0));
+	LOAD(c_stop, CODE + 0x200);
+	AT(0, jmp_b);
+	v = run();
+	CHECK(v == 0xc0 && stk(0) == TSS_C_SEL, "bad LDT in the new task: %d error %08x", v, stk(0));
+	/* CR3 is loaded from the new TSS when paging is on. */
+	pm_setup();
+	uint32_t pd = 0x100000;
+	for (uint32_t i = 0; i < 2; i++)
+		wr32(pd + 4 * i, (i << 22) | 0x87); /* 4 MiB identity pages */
+	H.cpu.cr4 |= CR4_PSE;
+	H.cpu.cr3 = pd;
+	H.cpu.cr0 |= CR0_PG;
+	memcpy(H.ram + pd + 0x1000, H.ram + pd, 8);
+	tss32_init(TSS_B, CODE + 0x100, 0x60000, 0);
+	wr32(TSS_B + 0x1c, pd + 0x1000);
+	LOAD(b_jmp_back, CODE + 0x100);
+	AT(0, jmp_b);
+	v = run();
+	CHECK(v == 0xb0 && H.cpu.cr3 == pd + 0x1000, "CR3 after the switch: %08x", H.cpu.cr3);
+}
+
 static void t_tss16(void)
 {
 	/* A 16-bit TSS (type 1, Figure 7-11): IP, FLAGS, AX..DI, ES CS SS
@@ -209,5 +257,6 @@ int main(void)
 	t_task_gates();
 	t_faults();
 	t_tss16();
+	t_ldt_cr3();
 	return finish("protect task");
 }
