@@ -62,6 +62,10 @@ void x87_to_img(const struct fpu *f, uint8_t img[X87_IMG_SIZE]);
 uint32_t x87_host_op(struct fpu *f, uint8_t esc, uint8_t modrm, void *mem, uint32_t eflags_in,
 		     uint16_t *raised);
 
+/* The register moves done in C without the host (x87_fast.c): returns 1
+ * if it did the instruction, 0 if the host must (stack faults). */
+int x87_fast_reg(struct fpu *f, uint8_t esc, uint8_t modrm);
+
 /* Recompute the full tag word from the register contents, keeping which
  * registers are empty (SDM Vol. 1, 8.1.7), as the host's FNSAVE does. */
 void x87_normalize_tags(struct fpu *f);

@@ -114,7 +114,9 @@ static void x87_exec(struct cpu *cpu, const struct insn *in, int how)
 			raise_ud(cpu);
 	}
 	uint16_t raised = 0;
-	uint32_t fl = x87_host_op(&cpu->fpu, esc, modrm, memform ? buf : NULL, cpu->eflags, &raised);
+	uint32_t fl = 0;
+	if (memform || (how & X87_FLAGS) || !x87_fast_reg(&cpu->fpu, esc, modrm))
+		fl = x87_host_op(&cpu->fpu, esc, modrm, memform ? buf : NULL, cpu->eflags, &raised);
 	/* An unmasked invalid-operation, denormal, zero-divide, overflow or
 	 * underflow exception leaves a memory destination unchanged (SDM
 	 * Vol. 1, 4.9.2 and 8.5: the masked response is not applied). */
