@@ -52,7 +52,10 @@ static void usage(FILE *f)
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
 		"-bios -no-reboot -debugcon.\n"
-		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n");
+		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n"
+		"Exit status: 0 power off or C-a x, 1 error, 2 triple fault (--no-reboot),\n"
+		"4 HLT with interrupts off, (v << 1) | 1 after a write of v to port 0xf4,\n"
+		"128 + N on signal N. See docs/board.md.\n");
 }
 
 static int fail(const char *fmt, const char *a, const char *b)
