@@ -215,6 +215,22 @@ static void t_ldt_cr3(void)
 	CHECK(v == 0xb0 && H.cpu.cr3 == pd + 0x1000, "CR3 after the switch: %08x", H.cpu.cr3);
 }
 
+static void t_trap_bit(void)
+{
+	/* The T flag of the new TSS: #DB before the task's first
+	 * instruction, DR6.BT set (SDM Vol. 3, 7.2.1, 17.2.3). */
+	pm_setup();
+	tss32_init(TSS_B, CODE + 0x100, 0x60000, 0);
+	wr16(TSS_B + 0x64, 1);
+	LOAD(b_jmp_back, CODE + 0x100);
+	AT(0, jmp_b);
+	int v = run();
+	CHECK(v == EXC_DB, "T flag: vector %d", v);
+	CHECK(stk(0) == CODE + 0x100 && H.cpu.tr.sel == TSS_B_SEL, "#DB at %08x in TR %04x", stk(0),
+	      H.cpu.tr.sel);
+	CHECK(H.cpu.dr[6] & 0x8000, "DR6 %08x: BT clear", H.cpu.dr[6]);
+}
+
 static void t_tss16(void)
 {
 	/* A 16-bit TSS (type 1, Figure 7-11): IP, FLAGS, AX..DI, ES CS SS
@@ -257,6 +273,7 @@ int main(void)
 	t_task_gates();
 	t_faults();
 	t_tss16();
+	t_trap_bit();
 	t_ldt_cr3();
 	return finish("protect task");
 }

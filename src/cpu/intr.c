@@ -105,12 +105,16 @@ static void deliver_task(struct cpu *cpu, const struct desc *gate, int has_error
 	struct desc tss;
 	task_gate_target(cpu, gate, &tsel, &tss);
 	cpu->eflags |= fl & FL_RF; /* the image the old TSS keeps */
-	task_switch(cpu, tsel, &tss, TASK_INT, ret_eip);
+	int trap = task_switch(cpu, tsel, &tss, TASK_INT, ret_eip);
 	if (has_error) {
 		struct frame f;
 		frame_cur(cpu, &f);
 		frame_push(&f, (cpu->tr.attr & 0x8) ? 4 : 2, error);
 		cpu->r[R_ESP] = frame_commit(cpu, &f); /* #SS(EXT) when no room */
+	}
+	if (trap) {
+		cpu->exc_ext = 0;
+		task_trap(cpu);
 	}
 }
 

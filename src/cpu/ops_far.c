@@ -113,14 +113,16 @@ void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
 	case DT_TASK:
 		check_gate(cpu, sel, &d);
 		task_gate_target(cpu, &d, &tsel, &td);
-		task_switch(cpu, tsel, &td, TASK_JMP, cpu->next_eip);
+		if (task_switch(cpu, tsel, &td, TASK_JMP, cpu->next_eip))
+			task_trap(cpu);
 		break;
 	case DT_TSS16_AVAIL:
 	case DT_TSS32_AVAIL:
 	case DT_TSS16_BUSY:
 	case DT_TSS32_BUSY:
 		check_tss(cpu, sel, &d);
-		task_switch(cpu, sel, &d, TASK_JMP, cpu->next_eip);
+		if (task_switch(cpu, sel, &d, TASK_JMP, cpu->next_eip))
+			task_trap(cpu);
 		break;
 	default:
 		raise_gp_sel(cpu, sel);
@@ -234,14 +236,16 @@ void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in
 	case DT_TASK:
 		check_gate(cpu, sel, &d);
 		task_gate_target(cpu, &d, &tsel, &td);
-		task_switch(cpu, tsel, &td, TASK_CALL, cpu->next_eip);
+		if (task_switch(cpu, tsel, &td, TASK_CALL, cpu->next_eip))
+			task_trap(cpu);
 		break;
 	case DT_TSS16_AVAIL:
 	case DT_TSS32_AVAIL:
 	case DT_TSS16_BUSY:
 	case DT_TSS32_BUSY:
 		check_tss(cpu, sel, &d);
-		task_switch(cpu, sel, &d, TASK_CALL, cpu->next_eip);
+		if (task_switch(cpu, sel, &d, TASK_CALL, cpu->next_eip))
+			task_trap(cpu);
 		break;
 	default:
 		raise_gp_sel(cpu, sel);
@@ -345,7 +349,8 @@ static void iret_task_return(struct cpu *cpu)
 		cpu_raise(cpu, EXC_TS, 1, link & 0xfffcu);
 	if (!desc_present(&d))
 		raise_np(cpu, link);
-	task_switch(cpu, link, &d, TASK_IRET, cpu->next_eip);
+	if (task_switch(cpu, link, &d, TASK_IRET, cpu->next_eip))
+		task_trap(cpu);
 }
 
 static void iret_to_v86(struct cpu *cpu, uint32_t eip, uint16_t cs, uint32_t fl)

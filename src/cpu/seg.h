@@ -122,7 +122,10 @@ void far_ret(struct cpu *cpu, uint32_t pop_bytes, const struct insn *in);
  * has been read and checked by the caller as its instruction requires;
  * ret_eip is the EIP saved in the old TSS. */
 enum task_src { TASK_JMP, TASK_CALL, TASK_INT, TASK_IRET };
-void task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_src src, uint32_t ret_eip);
+/* Returns 1 when the new TSS has its T flag: the caller finishes the
+ * instruction or event (error code push) and then calls task_trap(). */
+int task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_src src, uint32_t ret_eip);
+_Noreturn void task_trap(struct cpu *cpu); /* #DB with DR6.BT */
 /* The TSS selector a task gate names, checked for a task switch:
  * #GP/#NP as the JMP/CALL/INT pseudo-code defines. */
 void task_gate_target(struct cpu *cpu, const struct desc *gate, uint16_t *tss_sel, struct desc *tss);

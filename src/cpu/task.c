@@ -1,6 +1,7 @@
 /* Hardware task switching (SDM Vol. 3, 7.3): JMP/CALL to a TSS or task
  * gate, an interrupt or exception through a task gate, and IRET with
  * NT = 1. 32-bit TSSs (Figure 7-2) and 16-bit TSSs (Figure 7-11). */
+#include "cpu/debug.h"
 #include "cpu/seg.h"
 
 /* 32-bit TSS field offsets (SDM Vol. 3, Figure 7-2). */
@@ -99,7 +100,7 @@ static void load_task_segments(struct cpu *cpu, const uint16_t sel[S_NSEG], uint
 		seg_load_checked(cpu, data[i], sel[data[i]], rpl, EXC_TS);
 }
 
-void task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_src src, uint32_t ret_eip)
+int task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_src src, uint32_t ret_eip)
 {
 	int ntype = desc_type(tss);
 	int new32 = tss_is32(ntype);
@@ -122,7 +123,9 @@ void task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_
 		probe(cpu, nbase, 2, ACC_W);
 	uint32_t ncr3 = 0, neip, nfl, ngpr[8];
 	uint16_t nsel[S_NSEG], nldt;
+	int trap = 0;
 	if (new32) {
+		trap = rd(cpu, nbase + 0x64, 2) & 1; /* T: debug trap on entry */
 		ncr3 = rd(cpu, nbase + T32_CR3, 4);
 		neip = rd(cpu, nbase + T32_EIP, 4);
 		nfl = rd(cpu, nbase + T32_EFLAGS, 4);
@@ -203,4 +206,13 @@ void task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_
 	/* JMP/CALL/INT/IRET pseudo-code: the new EIP within CS's limit. */
 	if (cpu->eip > cpu->seg[S_CS].hi)
 		raise_gp(cpu, 0);
+	return trap;
+}
+
+void task_trap(struct cpu *cpu)
+{
+	/* 7.2.1, 17.2.3: the new TSS's T flag raises a debug trap before the
+	 * task's first instruction, DR6.BT set. */
+	cpu->dr[6] |= DR6_BT;
+	cpu_raise(cpu, EXC_DB, 0, 0);
 }
