@@ -11,7 +11,9 @@
 
 /* Flip to 1 once the x87 FPU (and FXSAVE/FXRSTOR) is complete: CPUID then
  * reports FPU and FXSR, and CR4.OSFXSR becomes writable. */
+#ifndef CPU_HAS_X87
 #define CPU_HAS_X87 0
+#endif
 
 #define MSR_TSC 0x10
 #define MSR_PLATFORM_ID 0x17
