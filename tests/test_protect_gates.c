@@ -23,6 +23,7 @@ SNIP32(int50, " int $0x50\n")
 SNIP32(icebp, " .byte 0xf1\n")
 SNIP32(int3, " int3\n")
 SNIP32(gcall16_3, " pushw $0x1111\n pushw $0x2222\n pushw $0x3333\n lcall $0x6b, $0\n int $0x40\n")
+SNIP32(ud2, " ud2\n")
 SNIP32(nops, " nop\n nop\n jmp 1f\n1: nop\n int $0x40\n")
 
 #define GATE_SEL FREE_SEL /* 0x68 */
@@ -306,6 +307,14 @@ static void t_ext_double_triple(void)
 	H.pending_vector = 0x45;
 	EXPECT_EXC(EXC_NP, 0x45 * 8 + 3);
 	CHECK(stk(1) == CODE && stk(2) == U_CS, "interrupted at %08x:%x", stk(2), stk(1));
+	/* An exception (#UD, benign) whose handler segment is not present:
+	 * #NP(sel) with EXT set, delivered after it (Table 6-5: serially). */
+	pm_setup();
+	set_gdt(FREE_SEL, mkseg(0, 0xfffff, 0xb, 0, 0, 0xc));
+	set_idt(EXC_UD, mkgate(FREE_SEL, STUBS + 16 * EXC_UD, 0xe, 0, 1, 0));
+	AT(3, ud2);
+	EXPECT_EXC(EXC_NP, FREE_SEL | 1);
+	CHECK(stk(1) == CODE && stk(2) == U_CS, "#NP frame %x:%x", stk(2), stk(1));
 	/* #GP whose gate is not present -> #NP during delivery ->
 	 * contributory twice: #DF with error code 0 (Table 6-5). */
 	pm_setup();
