@@ -474,10 +474,11 @@ static int reg_of(int field, int size) { return size == 1 ? (field & 3) : field;
 
 /* A memory operand: ModRM (with mod/rm), SIB, displacement. Returns the
  * address; picks base/index registers outside `avoid` and sets them. */
-static uint32_t emit_mem(struct emit *e, int regfield, uint16_t avoid, uint32_t lo, uint32_t hi)
+static uint32_t emit_mem(struct emit *e, int regfield, uint16_t avoid, uint32_t lo, uint32_t hi, uint32_t segbase)
 {
 	struct diff_case *c = e->c;
 	uint32_t addr = lo + rn(hi - lo);
+	uint32_t off = addr - segbase; /* what the addressing must produce */
 	int mode = (int)rn(10);
 	int base = -1, index = -1;
 	if (mode >= 4) {
@@ -490,7 +491,7 @@ static uint32_t emit_mem(struct emit *e, int regfield, uint16_t avoid, uint32_t 
 	if (base < 0 || mode < 4) {
 		/* [disp32] */
 		put8(e, (uint32_t)(regfield << 3) | 5);
-		put(e, addr, 4);
+		put(e, off, 4);
 		return addr;
 	}
 	if (mode >= 8) {
@@ -503,11 +504,11 @@ static uint32_t emit_mem(struct emit *e, int regfield, uint16_t avoid, uint32_t 
 	int32_t disp = (int32_t)rn(256) - 128;
 	uint32_t scale = rn(4);
 	uint32_t idxval = rn(16);
-	uint32_t basev = addr - (uint32_t)disp - (index >= 0 ? idxval << scale : 0);
+	uint32_t basev = off - (uint32_t)disp - (index >= 0 ? idxval << scale : 0);
 	if (base == R_ESP) {
 		/* keep ESP: pick the displacement instead */
 		basev = c->r[R_ESP];
-		disp = (int32_t)(addr - basev - (index >= 0 ? idxval << scale : 0));
+		disp = (int32_t)(off - basev - (index >= 0 ? idxval << scale : 0));
 	}
 	int d8 = disp >= -128 && disp <= 127;
 	int mod = d8 ? 1 : 2;
@@ -522,6 +523,34 @@ static uint32_t emit_mem(struct emit *e, int regfield, uint16_t avoid, uint32_t 
 		c->r[index] = idxval;
 	c->r[base] = basev;
 	return addr;
+}
+
+/* A 16-bit-addressing memory operand (0x67) in the FS segment, whose base
+ * is the data window: ModRM rm 0-7 = [bx+si] [bx+di] [bp+si] [bp+di] [si]
+ * [di] [bp]/disp16 [bx]. The registers' high halves stay random: 16-bit
+ * addressing must ignore them. Returns the linear address. */
+static uint32_t emit_mem16(struct emit *e, int regfield, uint16_t avoid, uint32_t off)
+{
+	static const int8_t r1[8] = {R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, R_EBP, R_EBX};
+	static const int8_t r2[8] = {R_ESI, R_EDI, R_ESI, R_EDI, -1, -1, -1, -1};
+	struct diff_case *c = e->c;
+	int rm = (int)rn(8), mod = (int)rn(3);
+	if ((avoid & BIT(r1[rm])) || (r2[rm] >= 0 && (avoid & BIT(r2[rm]))) || chance(15)) {
+		put8(e, (uint32_t)(regfield << 3) | 6); /* [disp16] */
+		put(e, off, 2);
+		return DIFF_DATA_ADDR + (off & 0xffff);
+	}
+	if (mod == 0 && rm == 6)
+		mod = 1;
+	uint32_t disp = mod == 0 ? 0 : mod == 1 ? (uint32_t)(int32_t)(int8_t)rn(256) : (uint32_t)rnd();
+	uint32_t a = r2[rm] >= 0 ? (uint32_t)rnd() : 0;
+	uint32_t b = off - disp - a;
+	c->r[r1[rm]] = (c->r[r1[rm]] & 0xffff0000u) | (b & 0xffff);
+	if (r2[rm] >= 0)
+		c->r[r2[rm]] = (c->r[r2[rm]] & 0xffff0000u) | (a & 0xffff);
+	put8(e, (uint32_t)(mod << 6) | (uint32_t)(regfield << 3) | (uint32_t)rm);
+	put(e, disp, mod == 1 ? 1 : mod == 2 ? 2 : 0);
+	return DIFF_DATA_ADDR + (off & 0xffff);
 }
 
 static uint32_t shift_count(int size)
@@ -566,7 +595,16 @@ static void make_case(const struct form *f, struct diff_case *c)
 	struct emit *e = &em;
 	/* a segment override now and then: CS (read-only: writes #GP), SS,
 	 * DS, ES; all flat */
-	if ((f->rm == RM_MEM || f->kind == K_STRING || f->kind == K_XLAT || f->imm == 5) && chance(12)) {
+	/* or FS: a segment based at the data window with the window's size as
+	 * its limit (LDT natively), sometimes with 16-bit addressing (0x67),
+	 * sometimes beyond the limit (#GP) */
+	int fsmode = f->rm == RM_MEM && chance(15);
+	int a16 = fsmode && f->kind != K_BTREG && chance(50);
+	if (fsmode) {
+		put8(e, 0x64);
+		if (a16)
+			put8(e, 0x67);
+	} else if ((f->rm == RM_MEM || f->kind == K_STRING || f->kind == K_XLAT || f->imm == 5) && chance(12)) {
 		static const uint8_t segp[4] = {0x2e, 0x36, 0x3e, 0x26};
 		put8(e, segp[rn(4)]);
 	}
@@ -665,7 +703,14 @@ static void make_case(const struct form *f, struct diff_case *c)
 				lo = DIFF_DATA_ADDR + 0xc0;
 				hi = DIFF_DATA_ADDR + 0x140;
 			}
-			addr = emit_mem(e, regfield, avoid, lo, hi);
+			if (fsmode && chance(10)) { /* at and beyond the FS limit */
+				lo = DIFF_DATA_ADDR + DIFF_DATA_SIZE - 8;
+				hi = DIFF_DATA_ADDR + DIFF_DATA_SIZE + 8;
+			}
+			if (a16)
+				addr = emit_mem16(e, regfield, avoid, lo + rn(hi - lo) - DIFF_DATA_ADDR);
+			else
+				addr = emit_mem(e, regfield, avoid, lo, hi, fsmode ? DIFF_DATA_ADDR : 0);
 			int osz = f->kind == K_CMPXCHG8B ? 8 : size;
 			if (osz == 8) {
 				poke(c, addr, edge(4), 4);
@@ -1044,6 +1089,8 @@ int main(int argc, char **argv)
 	for (int s = 0; s < S_NSEG; s++)
 		if (s != S_CS)
 			seg_set_cache(&h.cpu.seg[s], 0x23, 0, 0xffffffffu, 0xc0f3);
+	/* FS: the runner's LDT segment (diffcase.h) */
+	seg_set_cache(&h.cpu.seg[S_FS], DIFF_FS_SEL, DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0x40f3);
 	cpu_update_mode(&h.cpu);
 	setup_paging(&h);
 

@@ -14,6 +14,9 @@
 /* Where the case's bytes run (natively and in the guest). */
 #define DIFF_CODE_ADDR 0x00300000u
 #define DIFF_CODE_MAX 24
+/* FS: an LDT data segment (read/write, 32-bit, byte granular) based at the
+ * data window, limit DIFF_DATA_SIZE - 1. LDT entry 0, RPL 3. */
+#define DIFF_FS_SEL 0x0007u
 
 struct diff_case {
 	uint32_t r[8];    /* EAX..EDI; r[4] = ESP, inside the data window */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <asm/ldt.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -39,6 +41,8 @@ __asm__(".text\n"
 	"native_run:\n"
 	"	pushal\n"
 	"	movl %esp, host_esp\n"
+	"	movl $7, %eax\n" /* DIFF_FS_SEL */
+	"	movw %ax, %fs\n"
 	"	pushl ctx_in+32\n"
 	"	popfl\n"
 	"	movl ctx_in+0, %eax\n"
@@ -127,6 +131,17 @@ int main(void)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (data != (void *)DIFF_DATA_ADDR || code != (void *)DIFF_CODE_ADDR) {
 		fprintf(stderr, "runner: cannot map the data/code windows\n");
+		return 2;
+	}
+	struct user_desc ud;
+	memset(&ud, 0, sizeof(ud));
+	ud.entry_number = DIFF_FS_SEL >> 3;
+	ud.base_addr = DIFF_DATA_ADDR;
+	ud.limit = DIFF_DATA_SIZE - 1;
+	ud.seg_32bit = 1;
+	ud.useable = 1;
+	if (syscall(SYS_modify_ldt, 1, &ud, sizeof(ud)) != 0) {
+		perror("runner: modify_ldt");
 		return 2;
 	}
 	static uint8_t altstack[1 << 16];
