@@ -123,7 +123,7 @@ void timer_mod(struct clock *c, struct timer *t, uint64_t deadline)
 	t->next = *p;
 	*p = t;
 	t->armed = true;
-	if (deadline < c->run_until && c->kick) {
+	if (c->run_until != CLOCK_NEVER && deadline < c->run_until && c->kick) {
 		c->run_until = deadline;
 		c->kick(c->kick_opaque);
 	}

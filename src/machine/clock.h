@@ -34,9 +34,9 @@ struct clock {
 	uint64_t manual;         /* CLOCK_MANUAL time */
 	uint64_t last;           /* highest value returned (monotonic guard) */
 	struct timer *armed;
-	/* While the CPU runs to run_until, a timer armed earlier than that
-	 * (a guest programming a short timeout) calls kick() so the run loop
-	 * can stop the CPU and honour it. */
+	/* While the CPU runs to run_until (CLOCK_NEVER: it is not running),
+	 * a timer armed earlier than that (a guest programming a short
+	 * timeout) calls kick() so the run loop can stop the CPU in time. */
 	uint64_t run_until;
 	void (*kick)(void *opaque);
 	void *kick_opaque;
