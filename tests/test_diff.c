@@ -600,7 +600,16 @@ static void make_case(const struct form *f, struct diff_case *c)
 	 * sometimes beyond the limit (#GP) */
 	int fsmode = f->rm == RM_MEM && chance(15);
 	int a16 = fsmode && f->kind != K_BTREG && chance(50);
-	if (fsmode) {
+	/* string ops and XLAT in the window segments: source FS, destination
+	 * ES (DIFF_ES_WIN), with 16-bit SI/DI/CX half of the time */
+	int strwin = (f->kind == K_STRING || f->kind == K_XLAT) && chance(30);
+	int stra16 = strwin && chance(50);
+	if (strwin) {
+		put8(e, 0x64);
+		if (stra16)
+			put8(e, 0x67);
+		c->flags |= DIFF_ES_WIN;
+	} else if (fsmode) {
 		put8(e, 0x64);
 		if (a16)
 			put8(e, 0x67);
@@ -648,23 +657,45 @@ static void make_case(const struct form *f, struct diff_case *c)
 		break;
 	case K_STRING: {
 		int rep = f->npfx && (f->pfx[f->npfx - 1] == 0xf3 || f->pfx[f->npfx - 1] == 0xf2);
-		c->r[R_ESI] = DIFF_DATA_ADDR + 0x60 + rn(0x40);
-		c->r[R_EDI] = DIFF_DATA_ADDR + 0x140 + rn(0x40);
-		c->r[R_ECX] = rep ? (chance(10) ? 0 : rn(9)) : c->r[R_ECX];
+		uint32_t so = 0x60 + rn(0x40), dof = 0x140 + rn(0x40);
 		if (chance(50))
 			c->eflags |= FL_DF;
+		uint32_t cnt = chance(10) ? 0 : rn(9);
+		if (strwin) {
+			/* run into the ES limit, or below offset 0 */
+			if (chance(15))
+				dof = 0x1f0 + rn(16);
+			else if (chance(10)) {
+				dof = rn(8);
+				c->eflags |= FL_DF;
+			}
+			uint32_t hs = stra16 ? (uint32_t)rnd() & 0xffff0000u : 0;
+			uint32_t hd = stra16 ? (uint32_t)rnd() & 0xffff0000u : 0;
+			uint32_t hc = stra16 ? (uint32_t)rnd() & 0xffff0000u : 0;
+			c->r[R_ESI] = hs | so;
+			c->r[R_EDI] = hd | dof;
+			c->r[R_ECX] = rep ? hc | cnt : c->r[R_ECX];
+		} else {
+			c->r[R_ESI] = DIFF_DATA_ADDR + so;
+			c->r[R_EDI] = DIFF_DATA_ADDR + dof;
+			c->r[R_ECX] = rep ? cnt : c->r[R_ECX];
+		}
 		/* make compares and scans run a while */
 		if (chance(60)) {
 			uint8_t b = (uint8_t)rnd();
 			for (int i = -0x40; i < 0x40; i++) {
-				c->data[c->r[R_ESI] - DIFF_DATA_ADDR + (uint32_t)i] = b;
-				c->data[c->r[R_EDI] - DIFF_DATA_ADDR + (uint32_t)i] = b;
+				uint32_t a1 = so + (uint32_t)i, a2 = dof + (uint32_t)i;
+				if (a1 < DIFF_DATA_SIZE)
+					c->data[a1] = b;
+				if (a2 < DIFF_DATA_SIZE)
+					c->data[a2] = b;
 			}
 			c->r[R_EAX] = (c->r[R_EAX] & ~0xffffu) | (uint32_t)b * 0x101u;
 			if (size == 4 && chance(70))
 				c->r[R_EAX] = (uint32_t)b * 0x01010101u;
-			if (chance(50))
-				c->data[c->r[R_EDI] - DIFF_DATA_ADDR + (uint32_t)(int)(rn(24) - 12)] ^= 1;
+			uint32_t flip = dof + (uint32_t)(int)(rn(24) - 12);
+			if (chance(50) && flip < DIFF_DATA_SIZE)
+				c->data[flip] ^= 1;
 		}
 		break;
 	}
@@ -675,7 +706,10 @@ static void make_case(const struct form *f, struct diff_case *c)
 		c->r[R_EBP] = STACK_TOP + 4 * rn(16);
 		break;
 	case K_XLAT:
-		c->r[R_EBX] = DIFF_DATA_ADDR + rn(0x100);
+		if (strwin)
+			c->r[R_EBX] = (stra16 ? (uint32_t)rnd() & 0xffff0000u : 0) | rn(0x100);
+		else
+			c->r[R_EBX] = DIFF_DATA_ADDR + rn(0x100);
 		break;
 	case K_LOOP: {
 		static const uint32_t cx[] = {0, 1, 2, 0x10000, 0x10001, 0xffffffff, 0xffff0000};
@@ -907,6 +941,10 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	h_load(h, DIFF_CODE_ADDR, code, c->len + 1);
 	h_load(h, DIFF_DATA_ADDR, c->data, DIFF_DATA_SIZE);
 	memset(h->ram + DIFF_DATA_ADDR + DIFF_DATA_SIZE, 0, 4096 - DIFF_DATA_SIZE);
+	if (c->flags & DIFF_ES_WIN)
+		seg_set_cache(&cpu->seg[S_ES], DIFF_FS_SEL, DIFF_DATA_ADDR, DIFF_DATA_SIZE - 1, 0x40f3);
+	else
+		seg_set_cache(&cpu->seg[S_ES], 0x23, 0, 0xffffffffu, 0xc0f3);
 	uint32_t pte = DIFF_DATA_ADDR | ((c->flags & DIFF_RO) ? 0x5u : 0x7u);
 	memcpy(h->ram + PT_ADDR + (DIFF_DATA_ADDR >> 12) * 4, &pte, 4);
 	tlb_flush_page(cpu, DIFF_DATA_ADDR);

@@ -30,6 +30,8 @@ struct diff_case {
 /* The data page is read-only for this case (mprotect natively, a
  * read-only PTE in the guest): writes to it fault with #PF. */
 #define DIFF_RO 1u
+/* ES is the FS window segment (DIFF_FS_SEL) instead of flat. */
+#define DIFF_ES_WIN 2u
 
 struct diff_result {
 	uint32_t r[8];

@@ -32,6 +32,7 @@
 uint32_t ctx_in[9];   /* EAX..EDI, EFLAGS */
 uint32_t ctx_out[9];
 uint32_t host_esp;
+uint32_t case_es; /* ES for the case: flat (as DS) or the window segment */
 uint32_t code_ptr = DIFF_CODE_ADDR;
 void native_run(void);
 void native_done(void);
@@ -43,6 +44,8 @@ __asm__(".text\n"
 	"	movl %esp, host_esp\n"
 	"	movl $7, %eax\n" /* DIFF_FS_SEL */
 	"	movw %ax, %fs\n"
+	"	movl case_es, %eax\n"
+	"	movw %ax, %es\n"
 	"	pushl ctx_in+32\n"
 	"	popfl\n"
 	"	movl ctx_in+0, %eax\n"
@@ -65,6 +68,8 @@ __asm__(".text\n"
 	"	movl %esi, ctx_out+24\n"
 	"	movl %edi, ctx_out+28\n"
 	"	movl host_esp, %esp\n"
+	"	movl %ds, %eax\n" /* C code needs the flat ES back */
+	"	movl %eax, %es\n"
 	"	pushfl\n"
 	"	popl ctx_out+32\n"
 	"	cld\n"
@@ -175,6 +180,9 @@ int main(void)
 		memcpy(ctx_in, c.r, 32);
 		ctx_in[8] = (c.eflags & 0x00000ed5u) | 0x202u; /* arith, DF, IF */
 		fault_vec = -1;
+		uint32_t ds;
+		__asm__ volatile("movl %%ds, %0" : "=r"(ds));
+		case_es = (c.flags & DIFF_ES_WIN) ? DIFF_FS_SEL : (ds & 0xffff);
 		if (c.flags & DIFF_RO)
 			mprotect(data, 4096, PROT_READ);
 		if (sigsetjmp(fault_jb, 1) == 0) {
@@ -182,6 +190,7 @@ int main(void)
 			res.vector = -1;
 			res.eip = DIFF_CODE_ADDR + c.len;
 		} else {
+			__asm__ volatile("movl %%ds, %%eax\n\tmovl %%eax, %%es" ::: "eax");
 			res.vector = fault_vec;
 			res.eip = fault_eip;
 		}
