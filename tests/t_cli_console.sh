@@ -116,6 +116,17 @@ check(rc == 33, "debug exit on a terminal: status %r, want 33" % rc)
 check(termios.tcgetattr(s) == before, "terminal settings not restored after debug exit")
 os.close(m); os.close(s)
 
+# C-a x still works after the guest ignored a lot of input
+pid, m, s, before = spawn("spin.elf")
+time.sleep(0.3)
+for i in range(8):
+    os.write(m, b"x" * 250)
+    time.sleep(0.05)
+os.write(m, b"\x01x")
+rc = wait(pid)
+check(rc == 0, "C-a x after ignored input: exit status %r, want 0" % rc)
+os.close(m); os.close(s)
+
 # SIGTERM
 pid, m, s, before = spawn("spin.elf")
 time.sleep(0.5)

@@ -133,7 +133,10 @@ void console_poll(struct console *c)
 {
 	if (!c->in_open || c->quit)
 		return;
-	while (c->in_len < CONSOLE_IN_BUF && !c->quit) {
+	/* On a terminal keep reading even with the buffer full, so that C-a x
+	 * works while the guest ignores its input (extra keys are dropped, as
+	 * a full UART FIFO would). */
+	while ((c->in_len < CONSOLE_IN_BUF || c->tty) && !c->quit) {
 		struct pollfd pfd = { c->in_fd, POLLIN, 0 };
 		int r = poll(&pfd, 1, 0);
 		if (r <= 0)
@@ -143,7 +146,8 @@ void console_poll(struct console *c)
 			return;
 		}
 		uint8_t buf[CONSOLE_IN_BUF];
-		ssize_t n = read(c->in_fd, buf, (size_t)(CONSOLE_IN_BUF - c->in_len));
+		size_t want = c->tty ? sizeof(buf) : (size_t)(CONSOLE_IN_BUF - c->in_len);
+		ssize_t n = read(c->in_fd, buf, want);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return;
 		if (n <= 0) {
@@ -181,7 +185,7 @@ void console_consume(struct console *c, int n)
 
 int console_wait_fd(const struct console *c)
 {
-	if (!c->in_open || c->quit || c->in_len >= CONSOLE_IN_BUF)
+	if (!c->in_open || c->quit || (c->in_len >= CONSOLE_IN_BUF && !c->tty))
 		return -1;
 	return c->in_fd;
 }

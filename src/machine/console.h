@@ -45,8 +45,8 @@ void console_poll(struct console *c);
 int console_pending(const struct console *c);
 const uint8_t *console_data(const struct console *c);
 void console_consume(struct console *c, int n);
-/* The fd to wait on for input, or -1 when there is none (EOF, buffer
- * full). */
+/* The fd to wait on for input, or -1 when there is none (EOF, or the
+ * buffer is full and stdin is not a terminal). */
 int console_wait_fd(const struct console *c);
 
 #endif

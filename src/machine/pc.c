@@ -406,7 +406,9 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 	struct pollfd pfd[2];
 	int n = 0;
 	int in = console_wait_fd(&pc->con);
-	if (in >= 0 && uart_can_receive(&pc->uart) > 0)
+	/* A terminal is always watched (C-a x); other input only while the
+	 * UART has room for it. */
+	if (in >= 0 && (uart_can_receive(&pc->uart) > 0 || pc->con.tty))
 		pfd[n++] = (struct pollfd){ in, POLLIN, 0 };
 	if (pc->sig_pipe[0] >= 0)
 		pfd[n++] = (struct pollfd){ pc->sig_pipe[0], POLLIN, 0 };
