@@ -66,6 +66,18 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	expect 1 "unknown accelerator 'tcg'" -accel tcg
 	expect 1 "kernel '$tmp/none'" -kernel "$tmp/none" -append "console=ttyS0" -initrd /dev/null
 
+	# garbage never crashes: status 1, with a message, for each of these
+	for junk in "" "-" "--" "=" "%s%n" "../../../../etc/passwd" "$(head -c 300 /dev/zero | tr '\0' 'A')" \
+		"0" "0x10" "1e9" "4294967296" "18446744073709551615" "-1" "+5" " 64" "64 " "64Gb" "1T"; do
+		for opt in -m --accel --kernel --bios --initrd; do
+			"$bin" $opt "$junk" </dev/null >/dev/null 2>"$tmp/err"
+			rc=$?
+			if [ $rc -ne 1 ] || ! grep -q "^ringvm: " "$tmp/err"; then
+				echo "FAIL: $bin $opt '$junk': status $rc"; cat "$tmp/err"; fails=$((fails + 1))
+			fi
+		done
+	done
+
 	# help and version
 	expect 0 "usage: ringvm" --help
 	expect 0 "usage: ringvm" -h
