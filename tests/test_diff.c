@@ -741,6 +741,12 @@ static void make_case(const struct form *f, struct diff_case *c)
 				lo = DIFF_DATA_ADDR + DIFF_DATA_SIZE - 8;
 				hi = DIFF_DATA_ADDR + DIFF_DATA_SIZE + 8;
 			}
+			int osz0 = f->kind == K_CMPXCHG8B ? 8 : f->kind == K_BOUND ? 2 * size : size;
+			if (!fsmode && f->kind != K_BTREG && chance(4)) {
+				/* across the end of the data page: #PF on the guard page */
+				lo = DIFF_DATA_ADDR + 4096 - (uint32_t)osz0 + 1;
+				hi = DIFF_DATA_ADDR + 4096 + 1;
+			}
 			if (a16)
 				addr = emit_mem16(e, regfield, avoid, lo + rn(hi - lo) - DIFF_DATA_ADDR);
 			else
@@ -922,6 +928,8 @@ static void setup_paging(struct harness *h)
 	memcpy(h->ram + PD_ADDR, &pde, 4);
 	for (uint32_t i = 0; i < 1024; i++) {
 		uint32_t pte = (i << 12) | 0x7u;
+		if (i == (DIFF_DATA_ADDR >> 12) - 1 || i == (DIFF_DATA_ADDR >> 12) + 1)
+			pte = 0; /* the guard pages around the data page */
 		memcpy(h->ram + PT_ADDR + i * 4, &pte, 4);
 	}
 	h->cpu.cr3 = PD_ADDR;
@@ -968,6 +976,8 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	memcpy(res->r, cpu->r, sizeof(res->r));
 	res->eflags = cpu->eflags;
 	cpu_phys_read(cpu, DIFF_DATA_ADDR, res->data, DIFF_DATA_SIZE);
+	cpu_phys_read(cpu, DIFF_DATA_ADDR + 4096 - DIFF_TAIL, res->tail, DIFF_TAIL);
+	memset(h->ram + DIFF_DATA_ADDR + 4096 - DIFF_TAIL, 0, DIFF_TAIL);
 }
 
 /* ---- comparing ---- */
@@ -994,7 +1004,7 @@ static int results_differ(const struct form *f, const struct diff_result *n, con
 	uint32_t m = EFL_CMP & ~flag_mask(f);
 	if ((n->eflags & m) != (i->eflags & m))
 		return 1;
-	return memcmp(n->data, i->data, DIFF_DATA_SIZE) != 0;
+	return memcmp(n->data, i->data, DIFF_DATA_SIZE) != 0 || memcmp(n->tail, i->tail, DIFF_TAIL) != 0;
 }
 
 static const char *const rname[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
@@ -1042,6 +1052,13 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 	for (uint32_t k = 0; k < DIFF_DATA_SIZE; k++) {
 		if (n->data[k] != i->data[k]) {
 			fprintf(stderr, " mem[%08x]=%02x/%02x", DIFF_DATA_ADDR + k, n->data[k], i->data[k]);
+			break;
+		}
+	}
+	for (uint32_t k = 0; k < DIFF_TAIL; k++) {
+		if (n->tail[k] != i->tail[k]) {
+			fprintf(stderr, " mem[%08x]=%02x/%02x", DIFF_DATA_ADDR + 4096 - DIFF_TAIL + k, n->tail[k],
+				i->tail[k]);
 			break;
 		}
 	}

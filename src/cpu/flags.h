@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "cpu/cpu.h"
+#include "cpu/exec.h"
 
 /* AX for the host: AH = guest flags low byte (for SAHF), AL = a byte that
  * "add $1" turns into OF = guest OF (0x7f + 1 overflows, 0 + 1 does not). */
@@ -91,6 +92,35 @@ ALU_DEFINE_BIN(xor, "xor")
 ALU_DEFINE_UN(inc, "inc")
 ALU_DEFINE_UN(dec, "dec")
 ALU_DEFINE_UN(neg, "neg")
+
+/* The destination (op[0]) of a read-modify-write instruction: a register,
+ * or memory whose segment is checked for writing BEFORE it is read, so a
+ * code or read-only segment faults #GP before any page is touched, as the
+ * processor does it. *lin receives the linear address for rmw_write. */
+static inline uint32_t rmw_read(struct cpu *cpu, const struct insn *in, uint32_t *lin)
+{
+	const struct opnd *o = &in->op[0];
+	if (o->kind == OPK_REG)
+		return reg_read(cpu, o->reg, o->size);
+	*lin = seg_lin(cpu, in->seg, insn_ea(cpu, in), o->size, SEG_OK_WRITE);
+	return lin_read(cpu, *lin, o->size, ACC_R);
+}
+
+/* Write the destination back, then commit the flags the alu_* call left in
+ * cpu->eflags: if the write faults (#PF), EFLAGS is still old_flags. */
+static inline void rmw_write(struct cpu *cpu, const struct insn *in, uint32_t lin, uint32_t v,
+			     uint32_t old_flags)
+{
+	const struct opnd *o = &in->op[0];
+	if (o->kind == OPK_REG) {
+		reg_write(cpu, o->reg, o->size, v);
+		return;
+	}
+	uint32_t nf = cpu->eflags;
+	cpu->eflags = old_flags;
+	lin_write(cpu, lin, o->size, v, ACC_W);
+	cpu->eflags = nf;
+}
 
 /* Condition codes (SDM Vol. 1, Appendix B): cc is the low 4 bits of the
  * Jcc/SETcc/CMOVcc opcode. */

@@ -2,35 +2,23 @@
  * (ADD ADC SUB SBB AND OR XOR CMP TEST INC DEC NEG NOT).
  *
  * Results and flags come from the host's own instructions (flags.h).
- * Memory destinations are read, computed, written: the write may fault
- * (#PF, #GP), so the new flags are committed only after it succeeded.
+ * Memory destinations are read, computed, written (rmw_read/rmw_write in
+ * flags.h): the segment is checked for writing before the read, and the
+ * write may still fault (#PF), so the new flags are committed only after
+ * it succeeded.
  * LOCK is legal on the memory forms; the decoder rejects it elsewhere
  * (#UD), and one virtual CPU needs nothing more for atomicity.
  */
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 
-/* Write the destination, then the flags alu_* left in cpu->eflags; if the
- * write faults, EFLAGS is as before the instruction. */
-static inline void write_dest(struct cpu *cpu, const struct insn *in, uint32_t v, uint32_t old_flags)
-{
-	if (in->op[0].kind == OPK_REG) {
-		reg_write(cpu, in->op[0].reg, in->op[0].size, v);
-		return;
-	}
-	uint32_t nf = cpu->eflags;
-	cpu->eflags = old_flags;
-	op_write(cpu, in, 0, v);
-	cpu->eflags = nf;
-}
-
 /* dst = dst op src */
 #define ALU_BINARY(name)                                                            \
 	static void op_##name(struct cpu *cpu, const struct insn *in)               \
 	{                                                                           \
-		uint32_t old = cpu->eflags;                                         \
-		uint32_t a = op_read(cpu, in, 0), b = op_read(cpu, in, 1);          \
-		write_dest(cpu, in, alu_##name(cpu, in->op[0].size, a, b), old);    \
+		uint32_t old = cpu->eflags, lin = 0;                                \
+		uint32_t a = rmw_read(cpu, in, &lin), b = op_read(cpu, in, 1);      \
+		rmw_write(cpu, in, lin, alu_##name(cpu, in->op[0].size, a, b), old); \
 	}                                                                           \
 	static void op_##name##_rr(struct cpu *cpu, const struct insn *in)          \
 	{                                                                           \
@@ -117,9 +105,9 @@ static insn_fn sel_test(const struct insn *in)
 #define ALU_UNARY(name)                                                             \
 	static void op_##name(struct cpu *cpu, const struct insn *in)               \
 	{                                                                           \
-		uint32_t old = cpu->eflags;                                         \
-		uint32_t a = op_read(cpu, in, 0);                                   \
-		write_dest(cpu, in, alu_##name(cpu, in->op[0].size, a, 0), old);    \
+		uint32_t old = cpu->eflags, lin = 0;                                \
+		uint32_t a = rmw_read(cpu, in, &lin);                               \
+		rmw_write(cpu, in, lin, alu_##name(cpu, in->op[0].size, a, 0), old); \
 	}
 
 ALU_UNARY(inc)
@@ -151,7 +139,9 @@ static insn_fn sel_dec(const struct insn *in)
 /* NOT changes no flags (SDM NOT). */
 static void op_not(struct cpu *cpu, const struct insn *in)
 {
-	op_write(cpu, in, 0, ~op_read(cpu, in, 0));
+	uint32_t lin = 0;
+	uint32_t a = rmw_read(cpu, in, &lin);
+	rmw_write(cpu, in, lin, ~a, cpu->eflags);
 }
 
 const struct op_entry ops_alu_table[] = {

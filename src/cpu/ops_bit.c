@@ -80,12 +80,14 @@ static void op_bt(struct cpu *cpu, const struct insn *in)
 			return;                                                          \
 		}                                                                        \
 		uint32_t addr = bt_mem_addr(cpu, in, &bit);                              \
-		uint32_t a = mem_read(cpu, in->seg, addr, sz);                           \
+		/* checked for writing before the read, as rmw_read() does */            \
+		uint32_t lin = seg_lin(cpu, in->seg, addr, sz, SEG_OK_WRITE);            \
+		uint32_t a = lin_read(cpu, lin, sz, ACC_R);                              \
 		uint32_t old = cpu->eflags;                                              \
 		uint32_t r = bt_##name(cpu, sz, a, bit);                                 \
 		uint32_t nf = cpu->eflags;                                               \
 		cpu->eflags = old; /* the write may fault: flags after it */             \
-		mem_write(cpu, in->seg, addr, sz, r);                                    \
+		lin_write(cpu, lin, sz, r, ACC_W);                                       \
 		cpu->eflags = nf;                                                        \
 	}
 

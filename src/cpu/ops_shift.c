@@ -11,18 +11,6 @@
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 
-static inline void write_dest(struct cpu *cpu, const struct insn *in, uint32_t v, uint32_t old_flags)
-{
-	if (in->op[0].kind == OPK_REG) {
-		reg_write(cpu, in->op[0].reg, in->op[0].size, v);
-		return;
-	}
-	uint32_t nf = cpu->eflags;
-	cpu->eflags = old_flags;
-	op_write(cpu, in, 0, v);
-	cpu->eflags = nf;
-}
-
 #define SH_ASM(sfx, mod, cons, op, a, cnt, ax)                                         \
 	__asm__(FLAGS_ASM_IN op sfx " %%cl, %" mod "[va]" FLAGS_ASM_OUT                \
 		: [va] "+" cons(a), "+a"(ax)                                           \
@@ -43,10 +31,10 @@ static inline void write_dest(struct cpu *cpu, const struct insn *in, uint32_t v
 	}                                                                              \
 	static void op_##name(struct cpu *cpu, const struct insn *in)                  \
 	{                                                                              \
-		uint32_t old = cpu->eflags;                                            \
-		uint32_t a = op_read(cpu, in, 0);                                      \
+		uint32_t old = cpu->eflags, lin = 0;                                   \
+		uint32_t a = rmw_read(cpu, in, &lin);                                  \
 		uint32_t cnt = op_read(cpu, in, 1) & 0xff;                             \
-		write_dest(cpu, in, sh_##name(cpu, in->op[0].size, a, cnt), old);      \
+		rmw_write(cpu, in, lin, sh_##name(cpu, in->op[0].size, a, cnt), old);  \
 	}                                                                              \
 	static void op_##name##_r(struct cpu *cpu, const struct insn *in)              \
 	{                                                                              \
@@ -78,8 +66,8 @@ SHIFT(rcr)
 #define DSHIFT(name)                                                                   \
 	static void op_##name(struct cpu *cpu, const struct insn *in)                  \
 	{                                                                              \
-		uint32_t old = cpu->eflags;                                            \
-		uint32_t a = op_read(cpu, in, 0), b = op_read(cpu, in, 1);             \
+		uint32_t old = cpu->eflags, lin = 0;                                   \
+		uint32_t a = rmw_read(cpu, in, &lin), b = op_read(cpu, in, 1);         \
 		uint32_t cnt = op_read(cpu, in, 2) & 0xff;                             \
 		uint32_t ax = flags_host_in(cpu->eflags);                              \
 		if (in->op[0].size == 2) {                                             \
@@ -89,7 +77,7 @@ SHIFT(rcr)
 			DSH_ASM("l", "k", #name, a, b, cnt, ax);                       \
 		}                                                                      \
 		cpu->eflags = flags_host_out(cpu->eflags, ax);                         \
-		write_dest(cpu, in, a, old);                                           \
+		rmw_write(cpu, in, lin, a, old);                                       \
 	}
 
 DSHIFT(shld)

@@ -11,6 +11,11 @@
  * every memory operand of a case stays inside it, ESP points into it. */
 #define DIFF_DATA_ADDR 0x00200000u
 #define DIFF_DATA_SIZE 512u
+/* The pages just below and above the data page are not accessible (a
+ * PROT_NONE mapping natively, not-present PTEs in the guest): operands that
+ * cross the end of the data page fault with #PF. The page's last bytes
+ * (zero at the start) are compared too. */
+#define DIFF_TAIL 16u
 /* Where the case's bytes run (natively and in the guest). */
 #define DIFF_CODE_ADDR 0x00300000u
 #define DIFF_CODE_MAX 24
@@ -40,6 +45,7 @@ struct diff_result {
 	uint32_t eip;     /* where it stopped: end of the code, or the fault */
 	uint32_t pad;
 	uint8_t data[DIFF_DATA_SIZE];
+	uint8_t tail[DIFF_TAIL]; /* the last bytes of the data page */
 };
 
 #endif

@@ -134,7 +134,12 @@ int main(void)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	uint8_t *code = mmap((void *)DIFF_CODE_ADDR, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (data != (void *)DIFF_DATA_ADDR || code != (void *)DIFF_CODE_ADDR) {
+	void *below = mmap((void *)(DIFF_DATA_ADDR - 4096), 4096, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	void *above = mmap((void *)(DIFF_DATA_ADDR + 4096), 4096, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (data != (void *)DIFF_DATA_ADDR || code != (void *)DIFF_CODE_ADDR ||
+	    below != (void *)(DIFF_DATA_ADDR - 4096) || above != (void *)(DIFF_DATA_ADDR + 4096)) {
 		fprintf(stderr, "runner: cannot map the data/code windows\n");
 		return 2;
 	}
@@ -199,6 +204,7 @@ int main(void)
 		memcpy(res.r, ctx_out, 32);
 		res.eflags = ctx_out[8];
 		memcpy(res.data, data, DIFF_DATA_SIZE);
+		memcpy(res.tail, data + 4096 - DIFF_TAIL, DIFF_TAIL);
 		if (write_full(&res, sizeof(res)) != 0)
 			return 2;
 	}
