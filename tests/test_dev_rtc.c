@@ -77,6 +77,16 @@ int main(void)
 	CHECK(rd(0) == 0x31 && rd(2) == 0x15 && rd(4) == 0x08);
 	CHECK(rd(9) == 0x99 && rd(0x32) == 0x19 && rd(8) == 0x07);
 
+	/* stopping the divider freezes the time too */
+	wr(0x0a, 0x76); /* divider held in reset */
+	uint8_t frozen = rd(0);
+	advance(5000000000ull);
+	CHECK(rd(0) == frozen);
+	CHECK(!(rd(0x0a) & 0x80)); /* no update cycles while stopped */
+	wr(0x0a, 0x26);
+	advance(1000000000ull);
+	CHECK(rd(0) == ((frozen & 0x0f) == 9 ? (uint8_t)((frozen & 0xf0) + 0x10) : (uint8_t)(frozen + 1)));
+
 	/* periodic interrupt at 1024 Hz */
 	rd(0x0c);
 	CHECK(level == 0);

@@ -236,10 +236,21 @@ static uint8_t reg_read(struct rtc *r, int idx)
 static void reg_write(struct rtc *r, int idx, uint8_t v)
 {
 	switch (idx) {
-	case REG_A:
-		r->cmos[REG_A] = (uint8_t)((r->cmos[REG_A] & A_UIP) | (v & 0x7f)) & 0x7f;
+	case REG_A: {
+		/* Stopping the divider (DV != 010) freezes the time like SET;
+		 * restarting it runs on from the registers. */
+		int was = running(r);
+		if (was)
+			store_time(r, guest_sec(r, NULL));
+		r->cmos[REG_A] = v & 0x7f; /* UIP is read-only */
+		if (!was && running(r)) {
+			r->base_sec = load_time(r);
+			r->base_ns = now_ns(r);
+			r->last_sec = r->base_sec;
+		}
 		arm_timers(r);
 		break;
+	}
 	case REG_B: {
 		uint8_t old = r->cmos[REG_B];
 		if (!(old & B_SET) && (v & B_SET) && running(r)) {
