@@ -59,12 +59,15 @@ __asm__(".pushsection .rodata\n.code16\n"
 	"d_rw:\n mov 0x6001, %al\n d_rwe: mov 0x6000, %al\n d_rw2e: mov 0x6002, %al\n hlt\n"
 	/* general detect */
 	"d_gd:\n mov $1, %bx\n d_gd1: mov %dr6, %eax\n mov $2, %cx\n hlt\n"
+	/* INT3 enters its handler without a #DB; INTO not taken traps */
+	"d_int3:\n int3\n mov $1, %bx\n hlt\n"
+	"d_into:\n into\n mov $1, %bx\n hlt\n"
 	/* a fault under TF: #UD, no #DB */
 	"d_ud:\n ud2\n"
 	"d_end:\n"
 	".code64\n.popsection\n");
 extern const unsigned char d_base[], d_steps[], d_popf[], d_movss[], d_int[], d_bp[], d_bp2[], d_data[],
-	d_w1[], d_w1e[], d_w2e[], d_rw[], d_rwe[], d_rw2e[], d_gd[], d_gd1[], d_ud[], d_end[];
+	d_w1[], d_w1e[], d_w2e[], d_rw[], d_rwe[], d_rw2e[], d_gd[], d_gd1[], d_ud[], d_int3[], d_into[], d_end[];
 
 #define IP(label) (uint16_t)(CODE + (uint32_t)((label) - d_base))
 
@@ -160,6 +163,13 @@ static void test_single_step(void)
 	b = IP(d_int);
 	CHECK(k == 1 && ips[0] == b + 5, "INT n: %d traps, first at %04x (want %04x)", k, ips[0], b + 5);
 	CHECK(h.cpu.r[R_EBX] == 1 && h.cpu.r[R_ECX] != 2, "INT n: wrong instructions ran");
+
+	start(d_int3, FL_TF);
+	CHECK(run() == EXC_BP && frame(0) == IP(d_int3) + 1, "INT3 under TF: frame %04x", frame(0));
+	/* INTO with OF clear is an ordinary instruction: it traps. */
+	start(d_into, FL_TF);
+	k = collect(ips, 1);
+	CHECK(k == 1 && ips[0] == IP(d_into) + 1, "INTO not taken: %d traps at %04x", k, ips[0]);
 
 	/* A faulting instruction under TF delivers its fault, no #DB. */
 	start(d_ud, FL_TF);
