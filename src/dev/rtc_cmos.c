@@ -345,6 +345,15 @@ void rtc_set_memory(struct rtc *r, uint64_t ram)
 	r->cmos[0x18] = r->cmos[0x31] = (uint8_t)(ext_kb >> 8);
 	r->cmos[0x34] = (uint8_t)hi;
 	r->cmos[0x35] = (uint8_t)(hi >> 8);
+	/* Equipment byte: math coprocessor present, EGA/VGA display, no
+	 * floppies. Then the AT checksum over 0x10-0x2d at 0x2e (high) and
+	 * 0x2f (low). */
+	r->cmos[0x14] = 0x02;
+	unsigned sum = 0;
+	for (int i = 0x10; i <= 0x2d; i++)
+		sum += r->cmos[i];
+	r->cmos[0x2e] = (uint8_t)(sum >> 8);
+	r->cmos[0x2f] = (uint8_t)sum;
 }
 
 void rtc_reset(struct rtc *r)

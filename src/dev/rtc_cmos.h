@@ -28,7 +28,8 @@ struct rtc {
 
 int rtc_init(struct rtc *r, struct bus *pio, struct clock *clk, struct irq_line irq, int64_t start_unix);
 void rtc_reset(struct rtc *r);
-/* Fill the CMOS memory-size bytes (0x15-0x18, 0x30/0x31, 0x34/0x35). */
+/* Fill the CMOS configuration: memory sizes (0x15-0x18, 0x30/0x31,
+ * 0x34/0x35), equipment byte 0x14, checksum 0x2e/0x2f. */
 void rtc_set_memory(struct rtc *r, uint64_t ram_bytes);
 uint8_t rtc_cmos_get(const struct rtc *r, int idx);
 void rtc_cmos_set(struct rtc *r, int idx, uint8_t v);
