@@ -5,6 +5,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 
 static uint64_t host_ns(void)
@@ -129,6 +130,7 @@ void cpu_reset(struct cpu *cpu)
 	memset(cpu->dr, 0, sizeof(cpu->dr));
 	cpu->dr[6] = 0xffff0ff0u;
 	cpu->dr[7] = 0x00000400u;
+	debug_reset(cpu);
 	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
 	cpu->fpu.fcw = 0x0040;
 	cpu->fpu.ftw = 0xffff;
