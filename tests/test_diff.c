@@ -469,6 +469,16 @@ static void poke(struct diff_case *c, uint32_t addr, uint32_t v, int size)
 		c->data[off + (uint32_t)i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Bytes of the initial data window (0 outside it: the rest of the page). */
+static uint32_t peek(const struct diff_case *c, uint32_t addr, int size)
+{
+	uint32_t v = 0, off = addr - DIFF_DATA_ADDR;
+	for (int i = 0; i < size; i++)
+		if (off + (uint32_t)i < DIFF_DATA_SIZE)
+			v |= (uint32_t)c->data[off + (uint32_t)i] << (8 * i);
+	return v;
+}
+
 /* The 32-bit register a ModRM.reg field names for this operand size. */
 static int reg_of(int field, int size) { return size == 1 ? (field & 3) : field; }
 
@@ -813,7 +823,7 @@ static void make_case(const struct form *f, struct diff_case *c)
 		if (chance(50)) {
 			uint32_t v;
 			if (f->rm == RM_MEM)
-				memcpy(&v, &c->data[addr - DIFF_DATA_ADDR], 4);
+				v = peek(c, addr, 4);
 			else
 				v = rm_reg_get(c, c->code[e->n - 1] & 7, size);
 			c->r[R_EAX] = (c->r[R_EAX] & ~size_mask(size)) | (v & size_mask(size));
@@ -835,8 +845,8 @@ static void make_case(const struct form *f, struct diff_case *c)
 	}
 	case K_CMPXCHG8B:
 		if (chance(50)) {
-			memcpy(&c->r[R_EAX], &c->data[addr - DIFF_DATA_ADDR], 4);
-			memcpy(&c->r[R_EDX], &c->data[addr - DIFF_DATA_ADDR + 4], 4);
+			c->r[R_EAX] = peek(c, addr, 4);
+			c->r[R_EDX] = peek(c, addr + 4, 4);
 		}
 		break;
 	default:
