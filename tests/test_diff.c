@@ -927,8 +927,9 @@ static int run_native(struct diff_case *cs, struct diff_result *rs, int n)
 
 /* ---- running a case in interp ---- */
 
-/* Paging in the guest: identity-mapped 4 MiB, user read/write, except
- * that a DIFF_RO case makes the data page read-only. */
+/* Paging in the guest: the data and code pages identity-mapped, user
+ * read/write (a DIFF_RO case makes the data page read-only); nothing else
+ * is present, as nothing else is mapped at those addresses natively. */
 #define PD_ADDR 0x00380000u
 #define PT_ADDR 0x00381000u
 
@@ -937,9 +938,11 @@ static void setup_paging(struct harness *h)
 	uint32_t pde = PT_ADDR | 0x7u;
 	memcpy(h->ram + PD_ADDR, &pde, 4);
 	for (uint32_t i = 0; i < 1024; i++) {
-		uint32_t pte = (i << 12) | 0x7u;
-		if (i == (DIFF_DATA_ADDR >> 12) - 1 || i == (DIFF_DATA_ADDR >> 12) + 1)
-			pte = 0; /* the guard pages around the data page */
+		/* only what the runner maps, so a stray access faults on both
+		 * sides: the data page and the code page */
+		uint32_t pte = 0;
+		if (i == DIFF_DATA_ADDR >> 12 || i == DIFF_CODE_ADDR >> 12)
+			pte = (i << 12) | 0x7u;
 		memcpy(h->ram + PT_ADDR + i * 4, &pte, 4);
 	}
 	h->cpu.cr3 = PD_ADDR;
