@@ -225,7 +225,10 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 		io_check(cpu, (uint16_t)cpu->r[R_EDX], c.size);
 	int compare = kind == K_CMPS || kind == K_SCAS;
 	int fast = kind == K_MOVS || kind == K_STOS;
-	uint32_t budget = STR_BUDGET;
+	/* Under TF the single-step trap follows each iteration of a repeated
+	 * string instruction (SDM Vol. 3, "Single-Step Exception Condition"),
+	 * so run one and resume. */
+	uint32_t budget = (cpu->eflags & FL_TF) ? 1 : STR_BUDGET;
 	while (budget) {
 		uint32_t done = 0;
 		if (fast)
