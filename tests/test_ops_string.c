@@ -418,11 +418,33 @@ static void t_faults(void)
 	      (unsigned long long)(H.cpu.icount - ic));
 }
 
+/* ---- single-step: a REP string traps after each iteration ---- */
+static void t_single_step(void)
+{
+	static const uint8_t movsb[] = {0xf3, 0xa4, 0xf4};
+	env_flat();
+	h_load(&H, CODE, movsb, sizeof(movsb));
+	H.cpu.r[R_ESI] = 0x60000;
+	H.cpu.r[R_EDI] = 0x61000;
+	H.cpu.r[R_ECX] = 3;
+	cpu_set_eflags(&H.cpu, FL_TF, FL_TF);
+	enum cpu_stop st = h_run(&H, 1000);
+	if (st == CPU_STOP_HALT && H.cpu.eip == HANDLERS + EXC_DB * 16 + 1) {
+		uint32_t pushed;
+		memcpy(&pushed, H.ram + H.cpu.r[R_ESP], 4);
+		CHECK(pushed == CODE && H.cpu.r[R_ECX] == 2 && H.cpu.r[R_ESI] == 0x60001,
+		      "single-step REP MOVSB: #DB at %x with ecx %u (want the REP, 2 left)", pushed, H.cpu.r[R_ECX]);
+	} else {
+		CHECK(0, "single-step REP MOVSB: no #DB (stop %d eip %x ecx %u)", st, H.cpu.eip, H.cpu.r[R_ECX]);
+	}
+}
+
 int main(void)
 {
 	h_init(&H, 4 << 20);
 	t_overlap();
 	t_faults();
+	t_single_step();
 	t_random(getenv("RINGVM_LONG") ? 20000 : 1500);
 	h_free(&H);
 	if (failures) {
