@@ -614,23 +614,33 @@ static void make_case(const struct form *f, struct diff_case *c)
 	 * ES (DIFF_ES_WIN), with 16-bit SI/DI/CX half of the time */
 	int strwin = (f->kind == K_STRING || f->kind == K_XLAT) && chance(30);
 	int stra16 = strwin && chance(50);
+	/* 16-bit code now and then: the same instruction with 0x66 and 0x67
+	 * toggled, so operand and address sizes stay what they were */
+	int code16 = chance(15);
+	int addr16 = a16 || stra16;
+	if (code16)
+		c->flags |= DIFF_CODE16;
 	if (strwin) {
 		put8(e, 0x64);
-		if (stra16)
-			put8(e, 0x67);
 		c->flags |= DIFF_ES_WIN;
 	} else if (fsmode) {
 		put8(e, 0x64);
-		if (a16)
-			put8(e, 0x67);
 	} else if ((f->rm == RM_MEM || f->kind == K_STRING || f->kind == K_XLAT || f->imm == 5) && chance(12)) {
 		static const uint8_t segp[4] = {0x2e, 0x36, 0x3e, 0x26};
 		put8(e, segp[rn(4)]);
 	}
 	if (chance(4))
 		c->flags |= DIFF_RO;
-	for (int i = 0; i < f->npfx; i++)
-		put8(e, f->pfx[i]);
+	for (int i = 0; i < f->npfx; i++) {
+		if (f->pfx[i] == 0x67)
+			addr16 = 1;
+		else if (f->pfx[i] != 0x66)
+			put8(e, f->pfx[i]);
+	}
+	if (f->size != 1 && (f->size == 2) != code16)
+		put8(e, 0x66);
+	if (addr16 != code16)
+		put8(e, 0x67);
 	if (f->map)
 		put8(e, 0x0f);
 	uint32_t op = f->op;
@@ -774,10 +784,10 @@ static void make_case(const struct form *f, struct diff_case *c)
 	/* immediates */
 	switch (f->imm) {
 	case 1:
-		put(e, f->kind == K_SHIFT ? shift_count(size) : f->kind == K_BRANCH ? 5 : f->kind == K_LOOP ? 5 : edge(1), 1);
+		put(e, f->kind == K_SHIFT ? shift_count(size) : (f->kind == K_BRANCH || f->kind == K_LOOP) ? 5u + (uint32_t)code16 : edge(1), 1);
 		break;
 	case 2: put(e, edge(2), 2); break;
-	case 4: put(e, f->kind == K_BRANCH ? 5 : edge(4), 4); break;
+	case 4: put(e, f->kind == K_BRANCH ? 5u + (uint32_t)code16 : edge(4), 4); break;
 	case 3: /* ENTER iw, ib */
 		put(e, 4 * rn(8) + (chance(10) ? 1 : 0), 2);
 		put(e, chance(80) ? rn(4) : chance(50) ? rn(32) : rn(256), 1);
@@ -854,6 +864,8 @@ static void make_case(const struct form *f, struct diff_case *c)
 	}
 
 	if (f->kind == K_BRANCH || f->kind == K_LOOP) {
+		if (code16)
+			put8(e, 0x66);
 		put8(e, 0xbb); /* mov ebx, 0x11111111 when the branch falls through */
 		put(e, 0x11111111u, 4);
 	}
@@ -971,7 +983,13 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	tlb_flush_page(cpu, DIFF_DATA_ADDR);
 	memcpy(cpu->r, c->r, sizeof(c->r));
 	cpu->eflags = (c->eflags & 0x00000ed5u) | 0x202u;
-	cpu->eip = DIFF_CODE_ADDR;
+	uint32_t cs_base = (c->flags & DIFF_CODE16) ? DIFF_CODE_ADDR : 0;
+	if (c->flags & DIFF_CODE16)
+		seg_set_cache(&cpu->seg[S_CS], DIFF_CS16_SEL, DIFF_CODE_ADDR, 0xffff, 0x00fb);
+	else
+		seg_set_cache(&cpu->seg[S_CS], 0x1b, 0, 0xffffffffu, 0xc0fb);
+	cpu_update_mode(cpu);
+	cpu->eip = DIFF_CODE_ADDR - cs_base;
 	cpu->halted = 0;
 	cpu->shutdown = 0;
 	cpu->inhibit_irq = 0;
@@ -982,7 +1000,7 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	res->eip = cpu->eip;
 	if (st != CPU_STOP_SHUTDOWN || caught_vector < 0)
 		res->vector = VEC_NOSTOP;
-	else if (cpu->eip == DIFF_CODE_ADDR + c->len)
+	else if (cpu->eip == DIFF_CODE_ADDR - cs_base + c->len)
 		res->vector = -1; /* reached the HLT */
 	else
 		res->vector = caught_vector;
@@ -1039,8 +1057,9 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 			   const struct diff_result *i)
 {
 	char dis[128];
-	decode_format(c->code, (int)c->len, 1, DIFF_CODE_ADDR, dis, sizeof(dis));
-	fprintf(stderr, "MISMATCH [%s] %s: ", f->fam, f->name);
+	int c16 = (c->flags & DIFF_CODE16) != 0;
+	decode_format(c->code, (int)c->len, !c16, c16 ? 0 : DIFF_CODE_ADDR, dis, sizeof(dis));
+	fprintf(stderr, "MISMATCH [%s] %s%s: ", f->fam, f->name, c16 ? " (in 16-bit code)" : "");
 	for (uint32_t k = 0; k < c->len; k++)
 		fprintf(stderr, "%02x ", c->code[k]);
 	fprintf(stderr, " %s\n", dis);

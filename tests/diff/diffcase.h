@@ -22,6 +22,9 @@
 /* FS: an LDT data segment (read/write, 32-bit, byte granular) based at the
  * data window, limit DIFF_DATA_SIZE - 1. LDT entry 0, RPL 3. */
 #define DIFF_FS_SEL 0x0007u
+/* A 16-bit code segment (read/execute) based at DIFF_CODE_ADDR, limit
+ * 0xffff: LDT entry 1, RPL 3. */
+#define DIFF_CS16_SEL 0x000fu
 
 struct diff_case {
 	uint32_t r[8];    /* EAX..EDI; r[4] = ESP, inside the data window */
@@ -37,6 +40,9 @@ struct diff_case {
 #define DIFF_RO 1u
 /* ES is the FS window segment (DIFF_FS_SEL) instead of flat. */
 #define DIFF_ES_WIN 2u
+/* The code runs in a 16-bit code segment (DIFF_CS16_SEL) based at
+ * DIFF_CODE_ADDR: EIPs in the result are offsets in it. */
+#define DIFF_CODE16 4u
 
 struct diff_result {
 	uint32_t r[8];

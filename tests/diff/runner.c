@@ -33,7 +33,7 @@ uint32_t ctx_in[9];   /* EAX..EDI, EFLAGS */
 uint32_t ctx_out[9];
 uint32_t host_esp;
 uint32_t case_es; /* ES for the case: flat (as DS) or the window segment */
-uint32_t code_ptr = DIFF_CODE_ADDR;
+uint32_t code_far[2]; /* offset, selector: where the case starts */
 void native_run(void);
 void native_done(void);
 
@@ -56,7 +56,7 @@ __asm__(".text\n"
 	"	movl ctx_in+20, %ebp\n"
 	"	movl ctx_in+24, %esi\n"
 	"	movl ctx_in+28, %edi\n"
-	"	jmp *code_ptr\n"
+	"	ljmp *code_far\n"
 	".globl native_done\n"
 	"native_done:\n"
 	"	movl %eax, ctx_out+0\n"
@@ -150,7 +150,15 @@ int main(void)
 	ud.limit = DIFF_DATA_SIZE - 1;
 	ud.seg_32bit = 1;
 	ud.useable = 1;
-	if (syscall(SYS_modify_ldt, 1, &ud, sizeof(ud)) != 0) {
+	struct user_desc ud16;
+	memset(&ud16, 0, sizeof(ud16));
+	ud16.entry_number = DIFF_CS16_SEL >> 3;
+	ud16.base_addr = DIFF_CODE_ADDR;
+	ud16.limit = 0xffff;
+	ud16.contents = MODIFY_LDT_CONTENTS_CODE;
+	ud16.useable = 1;
+	if (syscall(SYS_modify_ldt, 1, &ud, sizeof(ud)) != 0 ||
+	    syscall(SYS_modify_ldt, 1, &ud16, sizeof(ud16)) != 0) {
 		perror("runner: modify_ldt");
 		return 2;
 	}
@@ -177,11 +185,27 @@ int main(void)
 		memcpy(data, c.data, DIFF_DATA_SIZE);
 		memset(data + DIFF_DATA_SIZE, 0, 4096 - DIFF_DATA_SIZE);
 		memcpy(code, c.code, c.len);
-		/* jmp native_done */
 		uint8_t *j = code + c.len;
-		j[0] = 0xe9;
-		uint32_t rel = (uint32_t)(uintptr_t)native_done - (uint32_t)(uintptr_t)(j + 5);
-		memcpy(j + 1, &rel, 4);
+		uint32_t cs32;
+		__asm__ volatile("movl %%cs, %0" : "=r"(cs32));
+		if (c.flags & DIFF_CODE16) {
+			/* jmp far cs32:native_done (66 EA ptr16:32 in 16-bit code) */
+			uint32_t off = (uint32_t)(uintptr_t)native_done;
+			uint16_t sel = (uint16_t)cs32;
+			j[0] = 0x66;
+			j[1] = 0xea;
+			memcpy(j + 2, &off, 4);
+			memcpy(j + 6, &sel, 2);
+			code_far[0] = 0;
+			code_far[1] = DIFF_CS16_SEL;
+		} else {
+			/* jmp native_done */
+			j[0] = 0xe9;
+			uint32_t rel = (uint32_t)(uintptr_t)native_done - (uint32_t)(uintptr_t)(j + 5);
+			memcpy(j + 1, &rel, 4);
+			code_far[0] = DIFF_CODE_ADDR;
+			code_far[1] = cs32 & 0xffff;
+		}
 		memcpy(ctx_in, c.r, 32);
 		ctx_in[8] = (c.eflags & 0x00000ed5u) | 0x202u; /* arith, DF, IF */
 		fault_vec = -1;
@@ -193,7 +217,7 @@ int main(void)
 		if (sigsetjmp(fault_jb, 1) == 0) {
 			native_run();
 			res.vector = -1;
-			res.eip = DIFF_CODE_ADDR + c.len;
+			res.eip = ((c.flags & DIFF_CODE16) ? 0 : DIFF_CODE_ADDR) + c.len;
 		} else {
 			__asm__ volatile("movl %%ds, %%eax\n\tmovl %%eax, %%es" ::: "eax");
 			res.vector = fault_vec;
