@@ -30,6 +30,30 @@ static void op_push(struct cpu *cpu, const struct insn *in)
 	push(cpu, size, v);
 }
 
+static void op_pop(struct cpu *cpu, const struct insn *in);
+
+/* Common forms, picked at decode time. */
+static void op_push_r(struct cpu *cpu, const struct insn *in)
+{
+	push(cpu, in->osize, reg_read(cpu, in->op[0].reg, in->osize));
+}
+
+static void op_pop_r(struct cpu *cpu, const struct insn *in)
+{
+	uint32_t v = pop(cpu, in->osize);
+	reg_write(cpu, in->op[0].reg, in->osize, v); /* POP ESP: the popped value wins */
+}
+
+static insn_fn sel_push(const struct insn *in)
+{
+	return in->op[0].kind == OPK_REG && in->op[0].size == in->osize ? op_push_r : op_push;
+}
+
+static insn_fn sel_pop(const struct insn *in)
+{
+	return in->op[0].kind == OPK_REG && in->op[0].size == in->osize ? op_pop_r : op_pop;
+}
+
 /* The effective address of POP's memory operand with ESP replaced by the
  * value it has after the pop (SDM POP: "If the ESP register is used as a
  * base register ... computes the effective address after it increments
@@ -204,8 +228,8 @@ static void op_leave(struct cpu *cpu, const struct insn *in)
 }
 
 const struct op_entry ops_stack_table[] = {
-	{ZYDIS_MNEMONIC_PUSH, op_push, 0, 0},
-	{ZYDIS_MNEMONIC_POP, op_pop, 0, 0},
+	{ZYDIS_MNEMONIC_PUSH, op_push, 0, sel_push},
+	{ZYDIS_MNEMONIC_POP, op_pop, 0, sel_pop},
 	{ZYDIS_MNEMONIC_PUSHA, op_pusha, 0, 0},
 	{ZYDIS_MNEMONIC_PUSHAD, op_pusha, 0, 0},
 	{ZYDIS_MNEMONIC_POPA, op_popa, 0, 0},
