@@ -376,6 +376,9 @@ static void build_forms(void)
 		forms[nforms - 1].pfx[forms[nforms - 1].npfx++] = 0xf0;
 	}
 
+	add_simple("move", "ud2 (#UD)", 4, 1, 0x0b, 0, K_PLAIN, 0, 0);
+	add_rm("move", "cmpxchg8b reg (#UD)", 4, 1, 0xc7, 1, 0, K_PLAIN, 0, 0, 1, 0);
+
 	/* BOUND: #BR when the index is outside the bounds */
 	add_rm("move", "bound r,m", 2, 0, 0x62, -1, 0, K_BOUND, 0, 0, 0, 1);
 	add_rm("move", "bound r,m", 4, 0, 0x62, -1, 0, K_BOUND, 0, 0, 0, 1);
