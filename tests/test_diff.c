@@ -11,6 +11,11 @@
  * seed; RINGVM_DIFF_ONLY=substr runs only forms whose name contains it;
  * RINGVM_DIFF_VERBOSE=n prints the first n mismatches (default 8).
  *
+ * Beyond flat 32-bit code, cases also run with a read-only data page,
+ * across the data page's end (guard pages), through an FS segment based at
+ * the data window (LDT natively) with 16- and 32-bit addressing and limit
+ * faults, with string ops in window segments, and in a 16-bit code segment.
+ *
  * Exceptions in interp are caught before delivery: the test is linked with
  * -Wl,--wrap=cpu_handle_exception (tests/tests.mk), so the engine's fault
  * path stops the run with the raw vector and the state as at the fault. */
@@ -1211,6 +1216,10 @@ int main(int argc, char **argv)
 				waitpid(runner_pid, &wst, 0);
 				if (total == 0 && WIFEXITED(wst) && WEXITSTATUS(wst) == 127) {
 					printf("skip: cannot execute the 32-bit runner %s\n", path);
+					return 77;
+				}
+				if (total == 0 && WIFEXITED(wst) && WEXITSTATUS(wst) == 3) {
+					printf("skip: the native runner cannot set up its address space or LDT here\n");
 					return 77;
 				}
 				fprintf(stderr, "native runner failed (status %#x)\n", wst);

@@ -9,7 +9,10 @@
  * arrives as a signal on an alternate stack (the guest ESP points into the
  * data window, which the kernel's signal frame must not overwrite); the
  * handler takes the vector (trap number) and registers from the signal
- * context and jumps back with siglongjmp. */
+ * context and jumps back with siglongjmp.
+ *
+ * Exit status: 0 at the end of input, 2 on a protocol error, 3 when this
+ * host cannot provide the environment (fixed mappings, LDT entries). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -141,7 +144,7 @@ int main(void)
 	if (data != (void *)DIFF_DATA_ADDR || code != (void *)DIFF_CODE_ADDR ||
 	    below != (void *)(DIFF_DATA_ADDR - 4096) || above != (void *)(DIFF_DATA_ADDR + 4096)) {
 		fprintf(stderr, "runner: cannot map the data/code windows\n");
-		return 2;
+		return 3;
 	}
 	struct user_desc ud;
 	memset(&ud, 0, sizeof(ud));
@@ -160,13 +163,13 @@ int main(void)
 	if (syscall(SYS_modify_ldt, 1, &ud, sizeof(ud)) != 0 ||
 	    syscall(SYS_modify_ldt, 1, &ud16, sizeof(ud16)) != 0) {
 		perror("runner: modify_ldt");
-		return 2;
+		return 3;
 	}
 	static uint8_t altstack[1 << 16];
 	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
 	if (sigaltstack(&ss, NULL) != 0) {
 		perror("runner: sigaltstack");
-		return 2;
+		return 3;
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
