@@ -65,6 +65,9 @@ uint32_t x87_host_op(struct fpu *f, uint8_t esc, uint8_t modrm, void *mem, uint3
 /* The register moves done in C without the host (x87_fast.c): returns 1
  * if it did the instruction, 0 if the host must (stack faults). */
 int x87_fast_reg(struct fpu *f, uint8_t esc, uint8_t modrm);
+/* The same for memory forms on ST(0) and the operand (mem: its bytes,
+ * in and out); *raised gets the exception flags the host raised. */
+int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16_t *raised);
 
 /* Recompute the full tag word from the register contents, keeping which
  * registers are empty (SDM Vol. 1, 8.1.7), as the host's FNSAVE does. */

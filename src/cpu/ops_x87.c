@@ -115,7 +115,9 @@ static void x87_exec(struct cpu *cpu, const struct insn *in, int how)
 	}
 	uint16_t raised = 0;
 	uint32_t fl = 0;
-	if (memform || (how & X87_FLAGS) || !x87_fast_reg(&cpu->fpu, esc, modrm))
+	int done = memform ? !(how & X87_CTRL) && x87_fast_mem(&cpu->fpu, esc, modrm, buf, &raised)
+			   : !(how & X87_FLAGS) && x87_fast_reg(&cpu->fpu, esc, modrm);
+	if (!done)
 		fl = x87_host_op(&cpu->fpu, esc, modrm, memform ? buf : NULL, cpu->eflags, &raised);
 	/* An unmasked invalid-operation, denormal, zero-divide, overflow or
 	 * underflow exception leaves a memory destination unchanged (SDM
