@@ -56,6 +56,8 @@ static void push_const(struct fpu *f, int rn, uint64_t m, uint16_t se, int t)
 	set_top(f, rn);
 }
 
+static int fast_arith_reg(struct fpu *f, uint8_t esc, uint8_t modrm);
+
 int x87_fast_reg(struct fpu *f, uint8_t esc, uint8_t modrm)
 {
 	int top = fpu_top(f);
@@ -124,7 +126,7 @@ int x87_fast_reg(struct fpu *f, uint8_t esc, uint8_t modrm)
 		}
 		break;
 	default:
-		return 0;
+		return fast_arith_reg(f, esc, modrm);
 	}
 	f->fsw &= ~FSW_C1;
 	return 1;
@@ -246,6 +248,81 @@ int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16
 	default:
 		break;
 	}
+	x87_update_es(f);
+	return 1;
+}
+
+/* ---- arithmetic and comparisons between ST(0) and ST(i) ---- */
+
+/* 24 stubs of 32 bytes, for D8, DC, DE and ModRM.reg: the host stack is
+ * ST(0) = guest ST(0) (at rdi), ST(1) = guest ST(i) (at rdi+16), and the
+ * instruction runs with i = 1. The result goes back to rdi (D8: ST(0))
+ * or rdi+16 (DC: ST(i), DE: ST(i) then pop). */
+__asm__(".pushsection .text\n"
+	".balign 32\n"
+	".globl x87_reg_stubs\n"
+	".hidden x87_reg_stubs\n"
+	".type x87_reg_stubs, @function\n"
+	"x87_reg_stubs:\n"
+	".irp esc, 0xd8, 0xdc, 0xde\n"
+	".set x87_r, 0\n"
+	".rept 8\n"
+	".byte 0xdb, 0xe3, 0xd9, 0x2a\n"             /* fninit; fldcw (%rdx) */
+	".byte 0xdb, 0x6f, 0x10, 0xdb, 0x2f\n"       /* fldt 16(%rdi); fldt (%rdi) */
+	".byte \\esc, 0xc1 | (x87_r << 3)\n"          /* the instruction, on ST(1) */
+	".byte 0xdf, 0xe0, 0xdb, 0xe2\n"             /* fnstsw %ax; fnclex */
+	".if x87_r != 2 && x87_r != 3\n"
+	".if \\esc == 0xd8\n"
+	".byte 0xdb, 0x3f\n"                         /* fstpt (%rdi) */
+	".elseif \\esc == 0xdc\n"
+	".byte 0xdb, 0x3f, 0xdb, 0x7f, 0x10\n"       /* fstpt (%rdi); fstpt 16(%rdi) */
+	".else\n"
+	".byte 0xdb, 0x7f, 0x10\n"                   /* fstpt 16(%rdi) */
+	".endif\n"
+	".endif\n"
+	".byte 0xdb, 0xe3, 0xc3\n"                   /* fninit; ret */
+	".balign 32, 0xcc\n"
+	".set x87_r, x87_r + 1\n"
+	".endr\n"
+	".endr\n"
+	".size x87_reg_stubs, . - x87_reg_stubs\n"
+	".popsection\n");
+
+void x87_reg_stubs(void);
+
+static int fast_arith_reg(struct fpu *f, uint8_t esc, uint8_t modrm)
+{
+	int e = esc == 0xd8 ? 0 : esc == 0xdc ? 1 : esc == 0xde ? 2 : -1;
+	int reg = (modrm >> 3) & 7, i = modrm & 7;
+	if (e < 0 || (e == 2 && reg == 3 && i != 1))
+		return 0;
+	int com = reg == 2 || reg == 3;
+	int pops = e == 2 ? (reg == 3 ? 2 : 1) : reg == 3;
+	int top = fpu_top(f), r0 = top, ri = (top + i) & 7;
+	if ((pops && i == 0) || tag(f, r0) == TAG_EMPTY || tag(f, ri) == TAG_EMPTY)
+		return 0;
+	uint8_t st[32] = {0};
+	memcpy(st, &f->st[r0], 10);
+	memcpy(st + 16, &f->st[ri], 10);
+	uint16_t cw = f->fcw;
+	uintptr_t at = (uintptr_t)&x87_reg_stubs + (uintptr_t)(e * 8 + reg) * 32;
+	uint16_t sw = ((x87_mini_fn)at)(st, NULL, &cw);
+	uint16_t fresh = sw & FSW_EXC;
+	/* an unmasked exception: let the full round trip do what the
+	 * hardware does with the stack (nothing has changed yet) */
+	if (fresh & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE))
+		return 0;
+	uint16_t cc = com ? (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3) : FSW_C1;
+	f->fsw = (uint16_t)((f->fsw & ~cc) | (sw & cc) | fresh);
+	if (!com) {
+		const uint8_t *res = e == 0 ? st : st + 16;
+		int dst = e == 0 ? r0 : ri;
+		memcpy(&f->st[dst], res, 10);
+		set_tag(f, dst, classify(res));
+	}
+	for (int k = 0; k < pops; k++)
+		set_tag(f, (top + k) & 7, TAG_EMPTY);
+	set_top(f, top + pops);
 	x87_update_es(f);
 	return 1;
 }
