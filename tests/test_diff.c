@@ -746,8 +746,9 @@ static void make_case(const struct form *f, struct diff_case *c)
 	}
 	case K_POPF: {
 		/* user-mode rules: IF and IOPL are not changed at CPL 3 with
-		 * IOPL 0; values with TF/AC/NT would trap or change later code */
-		uint32_t v = ((uint32_t)rnd() & (FL_ARITH | FL_DF | FL_IF | FL_IOPL)) | FL_1;
+		 * IOPL 0, AC and ID are; TF and NT would trap or change later
+		 * code, so they stay clear */
+		uint32_t v = ((uint32_t)rnd() & (FL_ARITH | FL_DF | FL_IF | FL_IOPL | FL_AC | FL_ID)) | FL_1;
 		poke(c, c->r[R_ESP], v | ((uint32_t)rnd() & 0xffc00000u), size);
 		break;
 	}

@@ -75,7 +75,8 @@ __asm__(".text\n"
 	"	movl %eax, %es\n"
 	"	pushfl\n"
 	"	popl ctx_out+32\n"
-	"	cld\n"
+	"	pushl $0x202\n" /* AC (POPF cases) would trap the C code's unaligned accesses */
+	"	popfl\n"
 	"	popal\n"
 	"	ret\n");
 
