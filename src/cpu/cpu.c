@@ -133,7 +133,7 @@ void cpu_reset(struct cpu *cpu)
 	debug_reset(cpu);
 	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
 	cpu->fpu.fcw = 0x0040;
-	cpu->fpu.ftw = 0xffff;
+	cpu->fpu.ftw = 0x5555; /* power-up: every register +0.0, tagged zero (SDM Table 9-1) */
 	cpu->fpu.mxcsr = 0x1f80;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
 	cpu->apic_base = 0xfee00900ull; /* BSP, enabled */

@@ -12,7 +12,7 @@
 /* Flip to 1 once the x87 FPU (and FXSAVE/FXRSTOR) is complete: CPUID then
  * reports FPU and FXSR, and CR4.OSFXSR becomes writable. */
 #ifndef CPU_HAS_X87
-#define CPU_HAS_X87 0
+#define CPU_HAS_X87 1
 #endif
 
 #define MSR_TSC 0x10
