@@ -7,6 +7,7 @@
  * page not present on a later page, for both the element loop and the
  * host-memory fast path) leaves ECX/ESI/EDI at the faulting iteration and
  * EIP at the instruction, and re-running it finishes the job. */
+#include "cpu/debug.h"
 #include "harness.h"
 
 static int failures;
@@ -439,12 +440,42 @@ static void t_single_step(void)
 	}
 }
 
+/* ---- a data breakpoint inside a REP string: #DB after that iteration,
+ * EIP still at the instruction, the rest done after the handler ---- */
+static void t_data_breakpoint(void)
+{
+	static const uint8_t movsb[] = {0xf3, 0xa4, 0xf4};
+	env_flat();
+	h_load(&H, CODE, movsb, sizeof(movsb));
+	memset(H.ram + 0x62000, 0, 16);
+	H.cpu.r[R_ESI] = 0x60000;
+	H.cpu.r[R_EDI] = 0x62000;
+	H.cpu.r[R_ECX] = 8;
+	H.cpu.dr[0] = 0x62002;
+	H.cpu.dr[7] = 0x00010001; /* L0, write, one byte */
+	debug_update(&H.cpu);
+	enum cpu_stop st = h_run(&H, 1000);
+	if (st == CPU_STOP_HALT && H.cpu.eip == HANDLERS + EXC_DB * 16 + 1) {
+		uint32_t pushed;
+		memcpy(&pushed, H.ram + H.cpu.r[R_ESP], 4);
+		CHECK(pushed == CODE && H.cpu.r[R_ECX] == 5 && H.cpu.r[R_EDI] == 0x62003 && (H.cpu.dr[6] & 1),
+		      "data breakpoint in REP MOVSB: #DB at %x, ecx %u edi %x dr6 %x (want the REP, 5 left)", pushed,
+		      H.cpu.r[R_ECX], H.cpu.r[R_EDI], H.cpu.dr[6]);
+	} else {
+		CHECK(0, "data breakpoint in REP MOVSB: no #DB (stop %d eip %x ecx %u)", st, H.cpu.eip,
+		      H.cpu.r[R_ECX]);
+	}
+	H.cpu.dr[7] = 0;
+	debug_update(&H.cpu);
+}
+
 int main(void)
 {
 	h_init(&H, 4 << 20);
 	t_overlap();
 	t_faults();
 	t_single_step();
+	t_data_breakpoint();
 	t_random(getenv("RINGVM_LONG") ? 20000 : 1500);
 	h_free(&H);
 	if (failures) {

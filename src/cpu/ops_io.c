@@ -1,5 +1,6 @@
 /* Handlers: port I/O (SDM Vol. 2 IN, OUT) and the I/O permission check
  * that INS/OUTS share (io.h). */
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/io.h"
 
@@ -45,6 +46,7 @@ static void op_in(struct cpu *cpu, const struct insn *in)
 	io_check(cpu, port, size);
 	uint32_t v = cpu->bus->pio_read(cpu->bus->opaque, port, size);
 	reg_write(cpu, R_EAX, size, v);
+	debug_io_access(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 }
 
 static void op_out(struct cpu *cpu, const struct insn *in)
@@ -53,6 +55,7 @@ static void op_out(struct cpu *cpu, const struct insn *in)
 	uint16_t port = port_of(cpu, in, 0);
 	io_check(cpu, port, size);
 	cpu->bus->pio_write(cpu->bus->opaque, port, size, reg_read(cpu, R_EAX, size));
+	debug_io_access(cpu, port, size);
 }
 
 const struct op_entry ops_io_table[] = {

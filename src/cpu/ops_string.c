@@ -17,6 +17,7 @@
  *   whose TLB entries are filled; it keeps the element-by-element
  *   semantics (overlapping MOVS copies element by element in order).
  */
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 #include "cpu/io.h"
@@ -90,12 +91,14 @@ static void str_one(struct cpu *cpu, const struct sctx *c)
 		v = cpu->bus->pio_read(cpu->bus->opaque, port, size);
 		mem_write(cpu, S_ES, areg(cpu, c, R_EDI), size, v);
 		astep(cpu, c, R_EDI, 1);
+		debug_io_access(cpu, port, size);
 		break;
 	case K_OUTS:
 		port = (uint16_t)cpu->r[R_EDX];
 		v = mem_read(cpu, c->seg, areg(cpu, c, R_ESI), size);
 		cpu->bus->pio_write(cpu->bus->opaque, port, size, v);
 		astep(cpu, c, R_ESI, 1);
+		debug_io_access(cpu, port, size);
 		break;
 	}
 }
@@ -248,8 +251,15 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 		 * before other string instructions acts as plain REP). */
 		if (compare && (rep == REP_E) != ((cpu->eflags & FL_ZF) != 0))
 			return;
+		/* A data or I/O breakpoint hit: the #DB trap comes after this
+		 * iteration, and the instruction resumes after the handler
+		 * (SDM Vol. 3, "Data Memory and I/O Breakpoint Exception
+		 * Conditions": repeated string instructions). */
+		if (cpu->db_pending & 0xfu)
+			break;
 	}
-	/* Budget spent: resume this instruction after a block boundary. */
+	/* Budget spent (or a breakpoint hit): resume this instruction after a
+	 * block boundary. */
 	cpu->next_eip = cpu->eip;
 	cpu->block_break = 1;
 }
