@@ -470,6 +470,10 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 	struct cpu *cpu = e->cpu;
 	struct kvm_run *run = k->run;
 	enum cpu_stop why = CPU_STOP_BUDGET;
+	/* An IN or MMIO read completes (its data reaches the guest's
+	 * register) only on the next KVM_RUN: remember one is pending, so the
+	 * state copied out below includes it. */
+	int pending_io = 0;
 	kvm_sync_in(e);
 	kick_run = run;
 	arm_timer(k, deadline_ns);
@@ -500,6 +504,7 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 		}
 		int rc = ioctl(k->vcpu_fd, KVM_RUN, 0);
 		run->immediate_exit = 0;
+		pending_io = 0;
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -509,8 +514,14 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 			break;
 		}
 		switch (run->exit_reason) {
-		case KVM_EXIT_IO: do_io(cpu, run); continue;
-		case KVM_EXIT_MMIO: do_mmio(cpu, run); continue;
+		case KVM_EXIT_IO:
+			do_io(cpu, run);
+			pending_io = 1;
+			continue;
+		case KVM_EXIT_MMIO:
+			do_mmio(cpu, run);
+			pending_io = 1;
+			continue;
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
 		case KVM_EXIT_INTR: continue;
 		case KVM_EXIT_HLT:
@@ -545,6 +556,12 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 	}
 	arm_timer(k, ~0ull);
 	kick_run = NULL;
+	if (pending_io) {
+		/* Finish the instruction without running further guest code. */
+		run->immediate_exit = 1;
+		ioctl(k->vcpu_fd, KVM_RUN, 0);
+		run->immediate_exit = 0;
+	}
 	kvm_sync_out(e);
 	return why;
 }

@@ -140,6 +140,14 @@ static int cb_intr_ack(void *opaque)
 	return pic_intack(&pc->pic);
 }
 
+/* RDTSC follows the virtual clock, so --deterministic runs are
+ * reproducible down to the TSC values the guest reads. */
+static uint64_t cb_now_ns(void *opaque)
+{
+	struct pc *pc = opaque;
+	return clock_now(&pc->clock);
+}
+
 static void pic_output(void *opaque, int level)
 {
 	struct pc *pc = opaque;
@@ -189,6 +197,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		.mmio_read = cb_mmio_read,
 		.mmio_write = cb_mmio_write,
 		.intr_ack = cb_intr_ack,
+		.now_ns = cb_now_ns,
 	};
 	struct cpu_memmap mm = {
 		.ram = pc->ram.base,
