@@ -253,7 +253,7 @@ static int kvm_fits(const struct engine_ops *kvm, int kind, char *why, size_t wh
 }
 
 /* The engine to use. NULL after printing why not. */
-static const struct engine_ops *pick_engine(const char *accel, int guest_kind)
+static const struct engine_ops *pick_engine(const char *accel, int guest_kind, int needs_known)
 {
 	const struct engine_ops *kvm = &kvm_engine_ops, *bt = &bt_engine_ops;
 	char why[512] = "";
@@ -269,9 +269,17 @@ static const struct engine_ops *pick_engine(const char *accel, int guest_kind)
 			fail("--accel kvm: this build has no kvm engine%s%s", "", "");
 			return NULL;
 		}
-		/* Asked for explicitly: warn, but let the user try. */
-		if (!kvm_fits(kvm, guest_kind, why, sizeof(why)))
+		/* Asked for explicitly. The embedded guest and Linux are known
+		 * to need paging and protected-mode interrupts: refuse in one
+		 * line rather than start a guest that cannot get far. Another
+		 * multiboot kernel may need less: warn and let the user try. */
+		if (!kvm_fits(kvm, guest_kind, why, sizeof(why))) {
+			if (needs_known) {
+				fail("--accel kvm: %s; use --accel interp%s", why, "");
+				return NULL;
+			}
 			fprintf(stderr, "ringvm: warning: --accel kvm: %s\n", why);
+		}
 		return kvm;
 	}
 	if (!kvm) {
@@ -364,7 +372,7 @@ static int run(const struct opts *o)
 	}
 
 	int kind = cfg.kernel ? boot_detect(cfg.kernel, cfg.kernel_len) : 0;
-	const struct engine_ops *eng = pick_engine(o->accel, kind);
+	const struct engine_ops *eng = pick_engine(o->accel, kind, !o->kernel || kind == 2);
 	if (!eng)
 		goto out;
 	pc = pc_create(&cfg, err, sizeof(err));

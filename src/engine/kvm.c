@@ -624,7 +624,34 @@ static int probe_one(unsigned mode, char *why, size_t whylen)
 		s.cs = cs;
 		s.ds = s.es = s.fs = s.gs = s.ss = ds;
 		s.cr0 = 0x11; /* PE | ET */
-		if (mode == KVM_MODE_PROT) {
+		if (mode == KVM_MODE_PMINT) {
+			/* Its own GDT and IDT, INT 0x20 to a handler that
+			 * prints 'i' and IRETs, then 'I' and HLT. */
+			static const uint8_t gdt[24] = {0, 0, 0, 0, 0, 0, 0, 0,
+							0xff, 0xff, 0, 0, 0, 0x9a, 0xcf, 0,
+							0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0};
+			static const uint8_t gdtr[6] = {23, 0, 0x00, 0x05, 0, 0};
+			static const uint8_t idtr[6] = {0x7f, 0x01, 0x00, 0x06, 0, 0};
+			static const uint8_t gate[8] = {0x00, 0x11, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00};
+			static const uint8_t code[] = {
+				0x0f, 0x01, 0x15, 0xf0, 0x04, 0x00, 0x00, /* lgdt [0x4f0] */
+				0x0f, 0x01, 0x1d, 0xf8, 0x04, 0x00, 0x00, /* lidt [0x4f8] */
+				0xea, 0x15, 0x10, 0x00, 0x00, 0x08, 0x00, /* ljmp 0x08:0x1015 */
+				0x66, 0xb8, 0x10, 0x00,                   /* mov ax, 0x10 */
+				0x8e, 0xd8, 0x8e, 0xd0,                   /* mov ds, ax; mov ss, ax */
+				0xbc, 0x00, 0x80, 0x00, 0x00,             /* mov esp, 0x8000 */
+				0xcd, 0x20,                               /* int 0x20 */
+				0xb0, 0x49, 0xe6, 0xe9, 0xf4,             /* mov al,'I'; out 0xe9,al; hlt */
+			};
+			static const uint8_t handler[] = {0xb0, 0x69, 0xe6, 0xe9, 0xcf}; /* 'i'; iret */
+			memcpy(mem + 0x500, gdt, sizeof(gdt));
+			memcpy(mem + 0x4f0, gdtr, sizeof(gdtr));
+			memcpy(mem + 0x4f8, idtr, sizeof(idtr));
+			memcpy(mem + 0x600 + 0x20 * 8, gate, sizeof(gate));
+			memcpy(mem + 0x1000, code, sizeof(code));
+			memcpy(mem + 0x1100, handler, sizeof(handler));
+			expect = 'I';
+		} else if (mode == KVM_MODE_PROT) {
 			static const uint8_t code[] = {0xb0, 0x50, 0xe6, 0xe9, 0xf4};
 			memcpy(mem + 0x1000, code, sizeof(code));
 			expect = 'P';
@@ -703,6 +730,7 @@ unsigned kvm_probe(char *msg, size_t msglen)
 		{KVM_MODE_REAL, "real mode"},
 		{KVM_MODE_PROT, "32-bit protected mode"},
 		{KVM_MODE_PAGING, "32-bit paging"},
+		{KVM_MODE_PMINT, "protected-mode interrupts"},
 	};
 	unsigned ok = 0;
 	size_t used = 0;
@@ -743,14 +771,15 @@ static unsigned probed_modes(void)
  * real mode. */
 static int kvm_engine_probe(int guest_kind, char *why, size_t whylen)
 {
-	unsigned need = guest_kind == 0 ? KVM_MODE_REAL : (KVM_MODE_PROT | KVM_MODE_PAGING);
+	unsigned need = guest_kind == 0 ? KVM_MODE_REAL : (KVM_MODE_PROT | KVM_MODE_PAGING | KVM_MODE_PMINT);
 	unsigned have = probed_modes();
 	if ((have & need) == need)
 		return 1;
 	snprintf(why, whylen, "this host's KVM cannot run %s (%s)",
 		 !(have & KVM_MODE_REAL) && need == KVM_MODE_REAL ? "real mode"
 		 : !(have & KVM_MODE_PROT)			 ? "32-bit protected mode"
-								 : "32-bit paging",
+		 : !(have & KVM_MODE_PAGING)			 ? "32-bit paging"
+								 : "protected-mode interrupts",
 		 probe_msg[0] ? probe_msg : "no /dev/kvm");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #define KVM_MODE_REAL 1  /* real mode */
 #define KVM_MODE_PROT 2  /* 32-bit protected mode, paging off */
 #define KVM_MODE_PAGING 4 /* 32-bit protected mode with paging */
+#define KVM_MODE_PMINT 8  /* INT and IRET through a protected-mode IDT */
 
 /* Run tiny guests to find which modes this host's KVM can execute.
  * Returns the KVM_MODE_* bits that worked (0 when /dev/kvm is absent or
