@@ -24,6 +24,8 @@ TEST_CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/test/%.o)
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/test/bin/%)
 
 .PHONY: all deps run test test-long bench clean guest linux-guest
+# Keep intermediate objects (test .o files) so a rebuild is incremental.
+.SECONDARY:
 all: deps $(BUILD)/ringvm
 
 DEPS_STAMP := $(BUILD)/.deps
