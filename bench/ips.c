@@ -1,5 +1,13 @@
-/* Interpreter speed: guest instructions per second on CPU-bound loops.
- * Not a test: run with `make bench-ips`. Prints one line per workload. */
+/* Engine speed: guest instructions per second on CPU-bound loops.
+ *
+ *   ips [ENGINE...]     ENGINE: interp, bt, kvm (default: interp, and bt
+ *                       once it is linked in)
+ *
+ * Not a test: `make bench-ips` runs it, and `make bench` (bench/bench.py)
+ * once per engine. Prints one line per engine and workload. The count is
+ * the CPU's retired-instruction count; an engine that does not keep one
+ * (kvm: the processor runs the loop) is credited with interp's count for
+ * the same code, which is the same by construction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,9 @@ static uint32_t mmio_read(void *o, uint32_t p, int s) { (void)o; (void)p; (void)
 static void mmio_write(void *o, uint32_t p, int s, uint32_t v) { (void)o; (void)p; (void)s; (void)v; }
 static int ack(void *o) { (void)o; return 0; }
 
+/* bt is linked in once it exists (as the CLI finds it). */
+extern const struct engine_ops bt_engine_ops __attribute__((weak));
+
 static double now(void)
 {
 	struct timespec ts;
@@ -38,7 +49,10 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int run(const char *name, const unsigned char *code, size_t len)
+/* Runs one loop on one engine. *count: in, the reference instruction
+ * count (0: none yet); out, this run's count. */
+static int run(const struct engine_ops *ops, const char *name, const unsigned char *code, size_t len,
+	       uint64_t *count, int print)
 {
 	uint32_t ram_size = 16 << 20;
 	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -47,33 +61,98 @@ static int run(const char *name, const unsigned char *code, size_t len)
 	struct cpu_bus bus = {NULL, pio_read, pio_write, mmio_read, mmio_write, ack, NULL};
 	struct cpu_memmap mm = {.ram = ram, .ram_size = ram_size, .a20 = true};
 	static struct cpu cpu;
-	if (cpu_init(&cpu, &mm, &bus))
+	if (cpu_init(&cpu, &mm, &bus)) {
+		munmap(ram, ram_size);
 		return 1;
-	char err[128];
-	struct engine *e = interp_engine_ops.create(&cpu, err, sizeof(err));
+	}
+	char err[256] = "";
+	struct engine *e = ops->create(&cpu, err, sizeof(err));
+	if (!e) {
+		fprintf(stderr, "%s: cannot create the engine: %s\n", ops->name, err);
+		cpu_free(&cpu);
+		munmap(ram, ram_size);
+		return 1;
+	}
 	cpu_phys_write(&cpu, 0x100000, code, (uint32_t)len);
 	cpu_set_flat32(&cpu);
 	cpu.eip = 0x100000;
 	cpu.r[R_ESP] = 0x300000;
+	if (ops->sync_in)
+		ops->sync_in(e);
 	double t0 = now();
-	enum cpu_stop st = interp_engine_ops.run(e, ~0ull, ~0ull);
+	enum cpu_stop st = ops->run(e, ~0ull, ~0ull);
 	double t = now() - t0;
+	if (ops->sync_out)
+		ops->sync_out(e);
+	int rc = 0;
 	if (st != CPU_STOP_HALT) {
-		fprintf(stderr, "%s: stopped with %d at eip %08x (an instruction missing?)\n", name, st, cpu.eip);
-		return 1;
+		fprintf(stderr, "%s %s: stopped with %d at eip %08x (an instruction missing?)\n", ops->name, name,
+			st, cpu.eip);
+		rc = 1;
+	} else {
+		uint64_t n = cpu.icount ? cpu.icount : *count;
+		*count = n;
+		if (print)
+			printf("%-6s %-6s %12llu insns %7.3f s %8.1f M guest insns/s\n", ops->name, name,
+			       (unsigned long long)n, t, (double)n / t / 1e6);
 	}
-	printf("interp %-6s %12llu insns %7.3f s %8.1f M guest insns/s\n", name,
-	       (unsigned long long)cpu.icount, t, (double)cpu.icount / t / 1e6);
-	interp_engine_ops.destroy(e);
+	ops->destroy(e);
 	cpu_free(&cpu);
 	munmap(ram, ram_size);
-	return 0;
+	return rc;
 }
 
-int main(void)
+static const struct engine_ops *find(const char *name)
 {
+	if (!strcmp(name, "interp"))
+		return &interp_engine_ops;
+	if (!strcmp(name, "bt"))
+		return &bt_engine_ops; /* NULL until bt is linked in */
+	if (!strcmp(name, "kvm"))
+		return &kvm_engine_ops;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		const unsigned char *code, *end;
+	} loops[] = {
+		{"alu", ips_alu, ips_alu_end},
+		{"mem", ips_mem, ips_mem_end},
+	};
+	const char *def[] = {"interp", "bt"};
+	const char **want = (const char **)argv + 1;
+	int nwant = argc - 1;
+	if (nwant == 0) {
+		want = def;
+		nwant = &bt_engine_ops ? 2 : 1;
+	}
 	int rc = 0;
-	rc |= run("alu", ips_alu, (size_t)(ips_alu_end - ips_alu));
-	rc |= run("mem", ips_mem, (size_t)(ips_mem_end - ips_mem));
+	for (int w = 0; w < nwant; w++) {
+		if (!strcmp(want[w], "-h") || !strcmp(want[w], "--help")) {
+			printf("usage: %s [interp|bt|kvm]...\n", argv[0]);
+			return 0;
+		}
+		const struct engine_ops *ops = find(want[w]);
+		if (!ops) {
+			if (!strcmp(want[w], "bt"))
+				fprintf(stderr, "bt: not implemented\n");
+			else
+				fprintf(stderr, "%s: unknown engine (interp, bt, kvm)\n", want[w]);
+			rc = 1;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+			size_t len = (size_t)(loops[i].end - loops[i].code);
+			uint64_t count = 0;
+			/* An engine without a count gets interp's for the same loop. */
+			if (ops != &interp_engine_ops && run(&interp_engine_ops, loops[i].name, loops[i].code, len,
+							     &count, 0))
+				count = 0;
+			rc |= run(ops, loops[i].name, loops[i].code, len, &count, 1);
+		}
+	}
 	return rc;
 }
