@@ -5,6 +5,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 BUILD ?= build
+# Build on every core by default (the tests themselves run one at a time).
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wvla
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(BUILD)/gen -fno-strict-aliasing
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g

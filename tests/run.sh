@@ -14,6 +14,14 @@ run_one() {
   else fail=$((fail+1)); failed="$failed $name"; echo "FAIL $name (rc=$rc)"; echo "$out" | tail -40 | sed 's/^/    /'
   fi
 }
+# The Debian Linux guest (downloaded once, then cached in guest-linux/) is
+# used by test_boot_vmlinuz and t_linux_boot; those say what happens when
+# it cannot be built.
+if [ ! -f guest-linux/vmlinuz ] || [ ! -f guest-linux/initrd.gz ]; then
+  echo "building the Debian Linux guest (scripts/linux-guest.sh)..."
+  sh scripts/linux-guest.sh --out guest-linux >"$BUILD/linux-guest-build.log" 2>&1 ||
+    echo "  could not build it (see $BUILD/linux-guest-build.log)"
+fi
 for t in "$BUILD"/test/bin/test_*; do
   [ -x "$t" ] || continue
   run_one "$(basename "$t")" "$t"
