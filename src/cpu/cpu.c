@@ -96,6 +96,10 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
 int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus *bus)
 {
 	memset(cpu, 0, sizeof(*cpu));
+	/* The TLB maps whole pages to host memory: RAM and ROM must be whole
+	 * pages, or a guest could reach past them through the last one. */
+	if ((mem->ram_size & 0xfff) || (mem->rom && (mem->rom_size & 0xfff || !mem->rom_size)))
+		return -1;
 	cpu->mem = *mem;
 	cpu->bus = bus;
 	cpu->bc = block_cache_new(mem->ram_size);
