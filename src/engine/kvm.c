@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 
 #include "cpu/exec.h"
+#include "cpu/msr.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
 
@@ -93,9 +94,9 @@ fail:
 }
 
 /* CPUID: what KVM supports, filtered to the P6-class processor the board
- * presents: FPU DE PSE TSC MSR CX8 SEP MTRR PGE CMOV FXSR in leaf 1, no
- * SSE/PAE/APIC/long mode, leaves up to 2 and the brand string. */
-#define P6_EDX_MASK 0x0100b93du
+ * presents — leaf 1 EDX keeps only the features interp's CPUID reports
+ * (cpuid_query), so both engines describe the same processor's features;
+ * no SSE/PAE/APIC/long mode; leaves up to 2 and the brand string. */
 static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
 {
 	int n = 128;
@@ -117,11 +118,14 @@ static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
 			continue;
 		switch (e.function) {
 		case 0: e.eax = e.eax < 2 ? e.eax : 2; break;
-		case 1:
-			e.edx &= P6_EDX_MASK;
+		case 1: {
+			uint32_t ours[4];
+			cpuid_query(1, ours);
+			e.edx &= ours[3];
 			e.ecx = 0;
 			e.ebx = 0;
 			break;
+		}
 		case 0x80000000u: e.eax = e.eax < 0x80000004u ? e.eax : 0x80000004u; break;
 		case 0x80000001u: e.ecx = e.edx = 0; break;
 		default: break;
