@@ -288,7 +288,10 @@ def probe_engines(ringvm, want):
             if "not implemented" in err:
                 state[e] = "not implemented"
             else:
-                state[e] = "not benchmarked on this host (%s)" % why
+                # "ringvm: --accel kvm: REASON; use --accel interp" -> REASON
+                lines = [l for l in err.splitlines() if l.strip()]
+                m = re.search(r"--accel %s: (.*?)(; use --accel \w+)?$" % e, lines[-1]) if lines else None
+                state[e] = "not benchmarked on this host (%s)" % (m.group(1) if m else why)
             continue
         state[e] = None
     return state
@@ -480,8 +483,10 @@ def main():
             for b in wt["bad"]:
                 fail("linux %s run %d: %s" % (k, r + 1, b))
 
-    # 5. native: the same busybox, the same script, on the host
+    # 5. native: the same busybox, the same script, on the host; a run
+    # takes under a second, so 3x the runs.
     native = []
+    native_runs = 3 * runs
     bindir, wlsh = native_setup(a.linux, work) if "native" in parts else (None, None)
     if "native" not in parts:
         pass
@@ -491,7 +496,7 @@ def main():
         tmp = tempfile.mkdtemp(prefix="ringvm-bench-", dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else work)
         try:
             env = {"PATH": bindir, "WL_BIN": bindir, "TMPDIR": tmp}
-            for r in range(runs):
+            for r in range(native_runs):
                 res = run_console([os.path.join(bindir, "sh"), "-c", '. "$1"; wl_run_all', "sh", wlsh], 600, 120,
                                   env=env)
                 wt = workload_times(res["lines"], expected)
@@ -523,7 +528,7 @@ def main():
     out.append("")
 
     # Linux table
-    out.append("### Linux guest: host seconds, median of %d" % runs)
+    out.append("### Linux guest: host seconds, median of %d (native: of %d)" % (runs, 3 * runs))
     out.append("")
     head = ["phase"] + [name[c] for c in cols] + ["native"] + \
         ["%s/QEMU" % e for e in engines] + ["%s/native" % c for c in engines] + ["QEMU/native"]
@@ -550,9 +555,17 @@ def main():
     out.append(table(head, rows))
     out.append("")
     ok_runs = {c: sum(1 for r in linux[c] if not r["bad"] and r["status"] == 0 and not r["why"]) for c in cols}
+    if "linux" in parts:
+        out.append("Per run, in order (s), to judge the noise:")
+        out.append("")
+        for c in cols:
+            out.append("- %s: boot %s; 4 workloads %s" % (
+                name[c], " ".join(fmt(val(r, "boot"), 1) for r in linux[c]),
+                " ".join(fmt(val(r, "sum"), 1) for r in linux[c])))
+        out.append("")
     if "linux" in parts or "native" in parts:
         out.append("Results: " + "; ".join("%s %d/%d runs equal expected.txt" % (name[c], ok_runs[c], runs) for c in cols)
-                   + "; native %d/%d." % (sum(1 for r in native if not r["bad"]), runs))
+                   + "; native %d/%d." % (sum(1 for r in native if not r["bad"]), native_runs))
     out.append("")
 
     # memory
@@ -610,8 +623,6 @@ def main():
         rows.append([k, "%d" % ips_count[k]] + [fmt(ips_res.get(e, {}).get(k), 1) for e in engines] +
                     [fmt(vm[c], 1) for c in cols] + [fmt_ratio(ratio(vm["qemu"], vm[e])) for e in engines])
     out.append(table(head, rows))
-    out.append("")
-    out += ["%s: %s" % (e, state[e]) for e in ENGINES if state[e] is not None]
     out.append("")
 
     if failures:
