@@ -455,7 +455,9 @@ def main():
                     fail("ips guest %s run %d: no IPS-BEGIN/END %s lines" % (k, r + 1, loop))
     note("instructions per second done")
 
-    # 4. Linux guest, alternating engine, QEMU, engine, QEMU...
+    # 4. Linux guest, alternating engine, QEMU, engine, QEMU..., and after
+    # each round the same workloads natively (the same busybox, the same
+    # script, on the host), 3 times as a native run takes under a second.
     linux_argv = {
         e: [ringvm, "--accel", e, "-m", str(RAM_MIB), "--no-reboot", "--kernel",
             os.path.join(a.linux, "vmlinuz"), "--initrd", os.path.join(a.linux, "initrd.gz"),
@@ -464,48 +466,43 @@ def main():
                           os.path.join(a.linux, "vmlinuz"), "-initrd", os.path.join(a.linux, "initrd.gz"),
                           "-append", cmdline, "-nographic", "-no-reboot"]
     linux = {k: [] for k in engines + ["qemu"]}
-    for r in range(runs if "linux" in parts else 0):
-        for k in engines + ["qemu"]:
-            res = run_console(linux_argv[k], timeout, stall)
-            with open(os.path.join(work, "linux-%s-%d.log" % (k, r + 1)), "w") as logf:
-                logf.write("\n".join("%9.3f %s" % (t, s) for t, s in res["lines"]) + "\n")
-                logf.write(res["stderr"])
-            wt = workload_times(res["lines"], expected)
-            wt.update(res)
-            linux[k].append(wt)
-            what = "%s run %d/%d: %.1f s, boot %s s, exit %d" % (
-                k, r + 1, runs, res["t_exit"], fmt(wt["boot"], 1), res["status"])
-            note(what)
-            if res["why"]:
-                fail("linux %s run %d killed: %s" % (k, r + 1, res["why"]))
-            elif res["status"] != 0:
-                fail("linux %s run %d: exit status %d (expected 0 after reboot -f)" % (k, r + 1, res["status"]))
-            for b in wt["bad"]:
-                fail("linux %s run %d: %s" % (k, r + 1, b))
-
-    # 5. native: the same busybox, the same script, on the host; a run
-    # takes under a second, so 3x the runs.
     native = []
-    native_runs = 3 * runs
-    bindir, wlsh = native_setup(a.linux, work) if "native" in parts else (None, None)
-    if "native" not in parts:
-        pass
-    elif bindir is None:
-        fail("native: " + wlsh)
-    else:
-        tmp = tempfile.mkdtemp(prefix="ringvm-bench-", dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else work)
-        try:
-            env = {"PATH": bindir, "WL_BIN": bindir, "TMPDIR": tmp}
-            for r in range(native_runs):
+    native_runs = 3 * runs if "native" in parts else 0
+    bindir = None
+    if native_runs:
+        bindir, wlsh = native_setup(a.linux, work)
+        if bindir is None:
+            fail("native: " + wlsh)
+    tmp = tempfile.mkdtemp(prefix="ringvm-bench-", dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else work)
+    try:
+        for r in range(runs):
+            for k in engines + ["qemu"] if "linux" in parts else []:
+                res = run_console(linux_argv[k], timeout, stall)
+                with open(os.path.join(work, "linux-%s-%d.log" % (k, r + 1)), "w") as logf:
+                    logf.write("\n".join("%9.3f %s" % (t, s) for t, s in res["lines"]) + "\n")
+                    logf.write(res["stderr"])
+                wt = workload_times(res["lines"], expected)
+                wt.update(res)
+                linux[k].append(wt)
+                note("%s run %d/%d: %.1f s, boot %s s, exit %d" % (
+                    k, r + 1, runs, res["t_exit"], fmt(wt["boot"], 1), res["status"]))
+                if res["why"]:
+                    fail("linux %s run %d killed: %s" % (k, r + 1, res["why"]))
+                elif res["status"] != 0:
+                    fail("linux %s run %d: exit status %d (expected 0 after reboot -f)" % (k, r + 1, res["status"]))
+                for b in wt["bad"]:
+                    fail("linux %s run %d: %s" % (k, r + 1, b))
+            for i in range(3 if bindir else 0):
+                env = {"PATH": bindir, "WL_BIN": bindir, "TMPDIR": tmp}
                 res = run_console([os.path.join(bindir, "sh"), "-c", '. "$1"; wl_run_all', "sh", wlsh], 600, 120,
                                   env=env)
                 wt = workload_times(res["lines"], expected)
                 native.append(wt)
                 for b in wt["bad"]:
-                    fail("native run %d: %s" % (r + 1, b))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    note("native done")
+                    fail("native run %d: %s" % (len(native), b))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    note("Linux guest and native done")
 
     # 6. the table
     load1 = loadavg()
