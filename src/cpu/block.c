@@ -20,6 +20,7 @@ struct block_cache {
 	uint8_t *arena;
 	size_t used;
 	int flush_pending;
+	struct block *last; /* the block block_lookup() returned last, or NULL */
 };
 
 struct block_cache *block_cache_new(uint32_t ram_size)
@@ -58,6 +59,7 @@ void block_flush_all(struct cpu *cpu)
 	memset(bc->hash, 0, sizeof(bc->hash));
 	memset(bc->page_head, 0, bc->npages * sizeof(*bc->page_head));
 	bc->used = 0;
+	bc->last = NULL;
 	cpu->block_break = 1;
 }
 
@@ -156,6 +158,9 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	b->code32 = cpu->code32;
 	b->valid = 1;
 	b->host_code = NULL;
+	b->succ[0] = b->succ[1] = NULL;
+	b->succ_lin[0] = b->succ_lin[1] = 0;
+	b->succ_next = 0;
 	uint32_t eip = cpu->eip;
 	uint32_t cs_base = cpu->seg[S_CS].base;
 	uint32_t limit = cpu->seg[S_CS].hi;
@@ -206,13 +211,47 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	return b;
 }
 
-struct block *block_lookup(struct cpu *cpu)
+/* Chaining: most blocks are followed by one or two others (a branch
+ * taken or not), so the block run last remembers its successors by linear
+ * EIP. A remembered successor is used only if the lookup below would find
+ * it too: the TLB still maps its page for fetch at this privilege to the
+ * physical page it was decoded from (so nothing is walked or faulted that
+ * the TLB would not have cached), same code size, not invalidated, inside
+ * the CS limit, and on one page (a second page is revalidated by a walk,
+ * in the full lookup). */
+static struct block *chained(struct cpu *cpu, struct block_cache *bc, uint32_t lin, uint32_t eip)
+{
+	struct block *last = bc->last;
+	if (!last)
+		return NULL;
+	struct block *b = last->succ_lin[0] == lin ? last->succ[0]
+			  : last->succ_lin[1] == lin ? last->succ[1] : NULL;
+	if (!b || !b->valid || b->code32 != cpu->code32 || b->phys2 != ~0u)
+		return NULL;
+	const struct tlb_entry *e = &cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)];
+	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~0xfffu))
+		return NULL;
+	uint32_t end = eip + b->size - 1;
+	if (end > cpu->seg[S_CS].hi || end < eip)
+		return NULL;
+	return b;
+}
+
+static void chain(struct block_cache *bc, uint32_t lin, struct block *b)
+{
+	struct block *last = bc->last;
+	bc->last = b;
+	if (!last)
+		return;
+	int k = last->succ_next;
+	last->succ_next = (uint8_t)(k ^ 1);
+	last->succ_lin[k] = lin;
+	last->succ[k] = b;
+}
+
+static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 {
 	struct block_cache *bc = cpu->bc;
-	uint32_t eip = cpu->eip;
-	if (eip > cpu->seg[S_CS].hi || eip < cpu->seg[S_CS].lo)
-		raise_gp(cpu, 0);
-	uint32_t lin = cpu->seg[S_CS].base + eip;
 	uint32_t phys;
 	uint8_t *p = tlb_hit(cpu, lin, 1, ACC_X);
 	if (p)
@@ -238,5 +277,22 @@ struct block *block_lookup(struct cpu *cpu)
 	struct block *b = build(cpu, phys);
 	if (eip + b->size - 1 > cpu->seg[S_CS].hi)
 		raise_gp(cpu, 0); /* cannot happen: build stops at the limit */
+	return b;
+}
+
+struct block *block_lookup(struct cpu *cpu)
+{
+	struct block_cache *bc = cpu->bc;
+	uint32_t eip = cpu->eip;
+	if (eip > cpu->seg[S_CS].hi || eip < cpu->seg[S_CS].lo)
+		raise_gp(cpu, 0);
+	uint32_t lin = cpu->seg[S_CS].base + eip;
+	struct block *b = chained(cpu, bc, lin, eip);
+	if (b) {
+		bc->last = b;
+		return b;
+	}
+	b = lookup_hash(cpu, eip, lin);
+	chain(bc, lin, b);
 	return b;
 }

@@ -21,6 +21,12 @@ struct block {
 	struct block *hnext;  /* hash chain */
 	struct block *pnext[2]; /* per-page lists: [0] first page, [1] second */
 	void *host_code;      /* reserved for the translator */
+	/* Successor cache (chaining): linear EIPs that followed this block
+	 * and the blocks found there. Only a hint: block_lookup() revalidates
+	 * a successor against the TLB, CS and the block's state before use. */
+	uint32_t succ_lin[2];
+	struct block *succ[2];
+	uint8_t succ_next;    /* slot the next new successor replaces */
 	struct insn insn[];
 };
 
