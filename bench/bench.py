@@ -189,12 +189,17 @@ def workload_times(lines, expected):
 # ---------------------------------------------------------------- the parts
 
 def git_rev():
+    """The commit, and which files of the measured code (src/, guest/)
+    differed from it: the tree is shared with work in progress."""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "")
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "guest"],
+                               capture_output=True, text=True, timeout=30).stdout.split("\n")
+        dirty = [l[3:] for l in dirty if l.strip()]
+        if dirty:
+            return "%s + uncommitted changes in %s" % (rev, ", ".join(dirty))
+        return rev
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
