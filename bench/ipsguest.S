@@ -6,7 +6,11 @@
  * so the loops below must stay identical to the ones there. Ends with a
  * write to the debug-exit port 0xf4 (ringvm, and QEMU with
  * -device isa-debug-exit). Interrupts stay off throughout (multiboot
- * entry has IF=0), so nothing but the loop runs between the markers. */
+ * entry has IF=0), so nothing but the loop runs between the markers.
+ *
+ * A number at the end of the command line (`-append 8`) runs each loop
+ * that many times between its markers (default 1), so that a fast VMM
+ * runs long enough to time; the outer loop adds 2 instructions a pass. */
 	.set MB_MAGIC, 0x1BADB002
 	.set MB_FLAGS, 0
 	.section .text
@@ -18,9 +22,35 @@ mb_header:
 	.globl _start
 _start:
 	mov $0x300000, %esp
+	/* EDI = the repeat count: the digits that end the command line
+	 * (QEMU passes "kernel-path args", ringvm just the args). */
+	mov $1, %edi
+	cmp $0x2BADB002, %eax
+	jne 9f
+	testl $4, (%ebx)		/* multiboot info flags: cmdline valid */
+	jz 9f
+	mov 16(%ebx), %esi
+	xor %edx, %edx
+7:	movzbl (%esi), %eax
+	test %eax, %eax
+	jz 8f
+	inc %esi
+	sub $'0', %eax
+	cmp $9, %eax
+	ja 71f
+	imul $10, %edx, %edx
+	add %eax, %edx
+	jmp 7b
+71:	xor %edx, %edx			/* not a digit: start again */
+	jmp 7b
+8:	test %edx, %edx
+	jz 9f
+	mov %edx, %edi
+9:
 	mov $s_alu_begin, %esi
 	call puts
-	/* ips_alu of bench/ips.c */
+	mov %edi, %ebp
+10:	/* ips_alu of bench/ips.c */
 	mov $50000000, %ecx
 	xor %eax, %eax
 	mov $7, %ebx
@@ -29,12 +59,15 @@ _start:
 	shl $1, %ebx
 	sub $1, %ecx
 	jnz 1b
+	dec %ebp
+	jnz 10b
 	mov $s_alu_end, %esi
 	call puts
 
 	mov $s_mem_begin, %esi
 	call puts
-	/* ips_mem of bench/ips.c */
+	mov %edi, %ebp
+11:	/* ips_mem of bench/ips.c */
 	mov $20000000, %ecx
 	mov $0x200000, %esi
 1:	mov (%esi), %eax
@@ -43,6 +76,8 @@ _start:
 	call 2f
 	dec %ecx
 	jnz 1b
+	dec %ebp
+	jnz 11b
 	jmp 3f
 2:	push %ebx
 	mov 4(%esi), %ebx
