@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import select
-import shlex
 import shutil
 import statistics
 import subprocess

@@ -4,7 +4,8 @@
 # and the embedded guest's ELF ($GUEST_ELF) before this runs.
 #
 # Installs with apt-get when missing: qemu-system-x86 (the peer we compare
-# against: qemu-system-i386) and python3 (the driver). Builds the Linux
+# against: qemu-system-i386) and python3 (the driver; Debian's /usr/bin/python3,
+# standard library only). Builds the Linux
 # guest (scripts/linux-guest.sh) when missing or older than its scripts.
 set -eu
 BUILD=${BUILD:-build}
@@ -18,13 +19,10 @@ apt_install() {
 		{ apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
 }
 
-if [ -x /usr/bin/python3 ]; then
-	py=/usr/bin/python3
-elif command -v python3 >/dev/null 2>&1; then
-	py=python3
-else
-	apt_install python3-minimal
-	py=/usr/bin/python3
+# python3-minimal alone lacks modules the driver uses (statistics, shutil).
+py=/usr/bin/python3
+if ! "$py" -c 'import statistics, shutil, argparse' >/dev/null 2>&1; then
+	apt_install python3
 fi
 command -v "$QEMU" >/dev/null 2>&1 || apt_install qemu-system-x86
 command -v "$QEMU" >/dev/null 2>&1 || { echo "bench: $QEMU not found, and qemu-system-x86 did not install" >&2; exit 1; }
