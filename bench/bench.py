@@ -189,7 +189,10 @@ def workload_times(lines, expected):
 
 def git_rev():
     """The commit, and which files of the measured code (src/, guest/)
-    differed from it: the tree is shared with work in progress."""
+    differed from it: the tree is shared with work in progress.
+    BENCH_REV overrides it (a run from `git archive` output has no .git)."""
+    if os.environ.get("BENCH_REV"):
+        return os.environ["BENCH_REV"]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              timeout=10).stdout.strip()
