@@ -110,21 +110,24 @@ static enum cpu_stop interp_run(struct engine *e, uint64_t deadline_ns, uint64_t
 		uint32_t dbg_before = dbg ? debug_before(cpu) : 0;
 		struct block *b = block_lookup(cpu);
 		int n = b->n;
-		if (shadow || cpu->trace || dbg)
+		if (shadow || cpu->trace || dbg) {
 			n = 1;
-		cpu->block_break = 0;
-		for (int i = 0; i < n; i++) {
-			const struct insn *in = &b->insn[i];
 			if (cpu->trace)
-				trace_insn(cpu, in);
-			uint32_t next = cpu->eip + in->len;
-			cpu->next_eip = cpu->code32 ? next : (next & 0xffff);
-			in->fn(cpu, in);
-			cpu->eip = cpu->next_eip;
-			cpu->icount++;
-			if (cpu->block_break)
-				break;
+				trace_insn(cpu, &b->insn[0]);
 		}
+		cpu->block_break = 0;
+		/* The block was found for the current code size, and a handler
+		 * that changes it sets block_break: the mask holds for the run. */
+		const uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
+		const struct insn *in = b->insn, *end = b->insn + n;
+		uint32_t eip = cpu->eip;
+		do {
+			cpu->next_eip = (eip + in->len) & mask;
+			in->fn(cpu, in);
+			eip = cpu->next_eip;
+			cpu->eip = eip;
+			cpu->icount++;
+		} while (!cpu->block_break && ++in < end);
 		if (dbg) /* n was 1: traps after that instruction (may raise #DB) */
 			debug_after(cpu, &b->insn[0], dbg_before);
 		if (cpu->shutdown) {
