@@ -103,16 +103,9 @@ class Mem:
         self.thread.join()
 
 
-def run_console(argv, timeout, stall, env=None, cwd=None):
-    """Runs argv with stdout on a pipe and time-stamps each line as it
-    arrives. Returns dict: lines [(t, text)], t_exit, status, maxrss_kib,
-    mem (Mem), stderr, why (a reason it was killed, or None)."""
-    errf = tempfile.TemporaryFile()
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf,
-                         env=env, cwd=cwd)
-    mem = Mem(p.pid, RAM_MIB * 1024)
-    fd = p.stdout.fileno()
+def read_lines(p, fd, t0, timeout, stall):
+    """Reads p's output to its end, time-stamping each line on arrival;
+    kills p after timeout seconds, or stall seconds without output."""
     lines, buf, why = [], b"", None
     last = t0
     while True:
@@ -134,6 +127,24 @@ def run_console(argv, timeout, stall, env=None, cwd=None):
         if why:
             p.kill()
             break
+    return lines, buf, why
+
+
+def run_console(argv, timeout, stall, env=None, cwd=None):
+    """Runs argv with stdout on a pipe and time-stamps each line as it
+    arrives. Returns dict: lines [(t, text)], t_exit, status, maxrss_kib,
+    mem (Mem), stderr, why (a reason it was killed, or None)."""
+    errf = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf,
+                         env=env, cwd=cwd)
+    mem = Mem(p.pid, RAM_MIB * 1024)
+    fd = p.stdout.fileno()
+    try:
+        lines, buf, why = read_lines(p, fd, t0, timeout, stall)
+    except BaseException:
+        p.kill()  # Ctrl-C or a bug: leave no VMM behind
+        raise
     if buf:
         lines.append((time.monotonic() - t0, buf.decode("latin-1").replace("\r", "")))
     _, status, ru = os.wait4(p.pid, 0)
