@@ -218,23 +218,17 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
  * physical page it was decoded from (so nothing is walked or faulted that
  * the TLB would not have cached), same code size, not invalidated, inside
  * the CS limit, and on one page (a second page is revalidated by a walk,
- * in the full lookup). */
-static struct block *chained(struct cpu *cpu, struct block_cache *bc, uint32_t lin, uint32_t eip)
+ * in the full lookup). usable(): b was found at lin once; would the full
+ * lookup find it now? */
+static inline bool usable(struct cpu *cpu, const struct block *b, uint32_t lin, uint32_t eip)
 {
-	struct block *last = bc->last;
-	if (!last)
-		return NULL;
-	struct block *b = last->succ_lin[0] == lin ? last->succ[0]
-			  : last->succ_lin[1] == lin ? last->succ[1] : NULL;
-	if (!b || !b->valid || b->code32 != cpu->code32 || b->phys2 != ~0u)
-		return NULL;
+	if (!b->valid || b->code32 != cpu->code32 || b->phys2 != ~0u)
+		return false;
 	const struct tlb_entry *e = &cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~0xfffu))
-		return NULL;
+		return false;
 	uint32_t end = eip + b->size - 1;
-	if (end > cpu->seg[S_CS].hi || end < eip)
-		return NULL;
-	return b;
+	return end <= cpu->seg[S_CS].hi && end >= eip;
 }
 
 static void chain(struct block_cache *bc, uint32_t lin, struct block *b)
@@ -280,6 +274,15 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 	return b;
 }
 
+/* Not a chained successor: the hash table (translating EIP, decoding a
+ * new block if needed); links the result to the block run before. */
+__attribute__((noinline)) static struct block *lookup_slow(struct cpu *cpu, uint32_t lin, uint32_t eip)
+{
+	struct block *b = lookup_hash(cpu, eip, lin);
+	chain(cpu->bc, lin, b);
+	return b;
+}
+
 struct block *block_lookup(struct cpu *cpu)
 {
 	struct block_cache *bc = cpu->bc;
@@ -287,12 +290,14 @@ struct block *block_lookup(struct cpu *cpu)
 	if (eip > cpu->seg[S_CS].hi || eip < cpu->seg[S_CS].lo)
 		raise_gp(cpu, 0);
 	uint32_t lin = cpu->seg[S_CS].base + eip;
-	struct block *b = chained(cpu, bc, lin, eip);
-	if (b) {
-		bc->last = b;
-		return b;
+	struct block *last = bc->last;
+	if (last) {
+		struct block *b = last->succ_lin[0] == lin ? last->succ[0]
+				  : last->succ_lin[1] == lin ? last->succ[1] : NULL;
+		if (b && usable(cpu, b, lin, eip)) {
+			bc->last = b;
+			return b;
+		}
 	}
-	b = lookup_hash(cpu, eip, lin);
-	chain(bc, lin, b);
-	return b;
+	return lookup_slow(cpu, lin, eip);
 }
