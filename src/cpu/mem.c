@@ -117,17 +117,30 @@ int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len)
 	return 0;
 }
 
+/* A full flush (paging mode changes, A20, reset) sweeps every entry; a
+ * CR3 write or task switch (keep_global) visits only the entries filled
+ * since, which after a context switch are a few dozen of the 2048. */
 void tlb_flush_all(struct cpu *cpu, int keep_global)
 {
 	for (int u = 0; u < 2; u++) {
-		for (uint32_t i = 0; i < TLB_SIZE; i++) {
-			if (keep_global && (cpu->tlb.global[u][i / 32] >> (i % 32) & 1))
-				continue;
-			struct tlb_entry *e = &cpu->tlb.e[u][i];
-			e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
-		}
-		if (!keep_global)
+		if (!keep_global) {
+			for (uint32_t i = 0; i < TLB_SIZE; i++) {
+				struct tlb_entry *e = &cpu->tlb.e[u][i];
+				e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+			}
 			memset(cpu->tlb.global[u], 0, sizeof(cpu->tlb.global[u]));
+			memset(cpu->tlb.filled[u], 0, sizeof(cpu->tlb.filled[u]));
+			continue;
+		}
+		for (uint32_t w = 0; w < TLB_SIZE / 32; w++) {
+			uint32_t m = cpu->tlb.filled[u][w] & ~cpu->tlb.global[u][w];
+			cpu->tlb.filled[u][w] &= cpu->tlb.global[u][w];
+			while (m) {
+				struct tlb_entry *e = &cpu->tlb.e[u][w * 32 + (uint32_t)__builtin_ctz(m)];
+				e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+				m &= m - 1;
+			}
+		}
 	}
 }
 
@@ -138,6 +151,7 @@ void tlb_flush_page(struct cpu *cpu, uint32_t lin)
 		struct tlb_entry *e = &cpu->tlb.e[u][i];
 		e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
 		cpu->tlb.global[u][i / 32] &= ~(1u << (i % 32));
+		cpu->tlb.filled[u][i / 32] &= ~(1u << (i % 32));
 	}
 }
 
@@ -244,6 +258,7 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 		 * is not cached for data, so accesses reach the slow path. */
 		if (cpu->debug_active && debug_page_watched(cpu, lpage))
 			e->tag_r = e->tag_w = TLB_INVALID;
+		cpu->tlb.filled[user][i / 32] |= 1u << (i % 32);
 		if (w.global)
 			cpu->tlb.global[user][i / 32] |= 1u << (i % 32);
 		else

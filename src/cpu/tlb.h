@@ -19,6 +19,9 @@ struct tlb_entry {
 struct tlb {
 	struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
 	uint32_t global[2][TLB_SIZE / 32]; /* entries that came from G pages */
+	/* Entries filled since the last full flush (a superset of those with
+	 * a valid tag), so that a CR3 write visits only those. */
+	uint32_t filled[2][TLB_SIZE / 32];
 };
 
 #endif
