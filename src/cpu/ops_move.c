@@ -44,6 +44,18 @@ static void op_mov_m_r(struct cpu *cpu, const struct insn *in)
 	mem_write(cpu, in->seg, insn_ea(cpu, in), in->op[0].size, reg_read(cpu, in->op[1].reg, in->op[1].size));
 }
 
+/* The 32-bit forms are the two hottest handlers under Linux (perf): with
+ * the size a constant the size switches of reg_write/load_le fold away. */
+static void op_mov_r32_m(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->op[0].reg] = mem_read(cpu, in->seg, insn_ea(cpu, in), 4);
+}
+
+static void op_mov_m_r32(struct cpu *cpu, const struct insn *in)
+{
+	mem_write(cpu, in->seg, insn_ea(cpu, in), 4, cpu->r[in->op[1].reg]);
+}
+
 static void op_mov_cr(struct cpu *cpu, const struct insn *in) { sys_mov_cr(cpu, in); }
 static void op_mov_dr(struct cpu *cpu, const struct insn *in) { sys_mov_dr(cpu, in); }
 
@@ -59,9 +71,9 @@ static insn_fn sel_mov(const struct insn *in)
 	if (k0 == OPK_REG && k1 == OPK_IMM && in->op[0].size == 4)
 		return op_mov_r32_imm;
 	if (k0 == OPK_REG && k1 == OPK_MEM)
-		return op_mov_r_m;
+		return in->op[0].size == 4 && in->op[1].size == 4 ? op_mov_r32_m : op_mov_r_m;
 	if (k0 == OPK_MEM && k1 == OPK_REG)
-		return op_mov_m_r;
+		return in->op[0].size == 4 && in->op[1].size == 4 ? op_mov_m_r32 : op_mov_m_r;
 	return op_mov;
 }
 
