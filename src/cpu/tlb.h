@@ -14,10 +14,11 @@ struct tlb_entry {
 	uint32_t tag_r, tag_w, tag_x; /* linear page address, or TLB_INVALID */
 	uint32_t ppage;               /* guest-physical page address */
 	uintptr_t addend;             /* host address = linear + addend */
+	uint64_t pad;                 /* 32 bytes: an entry never straddles a cache line */
 };
 
 struct tlb {
-	struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+	_Alignas(64) struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
 	uint32_t global[2][TLB_SIZE / 32]; /* entries that came from G pages */
 	/* Entries filled since the last full flush (a superset of those with
 	 * a valid tag), so that a CR3 write visits only those. */
