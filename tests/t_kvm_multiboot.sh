@@ -112,33 +112,6 @@ idt:	.space 0x30*8
 	.space 4096
 stack_top:
 EOF
-printf 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text) } .data : { *(.data) } .bss : { *(.bss) } }\n' > "$tmp/k.ld"
-if ! gcc -m32 -nostdlib -static -Wl,--build-id=none -T "$tmp/k.ld" -o "$tmp/k.elf" "$tmp/k.S" 2>"$tmp/cc.err"; then
-	cat "$tmp/cc.err"
-	echo "skip: cannot assemble a 32-bit test kernel here"
-	exit 77
-fi
-"$bin" --accel interp --no-reboot --kernel "$tmp/k.elf" </dev/null >"$tmp/interp.out" 2>"$tmp/interp.err"
-rc_i=$?
-timeout 300 "$bin" --accel kvm --no-reboot --kernel "$tmp/k.elf" </dev/null >"$tmp/kvm.out" 2>"$tmp/kvm.err"
-rc_k=$?
-echo "interp: exit $rc_i"; cat "$tmp/interp.out"
-echo "kvm: exit $rc_k"; cat "$tmp/kvm.out"; cat "$tmp/kvm.err"
-if [ $rc_k -ne 33 ] && grep -q "^ringvm: kvm: /dev/kvm\|^ringvm: kvm: KVM_CREATE\|^ringvm: kvm: unsupported" "$tmp/kvm.err"; then
-	echo "skip: the kvm engine cannot run here: $(head -1 "$tmp/kvm.err")"
-	exit 77
-fi
-# The engine's probe runs a tiny INT/IRET guest; where the host's KVM
-# cannot (an emulated /dev/kvm, as on the project's CI machines), this
-# kernel cannot run either: say so rather than pass or fail.
-if [ $rc_k -ne 33 ] && grep -q "protected-mode interrupts: " "$tmp/kvm.err"; then
-	echo "skip: this host's KVM cannot deliver protected-mode interrupts (probe: $(grep -o 'protected-mode interrupts: [^;)]*' "$tmp/kvm.err" | head -1))"
-	exit 77
-fi
-fail=0
-[ $rc_i -eq 33 ] || { echo "FAIL: interp exit $rc_i, want 33 (debug-exit 0x10)"; fail=1; }
-grep -q "^tick 5$" "$tmp/interp.out" || { echo "FAIL: interp did not print five ticks"; fail=1; }
-[ $rc_k -eq $rc_i ] || { echo "FAIL: kvm exit $rc_k differs from interp's $rc_i"; fail=1; }
-cmp -s "$tmp/interp.out" "$tmp/kvm.out" || { echo "FAIL: kvm output differs from interp's"; fail=1; }
-[ $fail -eq 0 ] && echo "kvm and interp: same output, same exit status"
-exit $fail
+. tests/kvm_compare.sh
+kvm_build 0x100000
+kvm_compare "protected-mode interrupts: " "this host's KVM cannot deliver protected-mode interrupts (probe)"
