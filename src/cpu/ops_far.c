@@ -67,6 +67,33 @@ static void check_tss(struct cpu *cpu, uint16_t sel, const struct desc *d)
 		raise_np(cpu, sel);
 }
 
+/* JMP or CALL to a task gate or a TSS descriptor: a task switch
+ * (JMP/CALL pseudo-code TASK-GATE and TASK-STATE-SEGMENT; Vol. 3, 7.3).
+ * Returns 0, doing nothing, when d is neither. */
+static int far_to_task(struct cpu *cpu, uint16_t sel, const struct desc *d, enum task_src src)
+{
+	uint16_t tsel = sel;
+	struct desc td = *d;
+	switch (desc_type(d)) {
+	case DT_TASK:
+		check_gate(cpu, sel, d);
+		task_gate_target(cpu, d, &tsel, &td);
+		break;
+	case DT_TSS16_AVAIL:
+	case DT_TSS32_AVAIL:
+	case DT_TSS16_BUSY:
+	case DT_TSS32_BUSY:
+		check_tss(cpu, sel, d);
+		break;
+	default:
+		return 0;
+	}
+	if (task_switch(cpu, tsel, &td, src, cpu->next_eip))
+		task_trap(cpu);
+	cpu->block_break = 1;
+	return 1;
+}
+
 void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
 {
 	uint32_t eip = in->osize == 2 ? (off & 0xffff) : off;
@@ -95,38 +122,21 @@ void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
 		cpu->block_break = 1;
 		return;
 	}
-	uint16_t tsel, cs;
-	struct desc td, cd;
-	switch (desc_type(&d)) {
-	case DT_CALL16:
-	case DT_CALL32:
-		check_gate(cpu, sel, &d);
-		gate_code(cpu, &d, 1, &cs, &cd);
-		eip = gate_off(&d);
-		if (desc_type(&d) == DT_CALL16)
-			eip &= 0xffff;
-		if (eip > desc_limit(&cd))
-			raise_gp(cpu, 0);
-		seg_load_cs(cpu, cs, &cd, cpu->cpl);
-		cpu->next_eip = eip;
-		break;
-	case DT_TASK:
-		check_gate(cpu, sel, &d);
-		task_gate_target(cpu, &d, &tsel, &td);
-		if (task_switch(cpu, tsel, &td, TASK_JMP, cpu->next_eip))
-			task_trap(cpu);
-		break;
-	case DT_TSS16_AVAIL:
-	case DT_TSS32_AVAIL:
-	case DT_TSS16_BUSY:
-	case DT_TSS32_BUSY:
-		check_tss(cpu, sel, &d);
-		if (task_switch(cpu, sel, &d, TASK_JMP, cpu->next_eip))
-			task_trap(cpu);
-		break;
-	default:
+	if (far_to_task(cpu, sel, &d, TASK_JMP))
+		return;
+	if (desc_type(&d) != DT_CALL16 && desc_type(&d) != DT_CALL32)
 		raise_gp_sel(cpu, sel);
-	}
+	uint16_t cs;
+	struct desc cd;
+	check_gate(cpu, sel, &d);
+	gate_code(cpu, &d, 1, &cs, &cd);
+	eip = gate_off(&d);
+	if (desc_type(&d) == DT_CALL16)
+		eip &= 0xffff;
+	if (eip > desc_limit(&cd))
+		raise_gp(cpu, 0);
+	seg_load_cs(cpu, cs, &cd, cpu->cpl);
+	cpu->next_eip = eip;
 	cpu->block_break = 1;
 }
 
@@ -226,30 +236,11 @@ void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in
 		cpu->block_break = 1;
 		return;
 	}
-	uint16_t tsel;
-	struct desc td;
-	switch (desc_type(&d)) {
-	case DT_CALL16:
-	case DT_CALL32:
-		call_gate(cpu, sel, &d);
-		break;
-	case DT_TASK:
-		check_gate(cpu, sel, &d);
-		task_gate_target(cpu, &d, &tsel, &td);
-		if (task_switch(cpu, tsel, &td, TASK_CALL, cpu->next_eip))
-			task_trap(cpu);
-		break;
-	case DT_TSS16_AVAIL:
-	case DT_TSS32_AVAIL:
-	case DT_TSS16_BUSY:
-	case DT_TSS32_BUSY:
-		check_tss(cpu, sel, &d);
-		if (task_switch(cpu, sel, &d, TASK_CALL, cpu->next_eip))
-			task_trap(cpu);
-		break;
-	default:
+	if (far_to_task(cpu, sel, &d, TASK_CALL))
+		return;
+	if (desc_type(&d) != DT_CALL16 && desc_type(&d) != DT_CALL32)
 		raise_gp_sel(cpu, sel);
-	}
+	call_gate(cpu, sel, &d);
 	cpu->block_break = 1;
 }
 
