@@ -1,5 +1,5 @@
 /* A minimal machine for CPU tests: RAM, a port bus that records output,
- * and the interpreter. Code under test is put straight into guest memory.
+ * and the engine named by $RINGVM_ENGINE (interp when unset). Code under test is put straight into guest memory.
  *
  *   port 0xe9 (out): bytes appended to h->out (debug console)
  *   port 0xf4 (out): stop the run, h->exit_value = value
@@ -75,6 +75,21 @@ static int h_intr_ack(void *o)
 	return h->pending_vector;
 }
 
+/* The engine under test: $RINGVM_ENGINE, or interp. An engine this build
+ * lacks is a failure, never a silent fall back to interp. */
+static inline const struct engine_ops *h_engine_ops(void)
+{
+	const char *name = getenv(ENGINE_ENV);
+	if (!name || !*name)
+		name = "interp";
+	const struct engine_ops *ops = engine_find(name);
+	if (!ops) {
+		fprintf(stderr, "%s=%s: no such engine in this build\n", ENGINE_ENV, name);
+		exit(2);
+	}
+	return ops;
+}
+
 static inline void h_init(struct harness *h, uint32_t ram_size)
 {
 	memset(h, 0, sizeof(*h));
@@ -91,7 +106,7 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 		exit(1);
 	}
 	char err[200];
-	h->eng = interp_engine_ops.create(&h->cpu, err, sizeof(err));
+	h->eng = h_engine_ops()->create(&h->cpu, err, sizeof(err));
 	if (!h->eng) {
 		fprintf(stderr, "engine: %s\n", err);
 		exit(1);
@@ -100,7 +115,7 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 
 static inline void h_free(struct harness *h)
 {
-	interp_engine_ops.destroy(h->eng);
+	h->eng->ops->destroy(h->eng);
 	cpu_free(&h->cpu);
 	munmap(h->ram, h->ram_size);
 }
@@ -117,7 +132,7 @@ static inline void h_load(struct harness *h, uint32_t pa, const void *p, size_t 
 static inline enum cpu_stop h_run(struct harness *h, uint64_t max_insns)
 {
 	h->cpu.stop_request = 0;
-	return interp_engine_ops.run(h->eng, ~0ull, h->cpu.icount + max_insns);
+	return h->eng->ops->run(h->eng, ~0ull, h->cpu.icount + max_insns);
 }
 
 /* Real mode at seg:off with SS:SP just below 0x7000. */

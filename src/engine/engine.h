@@ -43,4 +43,12 @@ struct engine_ops {
 extern const struct engine_ops interp_engine_ops;
 extern const struct engine_ops kvm_engine_ops;
 
+/* The engine called name ("interp", "bt", "kvm"), or NULL if this build
+ * has none by that name. */
+const struct engine_ops *engine_find(const char *name);
+
+/* Tests run on the engine named by this environment variable (default
+ * interp), so that one suite checks every software engine. */
+#define ENGINE_ENV "RINGVM_ENGINE"
+
 #endif
