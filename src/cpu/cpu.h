@@ -205,6 +205,11 @@ struct cpu {
 				* engines run one instruction at a time */
 	uint32_t db_pending;   /* DR6 bits of traps found during this instruction */
 
+	/* binary translator (engine/bt): blocks it may still chain before
+	 * the run core looks again, and its private state */
+	int32_t bt_countdown;
+	struct bt *bt;
+
 	/* debug / trace */
 	int trace;             /* print each instruction to stderr */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */

@@ -1,0 +1,125 @@
+/* The bt engine: guest code translated to x86-64 host code just before
+ * it first runs, kept in the translation cache, blocks chained through
+ * the trampoline. The loop around the blocks is the shared run core
+ * (cpu/run.c); what bt adds is its way to run a block. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu/run.h"
+#include "engine/bt/bt.h"
+#include "engine/engine.h"
+
+#define TCACHE_BYTES (64u << 20)
+
+/* Can this block run as translated code here? A 16-bit block whose IP
+ * would wrap past 0xFFFF inside it is left to the interpreter, which
+ * masks IP instruction by instruction. */
+static inline int translatable(const struct cpu *cpu, const struct block *b)
+{
+	return b->code32 || (cpu->eip & 0xffffu) + b->size <= 0x10000u;
+}
+
+/* The block's host code, translating it now if needed. NULL if it
+ * cannot run translated. */
+static const void *host_code_of(struct bt *bt, struct block *b)
+{
+	if (b->host_code)
+		return b->host_code;
+	const void *code = bt_translate(bt, b);
+	if (!code) {
+		/* The cache is full: start again with both caches empty.
+		 * Safe here: no translated code is running below us that
+		 * would return into the cache (bt_next is reached through
+		 * the fixed trampoline, and its caller's block is never
+		 * returned to). */
+		block_flush_all(bt->cpu);
+		tcache_reset(bt);
+		return NULL;
+	}
+	b->host_code = (void *)(uintptr_t)code;
+	return code;
+}
+
+const void *bt_next(struct cpu *cpu)
+{
+	if (cpu->bt_countdown <= 0 || cpu->block_break || !cpu_run_may_chain(cpu))
+		return NULL;
+	cpu->bt_countdown--;
+	/* May raise (#PF or #GP on the fetch): the state is exact, the run
+	 * core delivers it at the new EIP as interp would. */
+	struct block *b = block_lookup(cpu);
+	if (!translatable(cpu, b))
+		return NULL;
+	return host_code_of(cpu->bt, b);
+}
+
+static unsigned bt_run_block(struct cpu *cpu, struct block *b, unsigned max_blocks, void *opaque)
+{
+	struct bt *bt = opaque;
+	const void *code = translatable(cpu, b) ? host_code_of(bt, b) : NULL;
+	if (!code) {
+		run_interp_block(cpu, b, b->n);
+		return 1;
+	}
+	cpu->block_break = 0;
+	cpu->bt_countdown = (int32_t)max_blocks - 1;
+	bt->enter(cpu, code);
+	int32_t left = cpu->bt_countdown < 0 ? 0 : cpu->bt_countdown;
+	return max_blocks - (unsigned)left;
+}
+
+static struct engine *bt_create(struct cpu *cpu, char *err, size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct bt *bt = calloc(1, sizeof(*bt));
+	if (!e || !bt) {
+		free(e);
+		free(bt);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (tcache_init(bt, TCACHE_BYTES, err, errlen) < 0) {
+		free(e);
+		free(bt);
+		return NULL;
+	}
+	bt->cpu = cpu;
+	cpu->bt = bt;
+	/* Blocks decoded before (by another engine) have no host code. */
+	block_flush_all(cpu);
+	e->ops = &bt_engine_ops;
+	e->cpu = cpu;
+	e->priv = bt;
+	return e;
+}
+
+static void bt_destroy(struct engine *e)
+{
+	struct bt *bt = e->priv;
+	if (e->cpu->bt == bt)
+		e->cpu->bt = NULL;
+	block_flush_all(e->cpu);
+	tcache_free(bt);
+	free(bt);
+	free(e);
+}
+
+static enum cpu_stop bt_run(struct engine *e, uint64_t deadline_ns, uint64_t icount_limit)
+{
+	const struct run_engine re = { bt_run_block, e->priv };
+	return cpu_run(e->cpu, deadline_ns, icount_limit, &re);
+}
+
+static void bt_sync(struct engine *e)
+{
+	(void)e; /* bt keeps no guest state outside struct cpu between runs */
+}
+
+const struct engine_ops bt_engine_ops = {
+	.name = "bt",
+	.create = bt_create,
+	.destroy = bt_destroy,
+	.run = bt_run,
+	.sync_out = bt_sync,
+	.sync_in = bt_sync,
+};

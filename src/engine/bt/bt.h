@@ -1,0 +1,59 @@
+/* The binary translator's parts (internal to engine/bt/).
+ *
+ * tcache.c  the translation cache: one memfd mapped twice, writable for
+ *           the translator and executable for the CPU (never both at one
+ *           address), with the fixed trampolines at its start;
+ * translate.c  a decoded block -> x86-64 host code;
+ * bt.c      the engine: runs translated blocks under the shared run core.
+ *
+ * Translated code runs with RBP = struct cpu *, the guest's general
+ * registers, EIP, EFLAGS and icount in struct cpu (so every callout into
+ * an interpreter handler sees the exact guest state), and the guest's
+ * arithmetic flags in the host's RFLAGS between instructions that the
+ * translator emits itself.
+ */
+#ifndef RINGVM_BT_H
+#define RINGVM_BT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu.h"
+
+struct bt {
+	struct cpu *cpu;
+	int fd;
+	uint8_t *rw, *rx;  /* the two views of the cache */
+	size_t size;       /* bytes */
+	size_t fixed;      /* trampolines: [0, fixed) survive a flush */
+	size_t used;
+	/* trampoline entry points (executable view) */
+	void (*enter)(struct cpu *cpu, const void *code);
+	const uint8_t *exit_rx; /* back to bt_run_block's caller */
+	const uint8_t *next_rx; /* bt_next(), then the block it returns */
+	/* statistics, for --stats and the benchmark */
+	uint64_t blocks_translated, guest_insns_translated, flushes;
+	uint64_t translate_ns;
+};
+
+/* tcache.c */
+int tcache_init(struct bt *bt, size_t size, char *err, size_t errlen);
+void tcache_free(struct bt *bt);
+/* Forget every translation (the blocks that held them are dropped by
+ * the caller with block_flush_all()). */
+void tcache_reset(struct bt *bt);
+static inline const uint8_t *tcache_rx(const struct bt *bt, const uint8_t *rw)
+{
+	return bt->rx + (rw - bt->rw);
+}
+
+/* translate.c: host code for b at the end of the cache, or NULL when the
+ * cache is full. Returns the executable address of the block's body. */
+const void *bt_translate(struct bt *bt, struct block *b);
+
+/* bt.c: the trampoline's way on from one block to the next: host code
+ * of the block at CS:EIP, or NULL to return to the run core. */
+const void *bt_next(struct cpu *cpu);
+
+#endif
