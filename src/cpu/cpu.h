@@ -168,6 +168,8 @@ struct cpu {
 	uint8_t stack32; /* SS.B: stack pointer is ESP, not SP */
 	uint8_t pmode;  /* CR0.PE && !EFLAGS.VM */
 	uint8_t ac_active; /* alignment checking: CR0.AM && EFLAGS.AC && CPL 3 */
+	uint32_t tlb_set_off; /* byte offset of the TLB set CPL's accesses use
+			       * (0 supervisor, or tlb.e[1]): bt's inline lookups */
 
 	/* --- execution --- */
 	uint32_t next_eip;     /* set before each handler: eip + length */

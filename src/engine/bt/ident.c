@@ -1,11 +1,718 @@
-/* Guest instructions the translator emits as host code of its own. */
+/* Guest instructions the translator emits as host code of its own: the
+ * integer instructions that dominate real code (ALU, MOV, LEA, shifts,
+ * INC/DEC, TEST, IMUL, SETcc/CMOVcc, PUSH/POP, near CALL/RET/JMP/Jcc).
+ *
+ * Guest registers live in struct cpu, so a guest register operand is a
+ * host memory operand [rbp + 4*r] (AH..BH at +1), and the guest's own
+ * instruction runs on the host with its operands remapped: the host
+ * computes the result and the flags exactly as the processor defines them,
+ * undefined flags included (the interpreter runs the same host
+ * instructions, so both engines agree with the host processor).
+ *
+ * A guest memory operand goes through an inline probe of the software
+ * TLB: effective address, segment limit and type check, TLB tag compare,
+ * host address = linear + addend. Anything the probe does not accept —
+ * a miss, MMIO, a page-crossing or misaligned-under-AC access, a segment
+ * fault — runs the interpreter's handler out of line (translate.c's slow
+ * paths), which fills the TLB or raises the guest's fault precisely.
+ */
+#include "cpu/exec.h"
 #include "engine/bt/tstate.h"
 
-int ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+#include <Zydis/Mnemonic.h>
+
+#define TLBE_OFF ((int32_t)offsetof(struct cpu, tlb.e))
+#define SEG_OFF(s, f) ((int32_t)(offsetof(struct cpu, seg) + (size_t)(s) * sizeof(struct seg) + offsetof(struct seg, f)))
+#define REG_OFF(n) ((int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(n)))
+
+enum kind {
+	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
+	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
+};
+
+/* ---- which instructions, and their flags ---- */
+
+static int alu_digit(int mnem)
 {
-	(void)ts;
-	(void)in;
-	(void)off;
-	(void)k;
+	switch (mnem) {
+	case ZYDIS_MNEMONIC_ADD: return 0;
+	case ZYDIS_MNEMONIC_OR: return 1;
+	case ZYDIS_MNEMONIC_ADC: return 2;
+	case ZYDIS_MNEMONIC_SBB: return 3;
+	case ZYDIS_MNEMONIC_AND: return 4;
+	case ZYDIS_MNEMONIC_SUB: return 5;
+	case ZYDIS_MNEMONIC_XOR: return 6;
+	case ZYDIS_MNEMONIC_CMP: return 7;
+	default: return -1;
+	}
+}
+
+static int is_gpr_or_mem(const struct opnd *o)
+{
+	return o->kind == OPK_REG || o->kind == OPK_MEM;
+}
+
+static int has_mem(const struct insn *in)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_MEM)
+			return 1;
 	return 0;
+}
+
+/* The count of a shift by immediate (C0/C1, D0/D1), or -1 for CL. */
+static int shift_count(const struct insn *in)
+{
+	if (in->opcode == 0xd0 || in->opcode == 0xd1)
+		return 1;
+	if (in->opcode == 0xc0 || in->opcode == 0xc1)
+		return (int)(in->imm & 0xff);
+	return -1;
+}
+
+static enum kind kind_of(const struct insn *in)
+{
+	const struct opnd *a = &in->op[0], *b = &in->op[1];
+	if (in->lock || in->map > 1)
+		return K_NONE;
+	int osz = in->osize;
+	switch (in->mnem) {
+	case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SBB:
+	case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_CMP:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
+			return K_NONE;
+		return K_ALU;
+	case ZYDIS_MNEMONIC_TEST:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM))
+			return K_NONE;
+		return K_TEST;
+	case ZYDIS_MNEMONIC_MOV:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
+			return K_NONE;
+		if (a->kind == OPK_MEM && b->kind == OPK_MEM)
+			return K_NONE;
+		return K_MOV;
+	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX:
+		return in->nop == 2 && a->kind == OPK_REG && is_gpr_or_mem(b) ? K_MOVX : K_NONE;
+	case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_INCDEC : K_NONE;
+	case ZYDIS_MNEMONIC_NEG:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_NEG : K_NONE;
+	case ZYDIS_MNEMONIC_NOT:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_NOT : K_NONE;
+	case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
+	case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR:
+		if (!is_gpr_or_mem(a) || in->map != 0 || (in->opcode < 0xc0 || in->opcode > 0xd3) ||
+		    (in->opcode > 0xc1 && in->opcode < 0xd0))
+			return K_NONE;
+		return K_SHIFT;
+	case ZYDIS_MNEMONIC_IMUL:
+		if (in->nop < 2 || a->kind != OPK_REG || !is_gpr_or_mem(b) || osz == 1)
+			return K_NONE;
+		if (in->nop == 3 && in->op[2].kind != OPK_IMM)
+			return K_NONE;
+		return K_IMUL;
+	case ZYDIS_MNEMONIC_LEA:
+		return in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_AGEN && osz != 1 ? K_LEA : K_NONE;
+	case ZYDIS_MNEMONIC_XCHG:
+		return in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_REG ? K_XCHG : K_NONE;
+	case ZYDIS_MNEMONIC_SETB: case ZYDIS_MNEMONIC_SETBE: case ZYDIS_MNEMONIC_SETL: case ZYDIS_MNEMONIC_SETLE:
+	case ZYDIS_MNEMONIC_SETNB: case ZYDIS_MNEMONIC_SETNBE: case ZYDIS_MNEMONIC_SETNL: case ZYDIS_MNEMONIC_SETNLE:
+	case ZYDIS_MNEMONIC_SETNO: case ZYDIS_MNEMONIC_SETNP: case ZYDIS_MNEMONIC_SETNS: case ZYDIS_MNEMONIC_SETNZ:
+	case ZYDIS_MNEMONIC_SETO: case ZYDIS_MNEMONIC_SETP: case ZYDIS_MNEMONIC_SETS: case ZYDIS_MNEMONIC_SETZ:
+		return in->nop == 1 && is_gpr_or_mem(a) && in->map == 1 ? K_SETCC : K_NONE;
+	case ZYDIS_MNEMONIC_CMOVB: case ZYDIS_MNEMONIC_CMOVBE: case ZYDIS_MNEMONIC_CMOVL: case ZYDIS_MNEMONIC_CMOVLE:
+	case ZYDIS_MNEMONIC_CMOVNB: case ZYDIS_MNEMONIC_CMOVNBE: case ZYDIS_MNEMONIC_CMOVNL: case ZYDIS_MNEMONIC_CMOVNLE:
+	case ZYDIS_MNEMONIC_CMOVNO: case ZYDIS_MNEMONIC_CMOVNP: case ZYDIS_MNEMONIC_CMOVNS: case ZYDIS_MNEMONIC_CMOVNZ:
+	case ZYDIS_MNEMONIC_CMOVO: case ZYDIS_MNEMONIC_CMOVP: case ZYDIS_MNEMONIC_CMOVS: case ZYDIS_MNEMONIC_CMOVZ:
+		return in->nop == 2 && a->kind == OPK_REG && is_gpr_or_mem(b) && in->map == 1 ? K_CMOVCC : K_NONE;
+	case ZYDIS_MNEMONIC_NOP:
+		return K_NOP;
+	case ZYDIS_MNEMONIC_PUSH:
+		if (in->nop != 1 || (a->kind != OPK_REG && a->kind != OPK_IMM) || osz == 1)
+			return K_NONE;
+		return K_PUSH;
+	case ZYDIS_MNEMONIC_POP:
+		return in->nop == 1 && a->kind == OPK_REG && osz != 1 ? K_POP : K_NONE;
+	case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JLE:
+	case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JNLE:
+	case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JNP: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JNZ:
+	case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JZ:
+		return in->nop == 1 && a->kind == OPK_REL ? K_JCC : K_NONE;
+	case ZYDIS_MNEMONIC_JMP:
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG))
+			return K_NONE;
+		return K_JMP;
+	case ZYDIS_MNEMONIC_CALL:
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG) || osz != 4)
+			return K_NONE;
+		return K_CALL;
+	case ZYDIS_MNEMONIC_RET:
+		if (in->map != 0 || (in->opcode != 0xc3 && in->opcode != 0xc2) || osz != 4)
+			return K_NONE;
+		return K_RET;
+	default:
+		return K_NONE;
+	}
+}
+
+#define F_ALL FL_ARITH
+
+int ident_flags(const struct insn *in, struct iflags *f)
+{
+	enum kind k = kind_of(in);
+	*f = (struct iflags){ 0, 0, 0, 0 };
+	switch (k) {
+	case K_NONE:
+		return 0;
+	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET:
+		f->fault = 1;
+		break;
+	case K_ALU:
+		f->wdef = f->wmay = F_ALL;
+		if (in->mnem == ZYDIS_MNEMONIC_ADC || in->mnem == ZYDIS_MNEMONIC_SBB)
+			f->read = FL_CF;
+		break;
+	case K_TEST:
+	case K_NEG:
+		f->wdef = f->wmay = F_ALL;
+		break;
+	case K_INCDEC:
+		f->wdef = f->wmay = F_ALL & ~FL_CF;
+		break;
+	case K_SHIFT: {
+		int digit = (in->modrm >> 3) & 7, n = shift_count(in);
+		int rot = digit < 4, rc = digit == 2 || digit == 3;
+		if (rc)
+			f->read = FL_CF;
+		if (n < 0) {
+			/* by CL: a count of 0 leaves every flag alone */
+			f->wmay = rot ? (FL_CF | FL_OF) : F_ALL;
+		} else if ((n & 31) != 0) {
+			/* the SDM's defined flags; AF (shifts) and OF (counts
+			 * above 1) are whatever the host does, which the
+			 * interpreter also gets from the host */
+			f->wmay = rot ? (FL_CF | FL_OF) : F_ALL;
+			f->wdef = rot ? (n == 1 ? FL_CF | FL_OF : FL_CF) : (F_ALL & ~FL_AF);
+			if (n != 1 && !rot)
+				f->wdef &= ~FL_OF;
+		}
+		break;
+	}
+	case K_IMUL:
+		f->wdef = FL_CF | FL_OF;
+		f->wmay = F_ALL;
+		break;
+	case K_JCC:
+		f->fault = 1; /* the target's CS limit */
+		f->read = F_ALL;
+		break;
+	case K_SETCC:
+	case K_CMOVCC:
+		f->read = F_ALL;
+		break;
+	default:
+		break;
+	}
+	if (has_mem(in))
+		f->fault = 1;
+	return 1;
+}
+
+/* ---- operands as host memory operands ---- */
+
+struct hop {
+	int base;
+	int32_t disp;
+};
+
+static struct hop hop_reg(int r, int size)
+{
+	if (size == 1 && r >= 4)
+		return (struct hop){ H_RBP, REG_OFF(r - 4) + 1 };
+	return (struct hop){ H_RBP, REG_OFF(r) };
+}
+
+/* The guest memory operand, once the probe has put its host address in
+ * RSI. */
+static const struct hop HOP_MEM = { H_RSI, 0 };
+
+static struct hop hop_of(const struct insn *in, int n)
+{
+	const struct opnd *o = &in->op[n];
+	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(o->reg, o->size);
+}
+
+static void pfx16(struct emit *e, int size)
+{
+	if (size == 2)
+		e8(e, 0x66);
+}
+
+/* A one-byte-opcode instruction whose byte form is op8 and whose
+ * word/dword form is op8 + 1, on host operand h with ModRM.reg = r. */
+static void e_sized(struct emit *e, int size, uint8_t op8, int r, struct hop h)
+{
+	pfx16(e, size);
+	e8(e, size == 1 ? op8 : (uint8_t)(op8 + 1));
+	e_mem(e, r, h.base, h.disp);
+}
+
+static void e_imm(struct emit *e, int size, uint32_t v)
+{
+	if (size == 1)
+		e8(e, (uint8_t)v);
+	else if (size == 2) {
+		e8(e, (uint8_t)v);
+		e8(e, (uint8_t)(v >> 8));
+	} else
+		e32(e, v);
+}
+
+/* reg (EAX/ECX...) <- host operand, at the given size */
+static void e_ld(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x8a, r, h); }
+static void e_st(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x88, r, h); }
+
+/* lea r32, [r64 + disp32] */
+static void e_lea_disp(struct emit *e, int dst, int src, int32_t disp)
+{
+	e8(e, 0x8d);
+	e8(e, (uint8_t)(0x80 | (dst << 3) | src));
+	e32(e, (uint32_t)disp);
+}
+
+/* ---- the inline memory probe ---- */
+
+/* EAX = the effective address of in's memory operand. */
+static void emit_ea(struct emit *e, const struct insn *in)
+{
+	int b = in->base, x = in->index;
+	if (b != REG_NONE)
+		e_load32(e, H_RAX, REG_OFF(b));
+	if (x != REG_NONE)
+		e_load32(e, H_RCX, REG_OFF(x));
+	if (b != REG_NONE && x != REG_NONE) {
+		e8(e, 0x8d); e8(e, 0x84); e8(e, (uint8_t)((in->scale << 6) | (H_RCX << 3) | H_RAX));
+		e32(e, (uint32_t)in->disp);
+	} else if (b != REG_NONE) {
+		if (in->disp)
+			e_lea_disp(e, H_RAX, H_RAX, in->disp);
+	} else if (x != REG_NONE) {
+		e8(e, 0x8d); e8(e, 0x04); e8(e, (uint8_t)((in->scale << 6) | (H_RCX << 3) | 5));
+		e32(e, (uint32_t)in->disp);
+	} else {
+		e_mov32_imm(e, H_RAX, (uint32_t)in->disp);
+	}
+	if (in->asize == 2)
+		e_zext16(e, H_RAX);
+}
+
+/* EAX = offset in segment s -> EAX = linear address, or to the slow path
+ * (limit, type, alignment checking): the interpreter raises the fault. */
+static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, int want)
+{
+	struct emit *e = ts->e;
+	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(s, lo));           /* cmp eax, [lo] */
+	ts_slow_jump(ts, sl, CC_B);
+	e_lea_disp(e, H_RCX, H_RAX, size - 1);                    /* lea ecx, [rax+size-1] */
+	e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(s, hi));           /* cmp ecx, [hi] */
+	ts_slow_jump(ts, sl, CC_A);
+	e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, ok));               /* test byte [ok], want */
+	e8(e, (uint8_t)want);
+	ts_slow_jump(ts, sl, CC_E);
+	e_cmp8_mem_imm(e, CPU_OFF(ac_active), 0);
+	ts_slow_jump(ts, sl, CC_NE);
+	e_op_rm(e, 0x03, H_RAX, H_RBP, SEG_OFF(s, base));         /* add eax, [base] */
+}
+
+/* EAX = linear address -> RSI = host address, or to the slow path. The
+ * tag compared is that of the access's last byte, looked up at its first
+ * byte's slot: a page-crossing access misses (the slots differ), as
+ * tlb_hit() requires. */
+static void emit_tlb(struct tstate *ts, struct slow *sl, int size, int acc)
+{
+	struct emit *e = ts->e;
+	int32_t tag = acc == ACC_W ? (int32_t)offsetof(struct tlb_entry, tag_w) : (int32_t)offsetof(struct tlb_entry, tag_r);
+	e8(e, 0x89); e8(e, 0xc1);                                 /* mov ecx, eax */
+	e8(e, 0xc1); e8(e, 0xe9); e8(e, 12 - 5);                  /* shr ecx, 7 */
+	e8(e, 0x81); e8(e, 0xe1); e32(e, (TLB_SIZE - 1) << 5);    /* and ecx, index mask */
+	e_op_rm(e, 0x03, H_RCX, H_RBP, CPU_OFF(tlb_set_off));     /* add ecx, [tlb_set_off] */
+	e_lea_disp(e, H_RDX, H_RAX, size - 1);                    /* lea edx, [rax+size-1] */
+	e8(e, 0x81); e8(e, 0xe2); e32(e, 0xfffff000u);            /* and edx, ~0xfff */
+	e8(e, 0x3b); e8(e, 0x94); e8(e, 0x0d);                    /* cmp edx, [rbp+rcx+tag] */
+	e32(e, (uint32_t)(TLBE_OFF + tag));
+	ts_slow_jump(ts, sl, CC_NE);
+	e8(e, 0x48); e8(e, 0x8b); e8(e, 0xb4); e8(e, 0x0d);       /* mov rsi, [rbp+rcx+addend] */
+	e32(e, (uint32_t)(TLBE_OFF + (int32_t)offsetof(struct tlb_entry, addend)));
+	e8(e, 0x48); e8(e, 0x01); e8(e, 0xc6);                    /* add rsi, rax */
+}
+
+/* Before a probe: the probe clobbers the host flags. Keep the guest's
+ * there (pushed, popped after) if this or a later emitted instruction
+ * needs them from the host; else write them back to struct cpu. Either
+ * way the slow path finds them. Returns 1 if pushed. */
+static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigned k)
+{
+	if (ts->fl == FL_BOTH) {
+		ts->fl = FL_MEM;
+		return 0;
+	}
+	if (ts->fl != FL_HOST)
+		return 0;
+	if (f->read | (ts->live_host[k] & ~f->wdef)) {
+		e8(ts->e, 0x9c); /* pushfq */
+		return 1;
+	}
+	ts_flags_to_mem(ts);
+	return 0;
+}
+
+/* The probe for in's memory operand (size bytes, for acc). Leaves the
+ * host address in RSI and returns the slow path, whose resume point the
+ * caller sets when the instruction's fast path is complete. */
+static struct slow *emit_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+			       const struct iflags *f, int size, int acc)
+{
+	int pushed = flags_before_probe(ts, f, k);
+	struct slow *sl = ts_slow_open(ts, in, off, k, pushed);
+	emit_ea(ts->e, in);
+	emit_seg_check(ts, sl, in->seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, acc);
+	if (pushed)
+		e8(ts->e, 0x9d); /* popfq */
+	return sl;
+}
+
+/* The stack slot for a push (at ESP - size) or a pop (at ESP): EAX =
+ * offset, then the SS check and probe. A 16-bit stack takes the slow
+ * path. */
+static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+				     const struct iflags *f, int size, int push)
+{
+	struct emit *e = ts->e;
+	int pushed = flags_before_probe(ts, f, k);
+	struct slow *sl = ts_slow_open(ts, in, off, k, pushed);
+	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
+	ts_slow_jump(ts, sl, CC_E);
+	e_load32(e, H_RAX, REG_OFF(R_ESP));
+	if (push)
+		e_lea_disp(e, H_RAX, H_RAX, -size);
+	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
+	if (pushed)
+		e8(e, 0x9d);
+	return sl;
+}
+
+/* ESP += delta (no flags touched) */
+static void emit_esp_add(struct emit *e, int32_t delta)
+{
+	e_load32(e, H_RAX, REG_OFF(R_ESP));
+	e_lea_disp(e, H_RAX, H_RAX, delta);
+	e_store32(e, H_RAX, REG_OFF(R_ESP));
+}
+
+/* ---- flags around an emitted instruction ---- */
+
+/* Make the host flags hold what the instruction needs: the flags it
+ * reads, and those it may leave unwritten that someone later sees. */
+static void flags_for(struct tstate *ts, const struct iflags *f, unsigned k)
+{
+	uint32_t need = f->read;
+	if (f->wmay)
+		need |= ts->live_any[k] & ~f->wdef;
+	if (need && ts->fl == FL_MEM)
+		ts_flags_to_host(ts);
+}
+
+static void flags_after(struct tstate *ts, const struct iflags *f)
+{
+	if (f->wmay)
+		ts->fl = FL_HOST;
+}
+
+/* ---- branches ---- */
+
+/* EAX = target; #GP(0) beyond the CS limit is the handler's to raise
+ * (slow path). Then leave the block for the target. */
+static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int osize)
+{
+	struct emit *e = ts->e;
+	if (osize == 2)
+		e_zext16(e, H_RAX);
+	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));       /* cmp eax, [cs.hi] */
+	ts_slow_jump(ts, sl, CC_A);
+	e_store32(e, H_RAX, CPU_OFF(eip));
+	ts_exit_next_abs(ts, k + 1);
+}
+
+/* EAX = the block's entry EIP + rel_off (lazy EIP known at eip_off) */
+static void emit_eip_plus(struct tstate *ts, int reg, uint32_t rel_off)
+{
+	e_load32(ts->e, reg, CPU_OFF(eip));
+	e_lea_disp(ts->e, reg, reg, (int32_t)(rel_off - ts->eip_off));
+}
+
+static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+{
+	struct emit *e = ts->e;
+	int cc = in->opcode & 0xf;
+	uint8_t *taken = e_jcc_fwd(e, cc);
+	struct tstate save = *ts;
+	ts_exit_next(ts, off + in->len, k + 1);
+	e_patch_here(e, taken);
+	ts->eip_off = save.eip_off;
+	ts->icount_k = save.icount_k;
+	ts->fl = save.fl;
+	ts_flags_to_mem(ts);
+	struct slow *sl = ts_slow_open(ts, in, off, k, 0);
+	emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+	emit_branch_exit(ts, sl, k, in->osize);
+	sl->resume = e->p; /* never resumed: a CS-limit fault leaves the block */
+}
+
+/* ---- the instructions ---- */
+
+static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	int size = in->op[0].size, d = alu_digit(in->mnem);
+	const struct opnd *src = &in->op[1];
+	struct slow *sl = NULL;
+	if (has_mem(in))
+		sl = emit_probe(ts, in, off, k, f, size, in->op[0].kind == OPK_MEM && d != 7 ? ACC_W : ACC_R);
+	if (src->kind == OPK_MEM) {
+		/* reg op= mem: EAX = reg; op eax, [rsi]; reg = EAX */
+		struct hop dst = hop_of(in, 0);
+		e_ld(e, size, H_RAX, dst);
+		flags_for(ts, f, k);
+		e_sized(e, size, (uint8_t)((d << 3) | 2), H_RAX, HOP_MEM);
+		if (d != 7)
+			e_st(e, size, H_RAX, dst);
+	} else if (src->kind == OPK_IMM) {
+		flags_for(ts, f, k);
+		e_sized(e, size, 0x80, d, hop_of(in, 0));
+		e_imm(e, size, in->imm);
+	} else {
+		e_ld(e, size, H_RAX, hop_of(in, 1));
+		flags_for(ts, f, k);
+		e_sized(e, size, (uint8_t)(d << 3), H_RAX, hop_of(in, 0));
+	}
+	flags_after(ts, f);
+	if (sl) {
+		sl->resume = e->p;
+		sl->fl_after = ts->fl;
+	}
+}
+
+/* Instructions of one memory or register operand (plus an immediate or
+ * a register source): the probe if needed, then body(), then the slow
+ * path's resume point. */
+static struct slow *maybe_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+				const struct iflags *f, int acc)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_MEM)
+			return emit_probe(ts, in, off, k, f, in->op[i].size, acc);
+	return NULL;
+}
+
+static void end_probe(struct tstate *ts, struct slow *sl)
+{
+	if (sl) {
+		sl->resume = ts->e->p;
+		sl->fl_after = ts->fl;
+	}
+}
+
+void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+{
+	struct emit *e = ts->e;
+	struct iflags f;
+	ident_flags(in, &f);
+	int size = in->op[0].size;
+	struct slow *sl = NULL;
+	switch (kind_of(in)) {
+	case K_ALU:
+		emit_alu(ts, in, off, k, &f);
+		return;
+	case K_TEST:
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		if (in->op[1].kind == OPK_IMM) {
+			flags_for(ts, &f, k);
+			e_sized(e, size, 0xf6, 0, hop_of(in, 0));
+			e_imm(e, size, in->imm);
+		} else {
+			e_ld(e, size, H_RAX, hop_of(in, 1));
+			flags_for(ts, &f, k);
+			e_sized(e, size, 0x84, H_RAX, hop_of(in, 0));
+		}
+		break;
+	case K_MOV:
+		sl = maybe_probe(ts, in, off, k, &f, in->op[0].kind == OPK_MEM ? ACC_W : ACC_R);
+		if (in->op[1].kind == OPK_IMM) {
+			e_sized(e, size, 0xc6, 0, hop_of(in, 0));
+			e_imm(e, size, in->imm);
+		} else {
+			e_ld(e, size, H_RAX, hop_of(in, 1));
+			e_st(e, size, H_RAX, hop_of(in, 0));
+		}
+		break;
+	case K_MOVX: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		int ssz = in->op[1].size, sx = in->mnem == ZYDIS_MNEMONIC_MOVSX;
+		struct hop h = hop_of(in, 1);
+		e8(e, 0x0f);
+		e8(e, (uint8_t)((sx ? 0xbe : 0xb6) + (ssz == 2)));
+		e_mem(e, H_RAX, h.base, h.disp);
+		e_st(e, size, H_RAX, hop_of(in, 0));
+		break;
+	}
+	case K_INCDEC:
+	case K_NEG:
+	case K_NOT: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		flags_for(ts, &f, k);
+		int digit = in->mnem == ZYDIS_MNEMONIC_INC ? 0 : in->mnem == ZYDIS_MNEMONIC_DEC ? 1
+			    : in->mnem == ZYDIS_MNEMONIC_NOT ? 2 : 3;
+		e_sized(e, size, digit < 2 ? 0xfe : 0xf6, digit, hop_of(in, 0));
+		break;
+	}
+	case K_SHIFT: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		int n = shift_count(in), digit = (in->modrm >> 3) & 7;
+		if (n < 0)
+			e_ld(e, 1, H_RCX, hop_reg(R_ECX, 1));             /* mov cl, guest CL */
+		flags_for(ts, &f, k);
+		e_sized(e, size, n < 0 ? 0xd2 : 0xc0, digit, hop_of(in, 0));
+		if (n >= 0)
+			e8(e, (uint8_t)n);
+		break;
+	}
+	case K_IMUL: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
+		if (in->nop == 2)
+			e_ld(e, size, H_RAX, dst);
+		flags_for(ts, &f, k);
+		pfx16(e, size);
+		if (in->nop == 2) {
+			e8(e, 0x0f); e8(e, 0xaf);
+			e_mem(e, H_RAX, src.base, src.disp);
+		} else {
+			e8(e, 0x69);
+			e_mem(e, H_RAX, src.base, src.disp);
+			e_imm(e, size, in->imm);
+		}
+		e_st(e, size, H_RAX, dst);
+		break;
+	}
+	case K_LEA:
+		emit_ea(e, in);
+		e_st(e, size, H_RAX, hop_of(in, 0));
+		break;
+	case K_XCHG:
+		e_ld(e, size, H_RAX, hop_of(in, 0));
+		e_ld(e, size, H_RCX, hop_of(in, 1));
+		e_st(e, size, H_RCX, hop_of(in, 0));
+		e_st(e, size, H_RAX, hop_of(in, 1));
+		break;
+	case K_SETCC: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		flags_for(ts, &f, k);
+		struct hop h = hop_of(in, 0);
+		e8(e, 0x0f); e8(e, (uint8_t)(0x90 | (in->opcode & 0xf)));
+		e_mem(e, 0, h.base, h.disp);
+		break;
+	}
+	case K_CMOVCC: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
+		e_ld(e, size, H_RAX, dst);
+		flags_for(ts, &f, k);
+		pfx16(e, size);
+		e8(e, 0x0f); e8(e, (uint8_t)(0x40 | (in->opcode & 0xf)));
+		e_mem(e, H_RAX, src.base, src.disp);
+		e_st(e, size, H_RAX, dst);
+		break;
+	}
+	case K_NOP:
+		break;
+	case K_PUSH: {
+		int n = in->osize;
+		sl = emit_stack_probe(ts, in, off, k, &f, n, 1);
+		if (in->op[0].kind == OPK_IMM)
+			e_mov32_imm(e, H_RCX, in->imm);
+		else
+			e_ld(e, n, H_RCX, hop_reg(in->op[0].reg, n));
+		e_st(e, n, H_RCX, HOP_MEM);
+		emit_esp_add(e, -n);
+		break;
+	}
+	case K_POP: {
+		int n = in->osize;
+		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);
+		e_ld(e, n, H_RCX, HOP_MEM);
+		emit_esp_add(e, n);
+		e_st(e, n, H_RCX, hop_reg(in->op[0].reg, n));
+		break;
+	}
+	case K_JCC:
+		flags_for(ts, &f, k);
+		emit_jcc(ts, in, off, k);
+		return;
+	case K_JMP:
+		ts_flags_to_mem(ts);
+		sl = ts_slow_open(ts, in, off, k, 0);
+		if (in->op[0].kind == OPK_REL)
+			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+		else
+			e_load32(e, H_RAX, REG_OFF(in->op[0].reg));
+		emit_branch_exit(ts, sl, k, in->osize);
+		sl->resume = e->p;
+		ts->ended = 1;
+		return;
+	case K_CALL: {
+		ts_flags_to_mem(ts);
+		/* The target's limit check comes first, then the push. */
+		sl = ts_slow_open(ts, in, off, k, 0);
+		if (in->op[0].kind == OPK_REL)
+			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+		else
+			e_load32(e, H_RAX, REG_OFF(in->op[0].reg));
+		e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));
+		ts_slow_jump(ts, sl, CC_A);
+		e8(e, 0x89); e8(e, 0xc3);                                  /* mov ebx, eax */
+		ts->nslow--; /* the stack probe shares the same slow path */
+		struct slow keep = *sl;
+		struct slow *sp = emit_stack_probe(ts, in, off, k, &f, 4, 1);
+		for (int i = 0; i < keep.njump && sp->njump < SLOW_MAX_JUMPS; i++)
+			sp->jump[sp->njump++] = keep.jump[i];
+		emit_eip_plus(ts, H_RCX, off + in->len);
+		e_st(e, 4, H_RCX, HOP_MEM);
+		emit_esp_add(e, -4);
+		e_store32(e, H_RBX, CPU_OFF(eip));
+		ts_exit_next_abs(ts, k + 1);
+		sp->resume = e->p;
+		ts->ended = 1;
+		return;
+	}
+	case K_RET: {
+		ts_flags_to_mem(ts);
+		sl = emit_stack_probe(ts, in, off, k, &f, 4, 0);
+		e_ld(e, 4, H_RCX, HOP_MEM);
+		e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(S_CS, hi));
+		ts_slow_jump(ts, sl, CC_A);
+		e_store32(e, H_RCX, CPU_OFF(eip));
+		emit_esp_add(e, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
+		ts_exit_next_abs(ts, k + 1);
+		sl->resume = e->p;
+		ts->ended = 1;
+		return;
+	}
+	case K_NONE:
+		return;
+	}
+	flags_after(ts, &f);
+	end_probe(ts, sl);
 }

@@ -1,15 +1,17 @@
 /* Translation: a decoded block becomes x86-64 host code.
  *
  * Every guest instruction becomes either host code the translator emits
- * itself (see ident.c) or a callout: a call of the interpreter's handler
- * for that instruction with the guest state written back first, so that
- * its behaviour is the interpreter's by construction.
+ * itself (ident.c) or a callout: a call of the interpreter's handler for
+ * that instruction with the guest state written back first, so that its
+ * behaviour is the interpreter's by construction.
  *
  * EIP and icount are kept lazily: while a block runs, cpu->eip holds the
  * EIP of some earlier instruction of the block (the translator knows
  * which, at every point), and is brought up to date only before a
- * callout or an exit. The same holds for icount. So state is exact
- * wherever anything can look at it.
+ * callout or an exit. The same holds for icount. The guest's arithmetic
+ * flags stay in the host's flags between emitted instructions and are
+ * written back only where something reads them from struct cpu; a
+ * backward liveness pass tells where they are needed at all.
  */
 #include <time.h>
 
@@ -27,11 +29,13 @@ void ts_sync_eip(struct tstate *ts, uint32_t off)
 void ts_sync_icount(struct tstate *ts, unsigned k)
 {
 	while (k != ts->icount_k) {
-		unsigned d = k - ts->icount_k;
+		int d = (int)k - (int)ts->icount_k;
 		if (d > 127)
 			d = 127;
+		if (d < -128)
+			d = -128;
 		e_add64_mem_imm8(ts->e, CPU_OFF(icount), (int8_t)d);
-		ts->icount_k += d;
+		ts->icount_k = (unsigned)((int)ts->icount_k + d);
 	}
 }
 
@@ -40,8 +44,10 @@ void ts_sync_icount(struct tstate *ts, unsigned k)
 void ts_flags_to_mem(struct tstate *ts)
 {
 	struct emit *e = ts->e;
-	if (ts->fl != FL_HOST)
+	if (ts->fl != FL_HOST) {
+		ts->fl = FL_MEM;
 		return;
+	}
 	e8(e, 0x9c);                                  /* pushfq */
 	e8(e, 0x58);                                  /* pop rax */
 	e8(e, 0x25); e32(e, FL_ARITH);                /* and eax, FL_ARITH */
@@ -52,41 +58,46 @@ void ts_flags_to_mem(struct tstate *ts)
 	ts->fl = FL_MEM;
 }
 
-/* cpu->eflags (arithmetic bits) -> host RFLAGS. Clobbers RAX. Only the
- * arithmetic bits reach the host: never TF, DF, AC or IF. */
+/* cpu->eflags (arithmetic bits) -> host RFLAGS. Clobbers RDX only (the
+ * emitted instructions hold their operands in RAX, RCX and RSI when they
+ * ask for this). Only the arithmetic bits reach the host: never TF, DF,
+ * AC or IF. */
 void ts_flags_to_host(struct tstate *ts)
 {
 	struct emit *e = ts->e;
 	if (ts->fl != FL_MEM)
 		return;
-	e_load32(e, H_RAX, CPU_OFF(eflags));
-	e8(e, 0x25); e32(e, FL_ARITH);                /* and eax, FL_ARITH */
-	e8(e, 0x50);                                  /* push rax */
+	e_load32(e, H_RDX, CPU_OFF(eflags));
+	e8(e, 0x81); e8(e, 0xe2); e32(e, FL_ARITH);   /* and edx, FL_ARITH */
+	e8(e, 0x52);                                  /* push rdx */
 	e8(e, 0x9d);                                  /* popfq */
 	ts->fl = FL_BOTH;
 }
 
-/* Leave the block: everything is written back, then on to the next
- * block through the trampoline (which returns to the run core when it
- * must). */
 void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k)
 {
 	ts_flags_to_mem(ts);
 	ts_sync_eip(ts, eip_off);
 	ts_sync_icount(ts, k);
-	e_jmp_to(ts->e, tcache_rx(ts->bt, ts->e->p), ts->bt->next_rx);
+	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 }
 
-/* The callout: the interpreter's handler runs the instruction on the
- * written-back state, exactly as interp would run it. */
-static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
+void ts_exit_next_abs(struct tstate *ts, unsigned k)
+{
+	ts_flags_to_mem(ts);
+	ts_sync_icount(ts, k);
+	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
+}
+
+/* Call in's handler with EIP, next_eip and icount exact, as interp's
+ * loop would; afterwards eip = next_eip and the instruction is counted.
+ * Leaves the handler's next_eip in EAX and the expected one in EBX. */
+static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
 {
 	struct emit *e = ts->e;
 	ts_flags_to_mem(ts);
 	ts_sync_eip(ts, off);
 	ts_sync_icount(ts, k);
-	/* next_eip = eip + len (masked to IP in 16-bit code); RBX keeps it
-	 * across the call to see whether the handler branched. */
 	e_load32(e, H_RAX, CPU_OFF(eip));
 	e_add32_imm(e, H_RAX, in->len);
 	if (!ts->b->code32)
@@ -97,25 +108,103 @@ static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off,
 	e_mov64_imm(e, H_RSI, (uint64_t)(uintptr_t)in);
 	e_mov64_imm(e, H_RAX, (uint64_t)(uintptr_t)in->fn);
 	e_call_rax(e);
-	/* retired: eip = next_eip, icount + 1 */
 	e_load32(e, H_RAX, CPU_OFF(next_eip));
 	e_store32(e, H_RAX, CPU_OFF(eip));
 	e_add64_mem_imm8(e, CPU_OFF(icount), 1);
 	ts->eip_off = off + in->len;
 	ts->icount_k = k + 1;
 	ts->fl = FL_MEM;
+}
+
+/* After call_handler: a handler that changed what the block depends on,
+ * or branched (a REP string instruction resuming itself), ends the
+ * block; the state is exact, so the run core takes over. */
+static void exit_if_diverted(struct tstate *ts)
+{
+	struct emit *e = ts->e;
+	e_cmp8_mem_imm(e, CPU_OFF(block_break), 0);
+	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
+	e_cmp32_rr(e, H_RAX, H_RBX);
+	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
+}
+
+static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
+{
+	call_handler(ts, in, off, k);
 	if (last || (in->flags & INSN_ENDS_BLOCK)) {
-		e_jmp_to(e, tcache_rx(ts->bt, e->p), ts->bt->next_rx);
+		e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 		ts->ended = 1;
 		return;
 	}
-	/* A handler that changed what the block depends on, or branched
-	 * (a REP string instruction resuming itself), ends the block: the
-	 * state is already exact, so the run core takes over. */
-	e_cmp8_mem_imm(e, CPU_OFF(block_break), 0);
-	e_jcc_to(e, CC_NE, tcache_rx(ts->bt, e->p), ts->bt->exit_rx);
-	e_cmp32_rr(e, H_RAX, H_RBX);
-	e_jcc_to(e, CC_NE, tcache_rx(ts->bt, e->p), ts->bt->exit_rx);
+	exit_if_diverted(ts);
+}
+
+struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int pushed)
+{
+	if (ts->nslow == SLOW_MAX) {
+		ts->e->overflow = 1; /* cannot happen: blocks hold 64 insns */
+		return &ts->slow[0];
+	}
+	struct slow *s = &ts->slow[ts->nslow++];
+	*s = (struct slow){ .in = in, .off = off, .k = k, .eip_off = ts->eip_off,
+			    .icount_k = ts->icount_k, .fl_before = ts->fl, .pushed = pushed };
+	return s;
+}
+
+void ts_slow_jump(struct tstate *ts, struct slow *s, int cc)
+{
+	if (s->njump == SLOW_MAX_JUMPS) {
+		ts->e->overflow = 1;
+		return;
+	}
+	s->jump[s->njump++] = e_jcc_fwd(ts->e, cc);
+}
+
+/* The slow path: the handler runs the whole instruction (walking the
+ * page tables, raising the guest's fault, reaching MMIO), then the lazy
+ * EIP, icount and flags are put back to what the fast path leaves. */
+static void emit_slow(struct tstate *ts, struct slow *s)
+{
+	struct emit *e = ts->e;
+	for (int i = 0; i < s->njump; i++)
+		e_patch_here(e, s->jump[i]);
+	if (s->pushed)
+		e8(e, 0x9d); /* popfq: the guest's flags, as they were */
+	ts->eip_off = s->eip_off;
+	ts->icount_k = s->icount_k;
+	ts->fl = s->fl_before;
+	call_handler(ts, s->in, s->off, s->k);
+	if (s->in->flags & INSN_ENDS_BLOCK) {
+		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
+		return;
+	}
+	exit_if_diverted(ts);
+	ts_sync_eip(ts, s->eip_off);
+	ts_sync_icount(ts, s->icount_k);
+	if (s->fl_after != FL_MEM)
+		ts_flags_to_host(ts);
+	e8(e, 0xe9);
+	e32(e, (uint32_t)(s->resume - (e->p + 4)));
+}
+
+/* Backward liveness of the arithmetic flags (see struct tstate). For
+ * live_any the block's end, every callout and every instruction that
+ * may fault read them all; for live_host only emitted readers do. */
+static void flags_liveness(const struct block *b, uint32_t *any, uint32_t *host)
+{
+	uint32_t la = FL_ARITH, lh = 0;
+	for (int k = b->n - 1; k >= 0; k--) {
+		any[k] = la;
+		host[k] = lh;
+		struct iflags f;
+		if (ident_flags(&b->insn[k], &f)) {
+			la = f.read | (la & ~f.wdef) | (f.fault ? FL_ARITH : 0);
+			lh = f.read | (lh & ~f.wdef);
+		} else {
+			la = FL_ARITH;
+			lh = 0;
+		}
+	}
 }
 
 static uint64_t now_ns(void)
@@ -130,16 +219,23 @@ const void *bt_translate(struct bt *bt, struct block *b)
 	uint64_t t0 = now_ns();
 	struct emit e = { bt->rw + bt->used, bt->rw + bt->size, 0 };
 	uint8_t *start = e.p;
-	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_MEM };
+	uint32_t live_any[BLOCK_MAX_INSNS], live_host[BLOCK_MAX_INSNS];
+	flags_liveness(b, live_any, live_host);
+	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_MEM, .live_any = live_any, .live_host = live_host };
 	uint32_t off = 0;
 	for (unsigned k = 0; k < b->n && !ts.ended; k++) {
 		const struct insn *in = &b->insn[k];
-		if (!ident_emit(&ts, in, off, k))
+		struct iflags f;
+		if (ident_flags(in, &f))
+			ident_emit(&ts, in, off, k);
+		else
 			emit_callout(&ts, in, off, k, k + 1 == b->n);
 		off += in->len;
 	}
 	if (!ts.ended)
 		ts_exit_next(&ts, off, b->n);
+	for (int i = 0; i < ts.nslow; i++)
+		emit_slow(&ts, &ts.slow[i]);
 	if (e.overflow)
 		return NULL;
 	bt->used = (size_t)(e.p - bt->rw + 15) & ~(size_t)15;
