@@ -21,7 +21,15 @@ struct block_cache {
 	size_t used;
 	int flush_pending;
 	struct block *last; /* the block block_lookup() returned last, or NULL */
+	void (*drop)(void *opaque, struct block *b); /* see block_set_drop_hook */
+	void *drop_opaque;
 };
+
+void block_set_drop_hook(struct cpu *cpu, void (*fn)(void *opaque, struct block *b), void *opaque)
+{
+	cpu->bc->drop = fn;
+	cpu->bc->drop_opaque = opaque;
+}
 
 struct block_cache *block_cache_new(uint32_t ram_size)
 {
@@ -92,6 +100,8 @@ void block_invalidate_page(struct cpu *cpu, uint32_t ppage)
 		if (b->valid) {
 			b->valid = 0;
 			hash_unlink(bc, b);
+			if (b->host_code && bc->drop)
+				bc->drop(bc->drop_opaque, b);
 		}
 		b = next;
 	}
@@ -261,6 +271,8 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 			if (p2 != b->phys2) {
 				b->valid = 0;
 				hash_unlink(bc, b);
+				if (b->host_code && bc->drop)
+					bc->drop(bc->drop_opaque, b);
 				break;
 			}
 		}

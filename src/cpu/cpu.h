@@ -210,6 +210,7 @@ struct cpu {
 	/* binary translator (engine/bt): blocks it may still chain before
 	 * the run core looks again, and its private state */
 	int32_t bt_countdown;
+	uint32_t bt_patch;     /* a chain jump to point at the next block */
 	struct bt *bt;
 
 	/* debug / trace */

@@ -4,6 +4,7 @@
  * (cpu/run.c); what bt adds is its way to run a block. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/run.h"
 #include "engine/bt/bt.h"
@@ -40,8 +41,42 @@ static const void *host_code_of(struct bt *bt, struct block *b)
 	return code;
 }
 
+void bt_chain(struct bt *bt, uint32_t site, const void *target_body)
+{
+	const uint8_t *target = (const uint8_t *)target_body - BT_PROLOGUE;
+	int32_t rel = (int32_t)(target - (bt->rx + site + 4));
+	memcpy(bt->rw + site, &rel, 4);
+}
+
+void bt_unchain(struct bt *bt, const void *body)
+{
+	uint8_t *entry = bt->rw + ((const uint8_t *)body - BT_PROLOGUE - bt->rx);
+	int32_t rel = (int32_t)(bt->exit_rx - (bt->rx + (entry - bt->rw) + 5));
+	entry[0] = 0xe9; /* jmp exit: the run core looks the EIP up afresh */
+	memcpy(entry + 1, &rel, 4);
+}
+
+static void drop_hook(void *opaque, struct block *b)
+{
+	struct bt *bt = opaque;
+	const uint8_t *code = b->host_code;
+	/* Only translations of the cache's current generation are live. */
+	if (code >= bt->rx + bt->fixed && code < bt->rx + bt->used)
+		bt_unchain(bt, code);
+}
+
+/* Chained jumps skip the CS limit check of the block they reach, so they
+ * are made and followed only with a flat code segment (the limit is then
+ * 4 GiB and no block can pass it). */
+static inline int cs_flat(const struct cpu *cpu)
+{
+	return cpu->seg[S_CS].lo == 0 && cpu->seg[S_CS].hi == 0xffffffffu;
+}
+
 const void *bt_next(struct cpu *cpu)
 {
+	uint32_t site = cpu->bt_patch;
+	cpu->bt_patch = 0;
 	if (cpu->bt_countdown <= 0 || cpu->block_break || !cpu_run_may_chain(cpu))
 		return NULL;
 	cpu->bt_countdown--;
@@ -50,7 +85,12 @@ const void *bt_next(struct cpu *cpu)
 	struct block *b = block_lookup(cpu);
 	if (!translatable(cpu, b))
 		return NULL;
-	return host_code_of(cpu->bt, b);
+	struct bt *bt = cpu->bt;
+	size_t gen = bt->flushes;
+	const void *code = host_code_of(bt, b);
+	if (code && site && gen == bt->flushes && b->phys2 == ~0u && cs_flat(cpu))
+		bt_chain(bt, site, code);
+	return code;
 }
 
 static unsigned bt_run_block(struct cpu *cpu, struct block *b, unsigned max_blocks, void *opaque)
@@ -62,7 +102,8 @@ static unsigned bt_run_block(struct cpu *cpu, struct block *b, unsigned max_bloc
 		return 1;
 	}
 	cpu->block_break = 0;
-	cpu->bt_countdown = (int32_t)max_blocks - 1;
+	cpu->bt_patch = 0;
+	cpu->bt_countdown = cs_flat(cpu) ? (int32_t)max_blocks - 1 : 0;
 	bt->enter(cpu, code);
 	int32_t left = cpu->bt_countdown < 0 ? 0 : cpu->bt_countdown;
 	return max_blocks - (unsigned)left;
@@ -85,6 +126,7 @@ static struct engine *bt_create(struct cpu *cpu, char *err, size_t errlen)
 	}
 	bt->cpu = cpu;
 	cpu->bt = bt;
+	block_set_drop_hook(cpu, drop_hook, bt);
 	/* Blocks decoded before (by another engine) have no host code. */
 	block_flush_all(cpu);
 	e->ops = &bt_engine_ops;
@@ -98,6 +140,7 @@ static void bt_destroy(struct engine *e)
 	struct bt *bt = e->priv;
 	if (e->cpu->bt == bt)
 		e->cpu->bt = NULL;
+	block_set_drop_hook(e->cpu, NULL, NULL);
 	block_flush_all(e->cpu);
 	tcache_free(bt);
 	free(bt);

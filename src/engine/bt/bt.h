@@ -49,8 +49,21 @@ static inline const uint8_t *tcache_rx(const struct bt *bt, const uint8_t *rw)
 }
 
 /* translate.c: host code for b at the end of the cache, or NULL when the
- * cache is full. Returns the executable address of the block's body. */
+ * cache is full. Returns the executable address of the block's body,
+ * which BT_PROLOGUE bytes of chained entry precede: chained jumps from
+ * other blocks land there, and it returns to the run core when the
+ * block allowance is spent. */
 const void *bt_translate(struct bt *bt, struct block *b);
+#define BT_PROLOGUE 13
+
+/* Chaining: a block exit whose target is on the same guest page jumps,
+ * the first time, to a stub that records where its jump is
+ * (cpu->bt_patch, an offset into the cache) and goes through bt_next();
+ * bt_next() then points that jump straight at the next block's entry.
+ * A dropped block's entry is overwritten with a jump back to the run
+ * core, which unchains it from everything. */
+void bt_chain(struct bt *bt, uint32_t site, const void *target_body);
+void bt_unchain(struct bt *bt, const void *body);
 
 /* bt.c: the trampoline's way on from one block to the next: host code
  * of the block at CS:EIP, or NULL to return to the run core. */

@@ -19,6 +19,8 @@
 #include "cpu/exec.h"
 #include "engine/bt/tstate.h"
 
+#include <stdint.h>
+
 #include <Zydis/Mnemonic.h>
 
 #define TLBE_OFF ((int32_t)offsetof(struct cpu, tlb.e))
@@ -434,8 +436,10 @@ static void flags_after(struct tstate *ts, const struct iflags *f)
 /* ---- branches ---- */
 
 /* EAX = target; #GP(0) beyond the CS limit is the handler's to raise
- * (slow path). Then leave the block for the target. */
-static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int osize)
+ * (slow path). Then leave the block for the target, at static offset
+ * target_off from the block's start (chainable) or, with -1, computed. */
+#define TARGET_DYNAMIC INT32_MIN
+static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int osize, int32_t target_off)
 {
 	struct emit *e = ts->e;
 	if (osize == 2)
@@ -443,7 +447,10 @@ static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int
 	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));       /* cmp eax, [cs.hi] */
 	ts_slow_jump(ts, sl, CC_A);
 	e_store32(e, H_RAX, CPU_OFF(eip));
-	ts_exit_next_abs(ts, k + 1);
+	if (target_off == TARGET_DYNAMIC || osize == 2)
+		ts_exit_next_abs(ts, k + 1);
+	else
+		ts_exit_static(ts, (uint32_t)target_off, k + 1, 1);
 }
 
 /* EAX = the block's entry EIP + rel_off (lazy EIP known at eip_off) */
@@ -467,7 +474,7 @@ static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, uns
 	ts_flags_to_mem(ts);
 	struct slow *sl = ts_slow_open(ts, in, off, k, 0);
 	emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
-	emit_branch_exit(ts, sl, k, in->osize);
+	emit_branch_exit(ts, sl, k, in->osize, (int32_t)(off + in->len + in->imm));
 	sl->resume = e->p; /* never resumed: a CS-limit fault leaves the block */
 }
 
@@ -668,7 +675,8 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
 		else
 			e_load32(e, H_RAX, REG_OFF(in->op[0].reg));
-		emit_branch_exit(ts, sl, k, in->osize);
+		emit_branch_exit(ts, sl, k, in->osize,
+				 in->op[0].kind == OPK_REL ? (int32_t)(off + in->len + in->imm) : TARGET_DYNAMIC);
 		sl->resume = e->p;
 		ts->ended = 1;
 		return;
@@ -692,7 +700,10 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e_st(e, 4, H_RCX, HOP_MEM);
 		emit_esp_add(e, -4);
 		e_store32(e, H_RBX, CPU_OFF(eip));
-		ts_exit_next_abs(ts, k + 1);
+		if (in->op[0].kind == OPK_REL)
+			ts_exit_static(ts, off + in->len + in->imm, k + 1, 1);
+		else
+			ts_exit_next_abs(ts, k + 1);
 		sp->resume = e->p;
 		ts->ended = 1;
 		return;

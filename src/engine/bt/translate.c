@@ -76,10 +76,7 @@ void ts_flags_to_host(struct tstate *ts)
 
 void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k)
 {
-	ts_flags_to_mem(ts);
-	ts_sync_eip(ts, eip_off);
-	ts_sync_icount(ts, k);
-	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
+	ts_exit_static(ts, eip_off, k, 0);
 }
 
 void ts_exit_next_abs(struct tstate *ts, unsigned k)
@@ -87,6 +84,30 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k)
 	ts_flags_to_mem(ts);
 	ts_sync_icount(ts, k);
 	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
+}
+
+/* Chaining (bt.h): a target on the block's own page keeps mapping to the
+ * same physical page whenever the block runs, so a direct jump there
+ * stays right; one on another page goes through bt_next() and its TLB
+ * check every time. 16-bit code never chains: IP wraps at 64 KiB. */
+void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored)
+{
+	struct emit *e = ts->e;
+	ts_flags_to_mem(ts);
+	if (!eip_stored)
+		ts_sync_eip(ts, target_off);
+	ts_sync_icount(ts, k);
+	uint32_t page_off = (ts->b->phys & 0xfff) + target_off;
+	if (!ts->b->code32 || page_off >= 0x1000) {
+		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
+		return;
+	}
+	uint8_t *site = e_jmp_fwd(e);
+	e_patch_here(e, site);
+	/* the stub: mov dword [rbp+bt_patch], site; jmp next */
+	e_op_rm(e, 0xc7, 0, H_RBP, CPU_OFF(bt_patch));
+	e32(e, (uint32_t)(site - ts->bt->rw));
+	e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
 }
 
 /* Call in's handler with EIP, next_eip and icount exact, as interp's
@@ -123,6 +144,13 @@ static void exit_if_diverted(struct tstate *ts)
 {
 	struct emit *e = ts->e;
 	e_cmp8_mem_imm(e, CPU_OFF(block_break), 0);
+	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
+	/* a device may have raised an interrupt or asked to stop: let the
+	 * run core see it at once, as after an interpreted block */
+	e_cmp8_mem_imm(e, CPU_OFF(intr_line), 0);
+	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
+	e_op_rm(e, 0x83, 7, H_RBP, CPU_OFF(stop_request)); /* cmp dword [stop_request], 0 */
+	e8(e, 0);
 	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
 	e_cmp32_rr(e, H_RAX, H_RBX);
 	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
@@ -218,7 +246,14 @@ const void *bt_translate(struct bt *bt, struct block *b)
 {
 	uint64_t t0 = now_ns();
 	struct emit e = { bt->rw + bt->used, bt->rw + bt->size, 0 };
+	/* chained entry: sub dword [rbp+bt_countdown], 1; js exit */
+	e8(&e, 0x83);
+	e_mem(&e, 5, H_RBP, CPU_OFF(bt_countdown));
+	e8(&e, 1);
+	e_jcc_to(&e, CC_S, tcache_rx(bt, e.p), bt->exit_rx);
 	uint8_t *start = e.p;
+	if (e.overflow || start - (bt->rw + bt->used) != BT_PROLOGUE)
+		return NULL;
 	uint32_t live_any[BLOCK_MAX_INSNS], live_host[BLOCK_MAX_INSNS];
 	flags_liveness(b, live_any, live_host);
 	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_MEM, .live_any = live_any, .live_host = live_host };

@@ -64,6 +64,9 @@ void ts_flags_to_host(struct tstate *ts);
  * already stored in cpu->eip, after k instructions. */
 void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k);
 void ts_exit_next_abs(struct tstate *ts, unsigned k);
+/* The same for a target at a known offset from the block's start: the
+ * exit is chainable when the target lies on the block's page. */
+void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored);
 /* The executable address of the current emit position. */
 static inline const uint8_t *ts_rx(const struct tstate *ts)
 {
