@@ -18,3 +18,14 @@ $(BUILD)/test/bin/test_diff: $(BUILD)/test/tests/test_diff.o $(TEST_LIB_OBJ)
 # name the runner as a prerequisite here too.
 test test-long: $(DIFF_RUNNER)
 $(BUILD)/test/bin/test_diff: | $(DIFF_RUNNER)
+
+# The randomized block test's native side (tests/test_blocks.c,
+# docs/difftest.md "The block test"): a 32-bit program that runs generated
+# instruction sequences on the host processor.
+BLOCK_RUNNER := $(BUILD)/test/diff/block_runner
+$(BLOCK_RUNNER): tests/diff/block_runner.c tests/diff/blockcase.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	gcc -m32 -std=c11 -O1 -g -Wall -Wextra -Werror -fno-pie -no-pie -o $@ tests/diff/block_runner.c
+TEST_EXTRA += $(BLOCK_RUNNER)
+test test-long: $(BLOCK_RUNNER)
+$(BUILD)/test/bin/test_blocks: | $(BLOCK_RUNNER)
