@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <Zydis/Zydis.h>
+
 #include "cpu/run.h"
 #include "engine/bt/bt.h"
 #include "engine/engine.h"
@@ -126,6 +128,11 @@ static struct engine *bt_create(struct cpu *cpu, char *err, size_t errlen)
 	}
 	bt->cpu = cpu;
 	cpu->bt = bt;
+	const char *st = getenv("RINGVM_BT_STATS");
+	if (st && *st && strcmp(st, "0")) {
+		bt->callouts = calloc(ZYDIS_MNEMONIC_MAX_VALUE + 1, sizeof(uint64_t));
+		bt->slows = calloc(ZYDIS_MNEMONIC_MAX_VALUE + 1, sizeof(uint64_t));
+	}
 	block_set_drop_hook(cpu, drop_hook, bt);
 	/* Blocks decoded before (by another engine) have no host code. */
 	block_flush_all(cpu);
@@ -135,9 +142,43 @@ static struct engine *bt_create(struct cpu *cpu, char *err, size_t errlen)
 	return e;
 }
 
+/* The top n of a per-mnemonic count, one line. */
+static void print_top(const char *what, const uint64_t *c, int n)
+{
+	fprintf(stderr, "bt: %s:", what);
+	uint64_t last = UINT64_MAX;
+	for (int i = 0; i < n; i++) {
+		int best = -1;
+		for (int m = 0; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++)
+			if (c[m] < last && (best < 0 || c[m] > c[best]))
+				best = m;
+		if (best < 0 || !c[best])
+			break;
+		fprintf(stderr, " %s %llu", ZydisMnemonicGetString((ZydisMnemonic)best), (unsigned long long)c[best]);
+		last = c[best];
+	}
+	fprintf(stderr, "\n");
+}
+
+static void print_stats(const struct bt *bt)
+{
+	fprintf(stderr, "bt: %llu blocks (%llu guest instructions) translated in %.3f s, %llu KiB of host code, "
+		"%llu cache flushes\n", (unsigned long long)bt->blocks_translated,
+		(unsigned long long)bt->guest_insns_translated, (double)bt->translate_ns / 1e9,
+		(unsigned long long)(bt->host_bytes >> 10), (unsigned long long)bt->flushes);
+	if (bt->callouts) {
+		print_top("callouts run", bt->callouts, 25);
+		print_top("slow paths run", bt->slows, 25);
+	}
+}
+
 static void bt_destroy(struct engine *e)
 {
 	struct bt *bt = e->priv;
+	if (bt->callouts)
+		print_stats(bt);
+	free(bt->callouts);
+	free(bt->slows);
 	if (e->cpu->bt == bt)
 		e->cpu->bt = NULL;
 	block_set_drop_hook(e->cpu, NULL, NULL);

@@ -32,9 +32,12 @@ struct bt {
 	void (*enter)(struct cpu *cpu, const void *code);
 	const uint8_t *exit_rx; /* back to bt_run_block's caller */
 	const uint8_t *next_rx; /* bt_next(), then the block it returns */
-	/* statistics, for --stats and the benchmark */
+	/* statistics: printed at exit with RINGVM_BT_STATS=1 */
 	uint64_t blocks_translated, guest_insns_translated, flushes;
-	uint64_t translate_ns;
+	uint64_t translate_ns, host_bytes;
+	/* with RINGVM_BT_STATS=1: callouts and slow paths run, by mnemonic
+	 * (counted by the translated code itself) */
+	uint64_t *callouts, *slows;
 };
 
 /* tcache.c */

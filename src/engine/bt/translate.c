@@ -110,13 +110,24 @@ void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_
 	e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
 }
 
+/* RINGVM_BT_STATS: count one more in counter[mnem] (flags are in
+ * struct cpu here, so inc may clobber the host's). */
+static void count(struct tstate *ts, uint64_t *counter, const struct insn *in)
+{
+	if (!counter)
+		return;
+	e_mov64_imm(ts->e, H_RAX, (uint64_t)(uintptr_t)&counter[in->mnem]);
+	e8(ts->e, 0x48); e8(ts->e, 0xff); e8(ts->e, 0x00); /* inc qword [rax] */
+}
+
 /* Call in's handler with EIP, next_eip and icount exact, as interp's
  * loop would; afterwards eip = next_eip and the instruction is counted.
  * Leaves the handler's next_eip in EAX and the expected one in EBX. */
-static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, uint64_t *counter)
 {
 	struct emit *e = ts->e;
 	ts_flags_to_mem(ts);
+	count(ts, counter, in);
 	ts_sync_eip(ts, off);
 	ts_sync_icount(ts, k);
 	e_load32(e, H_RAX, CPU_OFF(eip));
@@ -158,7 +169,7 @@ static void exit_if_diverted(struct tstate *ts)
 
 static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
 {
-	call_handler(ts, in, off, k);
+	call_handler(ts, in, off, k, ts->bt->callouts);
 	if (last || (in->flags & INSN_ENDS_BLOCK)) {
 		e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 		ts->ended = 1;
@@ -201,7 +212,7 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	ts->eip_off = s->eip_off;
 	ts->icount_k = s->icount_k;
 	ts->fl = s->fl_before;
-	call_handler(ts, s->in, s->off, s->k);
+	call_handler(ts, s->in, s->off, s->k, ts->bt->slows);
 	if (s->in->flags & INSN_ENDS_BLOCK) {
 		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
 		return;
@@ -274,6 +285,7 @@ const void *bt_translate(struct bt *bt, struct block *b)
 	if (e.overflow)
 		return NULL;
 	bt->used = (size_t)(e.p - bt->rw + 15) & ~(size_t)15;
+	bt->host_bytes += (size_t)(e.p - start) + BT_PROLOGUE;
 	bt->blocks_translated++;
 	bt->guest_insns_translated += b->n;
 	bt->translate_ns += now_ns() - t0;
