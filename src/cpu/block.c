@@ -21,13 +21,16 @@ struct block_cache {
 	size_t used;
 	int flush_pending;
 	struct block *last; /* the block block_lookup() returned last, or NULL */
-	void (*drop)(void *opaque, struct block *b); /* see block_set_drop_hook */
+	void (*drop)(void *opaque, struct block *b); /* see block_set_hooks */
+	void (*flush)(void *opaque);
 	void *drop_opaque;
 };
 
-void block_set_drop_hook(struct cpu *cpu, void (*fn)(void *opaque, struct block *b), void *opaque)
+void block_set_hooks(struct cpu *cpu, void (*drop)(void *opaque, struct block *b),
+		     void (*flush)(void *opaque), void *opaque)
 {
-	cpu->bc->drop = fn;
+	cpu->bc->drop = drop;
+	cpu->bc->flush = flush;
 	cpu->bc->drop_opaque = opaque;
 }
 
@@ -69,6 +72,8 @@ void block_flush_all(struct cpu *cpu)
 	bc->used = 0;
 	bc->last = NULL;
 	cpu->block_break = 1;
+	if (bc->flush)
+		bc->flush(bc->drop_opaque);
 }
 
 bool block_page_has_code(struct cpu *cpu, uint32_t ppage)

@@ -58,6 +58,17 @@ void bt_unchain(struct bt *bt, const void *body)
 	memcpy(entry + 1, &rel, 4);
 }
 
+static void jc_clear(struct bt *bt)
+{
+	for (size_t i = 0; i < (1u << BT_JC_BITS); i++)
+		bt->jc[i] = (struct bt_jc){ 1, 0, NULL };
+}
+
+static void flush_hook(void *opaque)
+{
+	jc_clear(opaque);
+}
+
 static void drop_hook(void *opaque, struct block *b)
 {
 	struct bt *bt = opaque;
@@ -90,8 +101,15 @@ const void *bt_next(struct cpu *cpu)
 	struct bt *bt = cpu->bt;
 	size_t gen = bt->flushes;
 	const void *code = host_code_of(bt, b);
-	if (code && site && gen == bt->flushes && b->phys2 == ~0u && cs_flat(cpu))
-		bt_chain(bt, site, code);
+	if (code && gen == bt->flushes && b->phys2 == ~0u && cs_flat(cpu)) {
+		if (site)
+			bt_chain(bt, site, code);
+		if (cpu->code32) {
+			uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
+			bt->jc[lin & ((1u << BT_JC_BITS) - 1)] = (struct bt_jc){
+				lin, b->phys & ~0xfffu, (const uint8_t *)code - BT_PROLOGUE };
+		}
+	}
 	return code;
 }
 
@@ -133,7 +151,16 @@ static struct engine *bt_create(struct cpu *cpu, char *err, size_t errlen)
 		bt->callouts = calloc(ZYDIS_MNEMONIC_MAX_VALUE + 1, sizeof(uint64_t));
 		bt->slows = calloc(ZYDIS_MNEMONIC_MAX_VALUE + 1, sizeof(uint64_t));
 	}
-	block_set_drop_hook(cpu, drop_hook, bt);
+	bt->jc = malloc(sizeof(*bt->jc) << BT_JC_BITS);
+	if (!bt->jc) {
+		tcache_free(bt);
+		free(e);
+		free(bt);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	jc_clear(bt);
+	block_set_hooks(cpu, drop_hook, flush_hook, bt);
 	/* Blocks decoded before (by another engine) have no host code. */
 	block_flush_all(cpu);
 	e->ops = &bt_engine_ops;
@@ -181,9 +208,10 @@ static void bt_destroy(struct engine *e)
 	free(bt->slows);
 	if (e->cpu->bt == bt)
 		e->cpu->bt = NULL;
-	block_set_drop_hook(e->cpu, NULL, NULL);
+	block_set_hooks(e->cpu, NULL, NULL, NULL);
 	block_flush_all(e->cpu);
 	tcache_free(bt);
+	free(bt->jc);
 	free(bt);
 	free(e);
 }

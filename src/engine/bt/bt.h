@@ -32,12 +32,22 @@ struct bt {
 	void (*enter)(struct cpu *cpu, const void *code);
 	const uint8_t *exit_rx; /* back to bt_run_block's caller */
 	const uint8_t *next_rx; /* bt_next(), then the block it returns */
+	/* The indirect-branch cache: linear EIP -> chained entry, for RET
+	 * and indirect JMP/CALL (see ts_exit_dynamic). */
+	struct bt_jc *jc;
 	/* statistics: printed at exit with RINGVM_BT_STATS=1 */
 	uint64_t blocks_translated, guest_insns_translated, flushes;
 	uint64_t translate_ns, host_bytes;
 	/* with RINGVM_BT_STATS=1: callouts and slow paths run, by mnemonic
 	 * (counted by the translated code itself) */
 	uint64_t *callouts, *slows;
+};
+
+#define BT_JC_BITS 12
+struct bt_jc {
+	uint32_t lin;        /* linear EIP, or 1 (never a block's: empty) */
+	uint32_t ppage;      /* physical page it was translated from */
+	const void *entry;   /* the block's chained entry */
 };
 
 /* tcache.c */

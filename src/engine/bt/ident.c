@@ -447,7 +447,9 @@ static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int
 	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));       /* cmp eax, [cs.hi] */
 	ts_slow_jump(ts, sl, CC_A);
 	e_store32(e, H_RAX, CPU_OFF(eip));
-	if (target_off == TARGET_DYNAMIC || osize == 2)
+	if (target_off == TARGET_DYNAMIC)
+		ts_exit_dynamic(ts, k + 1);
+	else if (osize == 2)
 		ts_exit_next_abs(ts, k + 1);
 	else
 		ts_exit_static(ts, (uint32_t)target_off, k + 1, 1);
@@ -703,7 +705,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		if (in->op[0].kind == OPK_REL)
 			ts_exit_static(ts, off + in->len + in->imm, k + 1, 1);
 		else
-			ts_exit_next_abs(ts, k + 1);
+			ts_exit_dynamic(ts, k + 1);
 		sp->resume = e->p;
 		ts->ended = 1;
 		return;
@@ -716,7 +718,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		ts_slow_jump(ts, sl, CC_A);
 		e_store32(e, H_RCX, CPU_OFF(eip));
 		emit_esp_add(e, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
-		ts_exit_next_abs(ts, k + 1);
+		ts_exit_dynamic(ts, k + 1);
 		sl->resume = e->p;
 		ts->ended = 1;
 		return;

@@ -86,6 +86,51 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k)
 	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 }
 
+/* An indirect branch (RET, JMP/CALL through a register): the EIP is in
+ * cpu->eip. Look it up inline in the indirect-branch cache and check it
+ * as block_lookup()'s chained check would — the TLB still maps the page
+ * for fetch, at this privilege, to the physical page the block came
+ * from; a dropped block's entry leads back to the run core — then jump
+ * to the block's chained entry. Else through bt_next(). */
+void ts_exit_dynamic(struct tstate *ts, unsigned k)
+{
+	struct emit *e = ts->e;
+	ts_flags_to_mem(ts);
+	ts_sync_icount(ts, k);
+	if (!ts->b->code32) {
+		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
+		return;
+	}
+	int32_t tlbe = (int32_t)offsetof(struct cpu, tlb.e);
+	int32_t cs_base = (int32_t)(offsetof(struct cpu, seg) + S_CS * sizeof(struct seg) + offsetof(struct seg, base));
+	e_load32(e, H_RAX, CPU_OFF(eip));
+	e_op_rm(e, 0x03, H_RAX, H_RBP, cs_base);                   /* add eax, [cs.base] */
+	e8(e, 0x89); e8(e, 0xc1);                                  /* mov ecx, eax */
+	e8(e, 0x81); e8(e, 0xe1); e32(e, (1u << BT_JC_BITS) - 1);   /* and ecx, mask */
+	e8(e, 0xc1); e8(e, 0xe1); e8(e, 4);                        /* shl ecx, 4 */
+	e_mov64_imm(e, H_RDX, (uint64_t)(uintptr_t)ts->bt->jc);
+	e8(e, 0x3b); e8(e, 0x04); e8(e, 0x0a);                     /* cmp eax, [rdx+rcx] */
+	uint8_t *miss1 = e_jcc_fwd(e, CC_NE);
+	e8(e, 0x89); e8(e, 0xc6);                                  /* mov esi, eax */
+	e8(e, 0xc1); e8(e, 0xee); e8(e, 12 - 5);                   /* shr esi, 7 */
+	e8(e, 0x81); e8(e, 0xe6); e32(e, (TLB_SIZE - 1) << 5);     /* and esi, index mask */
+	e_op_rm(e, 0x03, H_RSI, H_RBP, CPU_OFF(tlb_set_off));      /* add esi, [tlb_set_off] */
+	e8(e, 0x89); e8(e, 0xc7);                                  /* mov edi, eax */
+	e8(e, 0x81); e8(e, 0xe7); e32(e, 0xfffff000u);             /* and edi, ~0xfff */
+	e8(e, 0x3b); e8(e, 0xbc); e8(e, 0x35);                     /* cmp edi, [rbp+rsi+tag_x] */
+	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, tag_x)));
+	uint8_t *miss2 = e_jcc_fwd(e, CC_NE);
+	e8(e, 0x8b); e8(e, 0xbc); e8(e, 0x35);                     /* mov edi, [rbp+rsi+ppage] */
+	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, ppage)));
+	e8(e, 0x3b); e8(e, 0x7c); e8(e, 0x0a); e8(e, 4);           /* cmp edi, [rdx+rcx+4] */
+	uint8_t *miss3 = e_jcc_fwd(e, CC_NE);
+	e8(e, 0xff); e8(e, 0x64); e8(e, 0x0a); e8(e, 8);           /* jmp [rdx+rcx+8] */
+	e_patch_here(e, miss1);
+	e_patch_here(e, miss2);
+	e_patch_here(e, miss3);
+	e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
+}
+
 /* Chaining (bt.h): a target on the block's own page keeps mapping to the
  * same physical page whenever the block runs, so a direct jump there
  * stays right; one on another page goes through bt_next() and its TLB

@@ -67,6 +67,8 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k);
 /* The same for a target at a known offset from the block's start: the
  * exit is chainable when the target lies on the block's page. */
 void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored);
+/* The same for an indirect branch (EIP already in cpu->eip). */
+void ts_exit_dynamic(struct tstate *ts, unsigned k);
 /* The executable address of the current emit position. */
 static inline const uint8_t *ts_rx(const struct tstate *ts)
 {
