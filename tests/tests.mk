@@ -18,3 +18,17 @@ $(BUILD)/test/bin/test_diff: $(BUILD)/test/tests/test_diff.o $(TEST_LIB_OBJ)
 # name the runner as a prerequisite here too.
 test test-long: $(DIFF_RUNNER)
 $(BUILD)/test/bin/test_diff: | $(DIFF_RUNNER)
+
+# The stack differential test (test_diff_stack): its own native runner,
+# which puts a 16-bit stack segment in the LDT (modify_ldt), and a link
+# line that catches interp's exceptions and INT3/INTO before delivery.
+STACK_RUNNER := $(BUILD)/test/diff/stack_runner
+$(STACK_RUNNER): tests/diff/stack_runner.c tests/diff/stackcase.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	gcc -m32 -std=c11 -O1 -g -Wall -Wextra -Werror -fno-pie -no-pie -o $@ tests/diff/stack_runner.c
+TEST_EXTRA += $(STACK_RUNNER)
+$(BUILD)/test/bin/test_diff_stack: $(BUILD)/test/tests/test_diff_stack.o $(TEST_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) -Wl,--wrap=cpu_handle_exception,--wrap=cpu_deliver -o $@ $^ $(LDLIBS)
+test test-long: $(STACK_RUNNER)
+$(BUILD)/test/bin/test_diff_stack: | $(STACK_RUNNER)
