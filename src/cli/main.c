@@ -348,7 +348,7 @@ static int run(const struct opts *o)
 		}
 		cfg.kernel = ringvm_guest_elf;
 		cfg.kernel_len = n;
-		cfg.kernel_name = "embedded guest";
+		cfg.kernel_name = "ringos"; /* one word: the guest's argv[0] */
 	}
 	if (o->initrd) {
 		if (read_image("initrd", o->initrd, &initrd, &initrd_len) < 0)
