@@ -30,6 +30,7 @@
 enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
+	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -131,9 +132,24 @@ static enum kind kind_of(const struct insn *in)
 	case ZYDIS_MNEMONIC_NOP:
 		return K_NOP;
 	case ZYDIS_MNEMONIC_PUSH:
-		if (in->nop != 1 || (a->kind != OPK_REG && a->kind != OPK_IMM) || osz == 1)
+		if (in->nop != 1 || osz == 1)
 			return K_NONE;
-		return K_PUSH;
+		if (a->kind == OPK_MEM && a->size == osz)
+			return K_PUSHM;
+		return a->kind == OPK_REG || a->kind == OPK_IMM ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_LEAVE:
+		return osz == 4 && in->map == 0 ? K_LEAVE : K_NONE;
+	case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
+		/* a memory operand with a register bit offset addresses a bit
+		 * string beyond it: left to the handler */
+		if (in->nop != 2 || osz == 1 || !is_gpr_or_mem(a) ||
+		    (b->kind != OPK_IMM && (b->kind != OPK_REG || a->kind != OPK_REG)))
+			return K_NONE;
+		return K_BT;
+	case ZYDIS_MNEMONIC_MUL:
+		return in->nop == 1 && is_gpr_or_mem(a) && a->size == 4 ? K_MUL : K_NONE;
+	case ZYDIS_MNEMONIC_DIV:
+		return in->nop == 1 && is_gpr_or_mem(a) && a->size == 4 ? K_DIV : K_NONE;
 	case ZYDIS_MNEMONIC_POP:
 		return in->nop == 1 && a->kind == OPK_REG && osz != 1 ? K_POP : K_NONE;
 	case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JLE:
@@ -167,8 +183,22 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	switch (k) {
 	case K_NONE:
 		return 0;
-	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET:
+	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
 		f->fault = 1;
+		break;
+	case K_BT:
+		/* CF is the bit; ZF is left alone on some processors and the
+		 * others are undefined: whatever the host does */
+		f->wdef = FL_CF;
+		f->wmay = F_ALL;
+		break;
+	case K_MUL:
+		f->wdef = FL_CF | FL_OF;
+		f->wmay = F_ALL;
+		break;
+	case K_DIV:
+		f->fault = 1;
+		f->wmay = F_ALL;
 		break;
 	case K_ALU:
 		f->wdef = f->wmay = F_ALL;
@@ -369,40 +399,64 @@ static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigne
 	return 0;
 }
 
+/* in's memory operand (size bytes, for acc) -> RSI = host address, or
+ * to the slow path sl. */
+static void probe_mem(struct tstate *ts, struct slow *sl, const struct insn *in, int size, int acc)
+{
+	emit_ea(ts->e, in);
+	emit_seg_check(ts, sl, in->seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, acc);
+}
+
+/* The stack slot at [EBP] (from_ebp), or for a push (at ESP - size) or a
+ * pop (at ESP) -> RSI, or to the slow path sl. A 16-bit stack takes the
+ * slow path. */
+static void probe_stack(struct tstate *ts, struct slow *sl, int size, int push, int from_ebp)
+{
+	struct emit *e = ts->e;
+	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
+	ts_slow_jump(ts, sl, CC_E);
+	e_load32(e, H_RAX, REG_OFF(from_ebp ? R_EBP : R_ESP));
+	if (push)
+		e_lea_disp(e, H_RAX, H_RAX, -size);
+	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
+}
+
+/* Open instruction k's slow path with the flags where it finds them. */
+static struct slow *open_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+			       const struct iflags *f, int *pushed)
+{
+	*pushed = flags_before_probe(ts, f, k);
+	return ts_slow_open(ts, in, off, k, *pushed);
+}
+
+static void close_probe(struct tstate *ts, int pushed)
+{
+	if (pushed)
+		e8(ts->e, 0x9d); /* popfq */
+}
+
 /* The probe for in's memory operand (size bytes, for acc). Leaves the
  * host address in RSI and returns the slow path, whose resume point the
  * caller sets when the instruction's fast path is complete. */
 static struct slow *emit_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
 			       const struct iflags *f, int size, int acc)
 {
-	int pushed = flags_before_probe(ts, f, k);
-	struct slow *sl = ts_slow_open(ts, in, off, k, pushed);
-	emit_ea(ts->e, in);
-	emit_seg_check(ts, sl, in->seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
-	emit_tlb(ts, sl, size, acc);
-	if (pushed)
-		e8(ts->e, 0x9d); /* popfq */
+	int pushed;
+	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
+	probe_mem(ts, sl, in, size, acc);
+	close_probe(ts, pushed);
 	return sl;
 }
 
-/* The stack slot for a push (at ESP - size) or a pop (at ESP): EAX =
- * offset, then the SS check and probe. A 16-bit stack takes the slow
- * path. */
 static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
 				     const struct iflags *f, int size, int push)
 {
-	struct emit *e = ts->e;
-	int pushed = flags_before_probe(ts, f, k);
-	struct slow *sl = ts_slow_open(ts, in, off, k, pushed);
-	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
-	ts_slow_jump(ts, sl, CC_E);
-	e_load32(e, H_RAX, REG_OFF(R_ESP));
-	if (push)
-		e_lea_disp(e, H_RAX, H_RAX, -size);
-	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
-	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
-	if (pushed)
-		e8(e, 0x9d);
+	int pushed;
+	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
+	probe_stack(ts, sl, size, push, 0);
+	close_probe(ts, pushed);
 	return sl;
 }
 
@@ -647,6 +701,87 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	}
 	case K_NOP:
 		break;
+	case K_BT: {
+		static const uint8_t rr[4] = { 0xa3, 0xab, 0xb3, 0xbb }; /* BT BTS BTR BTC r/m, r */
+		int which = in->mnem == ZYDIS_MNEMONIC_BT ? 0 : in->mnem == ZYDIS_MNEMONIC_BTS ? 1
+			    : in->mnem == ZYDIS_MNEMONIC_BTR ? 2 : 3;
+		sl = maybe_probe(ts, in, off, k, &f, which ? ACC_W : ACC_R);
+		if (in->op[1].kind == OPK_IMM) {
+			flags_for(ts, &f, k);
+			struct hop h = hop_of(in, 0);
+			pfx16(e, size);
+			e8(e, 0x0f); e8(e, 0xba);
+			e_mem(e, 4 + which, h.base, h.disp);
+			e8(e, (uint8_t)in->imm);
+		} else {
+			/* both in host registers: the register form masks the
+			 * offset to the operand, as the guest's does */
+			e_ld(e, size, H_RCX, hop_of(in, 0));
+			e_ld(e, size, H_RAX, hop_of(in, 1));
+			flags_for(ts, &f, k);
+			pfx16(e, size);
+			e8(e, 0x0f); e8(e, rr[which]);
+			e8(e, (uint8_t)(0xc0 | (H_RAX << 3) | H_RCX));
+			if (which)
+				e_st(e, size, H_RCX, hop_of(in, 0));
+		}
+		break;
+	}
+	case K_MUL: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop h = hop_of(in, 0);
+		e_load32(e, H_RAX, REG_OFF(R_EAX));
+		flags_for(ts, &f, k);
+		e8(e, 0xf7);
+		e_mem(e, 4, h.base, h.disp);                               /* mul dword [..] */
+		e_store32(e, H_RAX, REG_OFF(R_EAX));
+		e_store32(e, H_RDX, REG_OFF(R_EDX));
+		break;
+	}
+	case K_DIV: {
+		/* #DE (a zero divisor, a quotient past 32 bits: EDX >= the
+		 * divisor) is the handler's: the slow path */
+		ts_flags_to_mem(ts);
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		if (!sl)
+			sl = ts_slow_open(ts, in, off, k, 0);
+		struct hop h = hop_of(in, 0);
+		e_ld(e, 4, H_RCX, h);
+		e_load32(e, H_RDX, REG_OFF(R_EDX));
+		e_cmp32_rr(e, H_RDX, H_RCX);
+		ts_slow_jump(ts, sl, CC_AE);
+		ts->fl = FL_MEM;
+		flags_for(ts, &f, k); /* the guest's flags in, as interp runs DIV */
+		e_load32(e, H_RAX, REG_OFF(R_EAX));
+		e_load32(e, H_RDX, REG_OFF(R_EDX));                        /* flags_for used RDX */
+		e8(e, 0xf7); e8(e, 0xf1);                                  /* div ecx */
+		e_store32(e, H_RAX, REG_OFF(R_EAX));
+		e_store32(e, H_RDX, REG_OFF(R_EDX));
+		break;
+	}
+	case K_PUSHM: {
+		int n = in->osize, pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_mem(ts, sl, in, n, ACC_R);
+		e_ld(e, n, H_RBX, HOP_MEM);
+		probe_stack(ts, sl, n, 1, 0);
+		e_st(e, n, H_RBX, HOP_MEM);
+		emit_esp_add(e, -n);
+		close_probe(ts, pushed);
+		break;
+	}
+	case K_LEAVE: {
+		int pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_stack(ts, sl, 4, 0, 1);
+		e_ld(e, 4, H_RCX, HOP_MEM);
+		e_load32(e, H_RAX, REG_OFF(R_EBP));
+		e_lea_disp(e, H_RAX, H_RAX, 4);
+		e_store32(e, H_RAX, REG_OFF(R_ESP));
+		e_store32(e, H_RCX, REG_OFF(R_EBP));
+		close_probe(ts, pushed);
+		break;
+	}
 	case K_PUSH: {
 		int n = in->osize;
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 1);
