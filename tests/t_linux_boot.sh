@@ -1,6 +1,7 @@
 #!/bin/sh
 # Boots Debian's stock i686 Linux 6.1 with the busybox initramfs of
-# scripts/linux-guest.sh on the interp engine, and requires every workload
+# scripts/linux-guest.sh on the engine under test ($RINGVM_ENGINE, default
+# interp), and requires every workload
 # result (RINGVM-END lines) to equal the host's (expected.txt) and ringvm
 # to exit 0 after the guest's `reboot -f`. Builds the guest when missing;
 # skips when its packages cannot be downloaded.
@@ -12,6 +13,7 @@ dir=${LINUX_GUEST_DIR:-guest-linux}
 limit=${RINGVM_LINUX_TIMEOUT:-400}
 stall=${RINGVM_LINUX_STALL:-120}
 ringvm=$BUILD/ringvm
+engine=${RINGVM_ENGINE:-interp} # the engine under test (tests/harness.h)
 log=$BUILD/t_linux_boot.log
 mkdir -p "$BUILD"
 
@@ -42,9 +44,9 @@ if [ ! -x "$ringvm" ]; then
 fi
 
 append=$(cat "$dir/cmdline.txt")
-echo "booting: $ringvm --accel interp -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $dir/initrd.gz --append \"$append\""
+echo "booting: $ringvm --accel $engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $dir/initrd.gz --append \"$append\""
 start=$(date +%s)
-"$ringvm" --accel interp -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$dir/initrd.gz" \
+"$ringvm" --accel "$engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$dir/initrd.gz" \
 	--append "$append" </dev/null >"$log" 2>&1 &
 pid=$!
 # Watchdog: the overall limit, and a shorter one for a guest that stopped
