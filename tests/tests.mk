@@ -18,3 +18,12 @@ $(BUILD)/test/bin/test_diff: $(BUILD)/test/tests/test_diff.o $(TEST_LIB_OBJ)
 # name the runner as a prerequisite here too.
 test test-long: $(DIFF_RUNNER)
 $(BUILD)/test/bin/test_diff: | $(DIFF_RUNNER)
+
+# ringvm's kvm probe for the shell tests (tests/kvm_probe.sh): a kvm test
+# skips only for a mode the probe says this host cannot run.
+KVM_PROBE := $(BUILD)/test/kvm-probe
+$(KVM_PROBE): $(BUILD)/test/tests/tools/kvm_probe.o $(TEST_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(LDLIBS)
+TEST_EXTRA += $(KVM_PROBE)
+test test-long: $(KVM_PROBE)
