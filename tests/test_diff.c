@@ -4,7 +4,11 @@
  * counts and both directions, stack and flag instructions, and branch
  * outcomes, run natively (tests/diff/runner, a 32-bit process fed over a
  * pipe) and in interp (flat 32-bit, CPL 3, the same linear addresses), then
- * compared: registers, EFLAGS, the data window, and the exception vector.
+ * compared: registers, EFLAGS, the data window, and for a fault the whole
+ * fault: vector, EIP, error code (vectors that have one) and CR2 (#PF).
+ * Coverage is enforced, not only printed: every form must run to the end
+ * changing state, and every form with a memory operand must fault with
+ * #PF, error code and CR2 compared (see check_coverage).
  *
  * docs/difftest.md describes the method and the flag masks.
  * RINGVM_LONG=1 multiplies the case count by 30; RINGVM_DIFF_SEED sets the
@@ -33,11 +37,13 @@
 /* ---- catching interp's exceptions ---- */
 
 static int caught_vector = -1;
+static uint32_t caught_err;
 
 void __wrap_cpu_handle_exception(struct cpu *cpu);
 void __wrap_cpu_handle_exception(struct cpu *cpu)
 {
 	caught_vector = cpu->exc_vector;
+	caught_err = (uint32_t)cpu->exc_error;
 	cpu->shutdown = 1; /* interp_run returns CPU_STOP_SHUTDOWN */
 }
 
@@ -948,6 +954,9 @@ static int run_native(struct diff_case *cs, struct diff_result *rs, int n)
 
 /* ---- running a case in interp ---- */
 
+/* Vectors that push an error code (SDM Vol. 3, 6.13). */
+static int exc_has_err(int v) { return v == 8 || (v >= 10 && v <= 14) || v == 17; }
+
 /* Paging in the guest: the data and code pages identity-mapped, user
  * read/write (a DIFF_RO case makes the data page read-only); nothing else
  * is present, as nothing else is mapped at those addresses natively. */
@@ -1005,14 +1014,22 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	cpu->first_exc = -1;
 	cpu->in_exception = 0;
 	caught_vector = -1;
+	caught_err = 0;
+	cpu->cr2 = 0;
 	enum cpu_stop st = h_run(h, 64);
 	res->eip = cpu->eip;
-	if (st != CPU_STOP_SHUTDOWN || caught_vector < 0)
+	res->err = res->cr2 = 0;
+	if (st != CPU_STOP_SHUTDOWN || caught_vector < 0) {
 		res->vector = VEC_NOSTOP;
-	else if (cpu->eip == DIFF_CODE_ADDR - cs_base + c->len)
+	} else if (cpu->eip == DIFF_CODE_ADDR - cs_base + c->len) {
 		res->vector = -1; /* reached the HLT */
-	else
+	} else {
 		res->vector = caught_vector;
+		if (exc_has_err(caught_vector))
+			res->err = caught_err;
+		if (caught_vector == EXC_PF)
+			res->cr2 = cpu->cr2;
+	}
 	memcpy(res->r, cpu->r, sizeof(res->r));
 	res->eflags = cpu->eflags;
 	cpu_phys_read(cpu, DIFF_DATA_ADDR, res->data, DIFF_DATA_SIZE);
@@ -1037,7 +1054,7 @@ static uint32_t flag_mask(const struct form *f)
 
 static int results_differ(const struct form *f, const struct diff_result *n, const struct diff_result *i)
 {
-	if (n->vector != i->vector || n->eip != i->eip)
+	if (n->vector != i->vector || n->eip != i->eip || n->err != i->err || n->cr2 != i->cr2)
 		return 1;
 	if (memcmp(n->r, i->r, sizeof(n->r)) != 0)
 		return 1;
@@ -1049,7 +1066,8 @@ static int results_differ(const struct form *f, const struct diff_result *n, con
 
 static const char *const rname[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
 
-static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec, uint32_t eip)
+static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec, uint32_t eip, uint32_t err,
+		       uint32_t cr2)
 {
 	fprintf(stderr, "  %-6s", tag);
 	for (int i = 0; i < 8; i++)
@@ -1058,7 +1076,7 @@ static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec,
 	if (vec == VEC_NOSTOP)
 		fprintf(stderr, " (did not stop, eip=%08x)", eip);
 	else if (vec >= 0)
-		fprintf(stderr, " vector %d at %08x", vec, eip);
+		fprintf(stderr, " vector %d error %#x cr2 %08x at %08x", vec, err, cr2, eip);
 	fprintf(stderr, "\n");
 }
 
@@ -1072,12 +1090,18 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 	for (uint32_t k = 0; k < c->len; k++)
 		fprintf(stderr, "%02x ", c->code[k]);
 	fprintf(stderr, " %s\n", dis);
-	print_regs("in", c->r, (c->eflags & 0xed5u) | 0x202u, -1, 0);
-	print_regs("native", n->r, n->eflags, n->vector, n->eip);
-	print_regs("interp", i->r, i->eflags, i->vector, i->eip);
+	print_regs("in", c->r, (c->eflags & 0xed5u) | 0x202u, -1, 0, 0, 0);
+	print_regs("native", n->r, n->eflags, n->vector, n->eip, n->err, n->cr2);
+	print_regs("interp", i->r, i->eflags, i->vector, i->eip, i->err, i->cr2);
 	fprintf(stderr, "  differ:");
 	if (n->vector != i->vector)
 		fprintf(stderr, " vector(%d/%d)", n->vector, i->vector);
+	if (n->eip != i->eip)
+		fprintf(stderr, " eip(%08x/%08x)", n->eip, i->eip);
+	if (n->err != i->err)
+		fprintf(stderr, " error-code(%#x/%#x)", n->err, i->err);
+	if (n->cr2 != i->cr2)
+		fprintf(stderr, " cr2(%08x/%08x)", n->cr2, i->cr2);
 	for (int k = 0; k < 8; k++)
 		if (n->r[k] != i->r[k])
 			fprintf(stderr, " %s", rname[k]);
