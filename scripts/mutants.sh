@@ -62,11 +62,10 @@ mutation cpuid_no_pse src/cpu/msr.c '#define CPUID_EDX_FEATURES (FEAT_DE | FEAT_
 mutation pf_err_no_user src/cpu/mem.c 'uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);' \
 	'uint32_t err = (write ? PF_W : 0);' \
 	test_diff
-# 3: the differential test stops making read-only-page cases: its coverage
-# check must notice the write faults it no longer reaches.
-mutation diff_no_ro_cases tests/test_diff.c 'if (chance(4))
-		c->flags |= DIFF_RO;' 'if (chance(0))
-		c->flags |= DIFF_RO;' \
+# 3: the differential test stops making operands that cross into the
+# guard page: its coverage check must notice the #PF cases it lost.
+mutation diff_no_page_cross tests/test_diff.c 'if (!fsmode && f->kind != K_BTREG && chance(8)) {' \
+	'if (!fsmode && f->kind != K_BTREG && chance(0)) {' \
 	test_diff
 # 4: CLI/STI at CPL > IOPL raise #GP with a wrong error code.
 mutation iopl_gp_errcode src/cpu/ops_flags.c '} else if (cpu->cpl > iopl) {

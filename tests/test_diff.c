@@ -777,8 +777,10 @@ static void make_case(const struct form *f, struct diff_case *c)
 				hi = DIFF_DATA_ADDR + DIFF_DATA_SIZE + 8;
 			}
 			int osz0 = f->kind == K_CMPXCHG8B ? 8 : f->kind == K_BOUND ? 2 * size : size;
-			if (!fsmode && f->kind != K_BTREG && chance(4)) {
-				/* across the end of the data page: #PF on the guard page */
+			if (!fsmode && f->kind != K_BTREG && chance(8)) {
+				/* across the end of the data page: #PF on the guard page
+				 * (often enough that every memory form gets some: the
+				 * coverage check requires it) */
 				lo = DIFF_DATA_ADDR + 4096 - (uint32_t)osz0 + 1;
 				hi = DIFF_DATA_ADDR + 4096 + 1;
 			}
@@ -1130,6 +1132,72 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 	fprintf(stderr, "\n");
 }
 
+/* ---- coverage ---- */
+
+/* What the native runs of a form reached (bits of form_seen[]). */
+#define SEEN_CHANGED 1u /* ran to the end and changed a register, flag or memory */
+#define SEEN_PF 2u      /* #PF: vector, EIP, error code and CR2 compared */
+#define SEEN_GP 4u      /* #GP: vector, EIP and error code compared */
+#define SEEN_UD 8u
+#define SEEN_DONE 16u   /* ran to the end */
+#define SEEN_BR 32u     /* #BR (BOUND) */
+
+static unsigned seen_of(const struct diff_case *c, const struct diff_result *n)
+{
+	if (n->vector == EXC_PF)
+		return SEEN_PF;
+	if (n->vector == EXC_GP)
+		return SEEN_GP;
+	if (n->vector == EXC_UD)
+		return SEEN_UD;
+	if (n->vector == EXC_BR)
+		return SEEN_BR;
+	if (n->vector != -1)
+		return 0;
+	if (memcmp(c->r, n->r, sizeof(c->r)) != 0 || memcmp(c->data, n->data, DIFF_DATA_SIZE) != 0)
+		return SEEN_DONE | SEEN_CHANGED;
+	return (((c->eflags & 0xed5u) | 0x202u) & EFL_CMP) != (n->eflags & EFL_CMP) ? SEEN_DONE | SEEN_CHANGED
+										   : SEEN_DONE;
+}
+
+/* What each form must reach, from what it is: a #UD form (its name says
+ * so) must give #UD; every other form must run to the end changing state
+ * (the NOPs change nothing but EIP: they must run to the end; BOUND must
+ * run to the end and raise #BR); a form with a memory operand that can
+ * cross the data page's end (not LEA, the NOPs, or BT* with a register
+ * bit offset, whose operand stays inside) must fault with #PF there, so
+ * its error code and CR2 are compared. */
+static unsigned form_needs(const struct form *f)
+{
+	if (strstr(f->name, "#UD"))
+		return SEEN_UD;
+	if (!strncmp(f->name, "nop", 3))
+		return SEEN_DONE;
+	unsigned need = f->kind == K_BOUND ? SEEN_DONE | SEEN_BR : SEEN_DONE | SEEN_CHANGED;
+	if (f->rm == RM_MEM && f->kind != K_LEA && f->kind != K_BTREG)
+		need |= SEEN_PF;
+	return need;
+}
+
+/* Prints, per family, how many forms reached each kind; returns how many
+ * forms missed something they must reach (each is named on stderr). */
+static int check_coverage(const unsigned *seen, const long *ran, const char *only)
+{
+	int missing = 0;
+	for (int k = 0; k < nforms; k++) {
+		if (only && !strstr(forms[k].name, only))
+			continue;
+		unsigned need = form_needs(&forms[k]);
+		if (ran[k] == 0 || (seen[k] & need) != need) {
+			if (missing++ < 40)
+				fprintf(stderr, "  coverage: [%s] %s ran %ld cases, reached %#x, needs %#x "
+					"(1 changed, 2 #PF, 4 #GP, 8 #UD, 16 end, 32 #BR)\n",
+					forms[k].fam, forms[k].name, ran[k], seen[k], need);
+		}
+	}
+	return missing;
+}
+
 /* ---- main ---- */
 
 struct fam_stat {
@@ -1217,7 +1285,9 @@ int main(int argc, char **argv)
 	static struct diff_case cs[BATCH_MAX];
 	static struct diff_result nr[BATCH_MAX];
 	static int cf[BATCH_MAX];
-	static long form_bad[MAXFORMS];
+	static long form_bad[MAXFORMS], form_ran[MAXFORMS];
+	static unsigned form_seen[MAXFORMS];
+	long fault_cases = 0, err_cases = 0, cr2_cases = 0;
 	struct fam_stat fams[16];
 	int nfam = 0;
 	long total = 0, bad = 0;
@@ -1263,6 +1333,13 @@ int main(int argc, char **argv)
 				fams[fi].changed += native_changed(&cs[b], &nr[b]);
 				total++;
 				vec_count[nr[b].vector < 0 ? 32 : nr[b].vector & 31]++;
+				form_ran[cf[b]]++;
+				form_seen[cf[b]] |= seen_of(&cs[b], &nr[b]);
+				if (nr[b].vector >= 0) {
+					fault_cases++;
+					err_cases += exc_has_err(nr[b].vector);
+					cr2_cases += nr[b].vector == EXC_PF;
+				}
 				if (results_differ(g, &nr[b], &ir)) {
 					bad++;
 					fams[fi].bad++;
@@ -1303,8 +1380,12 @@ int main(int argc, char **argv)
 		if (vec_count[v])
 			printf(", %ld vector %d", vec_count[v], v);
 	printf("\n");
-	printf("diff: %d forms, %ld cases, %ld mismatches (seed %#llx%s)\n", active, total, bad,
-	       (unsigned long long)(seed ? strtoull(seed, NULL, 0) : 0x5eed0001ull), longmode ? ", long" : "");
+	printf("faults compared: %ld (vector and EIP), %ld with their error code, %ld #PF with CR2\n", fault_cases,
+	       err_cases, cr2_cases);
+	int uncovered = check_coverage(form_seen, form_ran, only);
+	printf("diff: %d forms, %ld cases, %ld mismatches, %d forms short of their coverage (seed %#llx%s)\n",
+	       active, total, bad, uncovered, (unsigned long long)(seed ? strtoull(seed, NULL, 0) : 0x5eed0001ull),
+	       longmode ? ", long" : "");
 	h_free(&h);
-	return bad ? 1 : 0;
+	return bad || uncovered ? 1 : 0;
 }
