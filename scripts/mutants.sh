@@ -83,9 +83,9 @@ mutation smsw_writes_cr0 src/cpu/ops_system.c \
 mutation task_cr3_no_flush src/cpu/task.c '		cpu->cr3 = ncr3;
 		tlb_flush_all(cpu, 1);' '		cpu->cr3 = ncr3;' \
 	test_protect_task
-# 5: the TLB no longer caches reads (every read walks the tables).
-mutation tlb_no_read_cache src/cpu/mem.c 'e->tag_r = readable ? lpage : TLB_INVALID;' \
-	'e->tag_r = TLB_INVALID;' \
+# 5: the TLB caches reads of global pages only (others walk the tables).
+mutation tlb_global_only src/cpu/mem.c 'e->tag_r = readable ? lpage : TLB_INVALID;' \
+	'e->tag_r = readable && w.global ? lpage : TLB_INVALID;' \
 	test_paging
 # 5: the PIT makes an extra IRQ0 edge every half period.
 mutation pit_extra_edge src/dev/pit8254.c 'return (d / n + 1) * n;' 'return (2 * d / n + 1) * n / 2;' \
