@@ -178,6 +178,8 @@ BROKEN   $n"
 			rc=$?
 			if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 				caught="$caught $t"
+				# why it failed: its first complaint
+				grep -m 2 -E '^FAIL|FAIL [0-9]|check failed|MISMATCH|coverage:|^t_[a-z_]+: ' "$scratch/.out.$t" | cut -c1-160 | sed "s/^/    $t: /"
 			else
 				missed="$missed $t(rc=$rc)"
 				tail -3 "$scratch/.out.$t" | sed 's/^/    /'
