@@ -77,3 +77,10 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include $(wildcard scripts/*.mk)
+
+# Mutation check of the tests (scripts/mutants.sh, docs/testing.md): each
+# deliberate bug in a scratch copy must make the tests listed for it fail.
+# Slow, and not part of `make test`.
+.PHONY: mutants
+mutants: deps $(BUILD)/ringvm $(BUILD)/ringvm-asan
+	@BUILD=$(BUILD) sh scripts/mutants.sh

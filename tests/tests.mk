@@ -43,3 +43,12 @@ $(BUILD)/test/bin/test_diff_stack: $(BUILD)/test/tests/test_diff_stack.o $(TEST_
 	$(CC) $(TEST_LDFLAGS) -Wl,--wrap=cpu_handle_exception,--wrap=cpu_deliver -o $@ $^ $(LDLIBS)
 test test-long: $(STACK_RUNNER)
 $(BUILD)/test/bin/test_diff_stack: | $(STACK_RUNNER)
+
+# ringvm's kvm probe for the shell tests (tests/kvm_probe.sh): a kvm test
+# skips only for a mode the probe says this host cannot run.
+KVM_PROBE := $(BUILD)/test/kvm-probe
+$(KVM_PROBE): $(BUILD)/test/tests/tools/kvm_probe.o $(TEST_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(LDLIBS)
+TEST_EXTRA += $(KVM_PROBE)
+test test-long: $(KVM_PROBE)
