@@ -282,20 +282,6 @@ static void print_mismatch(const struct gen *g, const struct blk_case *c, const 
 	fprintf(stderr, "\n");
 }
 
-/* A known interp deviation, tolerated unless RINGVM_BLOCK_STRICT=1: a
- * read-modify-write instruction (ADD/INC/... on memory) whose page is not
- * present reports #PF with W=0 in the error code; the processor sets W,
- * as it does for XCHG. src/cpu/flags.h rmw_read() reads with ACC_R. Only
- * that bit may differ; everything else must match. */
-static int known_deviation(const struct blk_result *n, const struct blk_result *e)
-{
-	if (n->vector != EXC_PF || e->vector != EXC_PF || n->err != (e->err | 2) || (e->err & 2))
-		return 0;
-	struct blk_result t = *e;
-	t.err = n->err;
-	return !differ(n, &t);
-}
-
 /* ---- coverage: what ran and what faulted, read from the native run ---- */
 
 struct coverage {
@@ -399,7 +385,6 @@ int main(int argc, char **argv)
 		count = atol(e);
 	long only = (e = getenv("RINGVM_BLOCK_SEQ")) ? atol(e) : -1;
 	int verbose = (e = getenv("RINGVM_BLOCK_VERBOSE")) ? atoi(e) : 5;
-	int strict = (e = getenv("RINGVM_BLOCK_STRICT")) && atoi(e) > 0;
 	if (only >= 0)
 		count = 1;
 	printf("block test: %ld sequences, seed %#llx, engine %s\n", count, (unsigned long long)seed,
@@ -411,7 +396,7 @@ int main(int argc, char **argv)
 	static struct blk_result nr[256];
 	static struct gen gs[256];
 	static struct coverage cv;
-	long done = 0, bad = 0, known = 0;
+	long done = 0, bad = 0;
 	int printed = 0, gen_printed = 0;
 	while (done < count) {
 		int nb = (int)(count - done < run.batch ? count - done : run.batch);
@@ -440,10 +425,6 @@ int main(int argc, char **argv)
 				print_mismatch(&gs[i], &cs[i], &nr[i], &er, seed);
 			}
 			int d = differ(&nr[i], &er);
-			if (d && !strict && known_deviation(&nr[i], &er)) {
-				known++;
-				d = 0;
-			}
 			bad += d;
 			if ((d && printed++ < verbose) || only >= 0)
 				print_mismatch(&gs[i], &cs[i], &nr[i], &er, seed);
@@ -460,9 +441,6 @@ int main(int argc, char **argv)
 		printf(" %s %ld/%ld;", fault_name[k], cv.planned[k], cv.faulted[k]);
 	printf("\npaging off: %ld; across the code page boundary: %ld; generator errors: %ld\n", cv.nopaging,
 	       cv.straddle, cv.gen_errors);
-	if (known)
-		printf("known interp deviation (not counted; RINGVM_BLOCK_STRICT=1 counts it): %ld read-modify-write "
-		       "#PF error codes without W\n", known);
 	printf("%ld sequences, %ld mismatches (seed %#llx)\n", done, bad, (unsigned long long)seed);
 	h_free(&H);
 	return bad || holes || cv.gen_errors || failures ? 1 : 0;
