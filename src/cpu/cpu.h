@@ -87,6 +87,9 @@ struct seg {
 	uint16_t attr;
 	uint32_t lo, hi; /* valid offset range (expand-down aware) */
 	uint8_t ok;      /* SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC */
+	uint8_t fast;    /* ok's READ/WRITE bits if every offset is valid (lo 0,
+			  * hi 4G-1), else 0: the translator's inline check.
+			  * Kept by seg_set_cache() and seg_fast_update(). */
 };
 #define SEG_OK_READ 1
 #define SEG_OK_WRITE 2
@@ -230,6 +233,11 @@ void cpu_set_flat32(struct cpu *cpu);
 /* Segment cache helpers usable by any engine. */
 void seg_load_real(struct cpu *cpu, int s, uint16_t sel);      /* base = sel*16 */
 void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, uint16_t attr);
+/* Recompute sg->fast after a change of lo, hi or ok. */
+static inline void seg_fast_update(struct seg *sg)
+{
+	sg->fast = (uint8_t)(sg->lo == 0 && sg->hi == 0xffffffffu ? sg->ok & (SEG_OK_READ | SEG_OK_WRITE) : 0);
+}
 void cpu_update_mode(struct cpu *cpu); /* recompute cpl/code32/stack32/pmode */
 
 /* Physical memory access for loaders, devices (DMA) and debuggers.

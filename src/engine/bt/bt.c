@@ -26,9 +26,19 @@ static inline int translatable(const struct cpu *cpu, const struct block *b)
  * cannot run translated. */
 static const void *host_code_of(struct bt *bt, struct block *b)
 {
+	if (b->host_code == BT_INTERP_ONLY)
+		return NULL;
 	if (b->host_code)
 		return b->host_code;
-	const void *code = bt_translate(bt, b);
+	int full = 0;
+	const void *code = bt_translate(bt, b, &full);
+	if (!code && !full) {
+		/* A block the translator cannot take (a limit of its own):
+		 * the interpreter runs it, every time. */
+		bt->untranslatable++;
+		b->host_code = BT_INTERP_ONLY;
+		return NULL;
+	}
 	if (!code) {
 		/* The cache is full: start again with both caches empty.
 		 * Safe here: no translated code is running below us that
@@ -41,6 +51,34 @@ static const void *host_code_of(struct bt *bt, struct block *b)
 	}
 	b->host_code = (void *)(uintptr_t)code;
 	return code;
+}
+
+const void *bt_call(struct cpu *cpu, const struct bt_call *d)
+{
+	const struct insn *in = d->in;
+	uint32_t eip = cpu->eip + (uint32_t)d->eip_adv;
+	cpu->eip = eip;
+	cpu->icount += (uint64_t)(int64_t)d->icount_adv;
+	uint32_t next = eip + in->len;
+	if (!d->code32)
+		next &= 0xffffu;
+	cpu->next_eip = next;
+	in->fn(cpu, in); /* may raise: the state is exact for the run core */
+	cpu->eip = cpu->next_eip;
+	cpu->icount++;
+	if (d->ends)
+		return cpu->bt->next_rx;
+	/* A handler that changed what the block depends on or branched (a
+	 * REP string instruction resuming itself) ends the block, and so
+	 * does a device that raised an interrupt or asked to stop: the run
+	 * core sees them at once, as after an interpreted block. */
+	if (cpu->block_break || cpu->next_eip != next || cpu->intr_line || cpu->stop_request)
+		return cpu->bt->exit_rx;
+	if (d->restore) {
+		cpu->eip = eip - (uint32_t)d->eip_adv;
+		cpu->icount -= (uint64_t)((int64_t)d->icount_adv + 1);
+	}
+	return NULL;
 }
 
 void bt_chain(struct bt *bt, uint32_t site, const void *target_body)
@@ -190,9 +228,10 @@ static void print_top(const char *what, const uint64_t *c, int n)
 static void print_stats(const struct bt *bt)
 {
 	fprintf(stderr, "bt: %llu blocks (%llu guest instructions) translated in %.3f s, %llu KiB of host code, "
-		"%llu cache flushes\n", (unsigned long long)bt->blocks_translated,
+		"%llu cache flushes, %llu blocks left to interp\n", (unsigned long long)bt->blocks_translated,
 		(unsigned long long)bt->guest_insns_translated, (double)bt->translate_ns / 1e9,
-		(unsigned long long)(bt->host_bytes >> 10), (unsigned long long)bt->flushes);
+		(unsigned long long)(bt->host_bytes >> 10), (unsigned long long)bt->flushes,
+		(unsigned long long)bt->untranslatable);
 	if (bt->callouts) {
 		print_top("callouts run", bt->callouts, 25);
 		print_top("slow paths run", bt->slows, 25);

@@ -32,12 +32,13 @@ struct bt {
 	void (*enter)(struct cpu *cpu, const void *code);
 	const uint8_t *exit_rx; /* back to bt_run_block's caller */
 	const uint8_t *next_rx; /* bt_next(), then the block it returns */
+	const uint8_t *call_rx; /* bt_call() with the CPU and RSI's descriptor */
 	/* The indirect-branch cache: linear EIP -> chained entry, for RET
 	 * and indirect JMP/CALL (see ts_exit_dynamic). */
 	struct bt_jc *jc;
 	/* statistics: printed at exit with RINGVM_BT_STATS=1 */
 	uint64_t blocks_translated, guest_insns_translated, flushes;
-	uint64_t translate_ns, host_bytes;
+	uint64_t translate_ns, host_bytes, untranslatable;
 	/* with RINGVM_BT_STATS=1: callouts and slow paths run, by mnemonic
 	 * (counted by the translated code itself) */
 	uint64_t *callouts, *slows;
@@ -66,8 +67,11 @@ static inline const uint8_t *tcache_rx(const struct bt *bt, const uint8_t *rw)
  * which BT_PROLOGUE bytes of chained entry precede: chained jumps from
  * other blocks land there, and it returns to the run core when the
  * block allowance is spent. */
-const void *bt_translate(struct bt *bt, struct block *b);
+const void *bt_translate(struct bt *bt, struct block *b, int *full);
 #define BT_PROLOGUE 13
+/* block.host_code of a block the translator could not take (it sets
+ * *full = 0 and returns NULL): the interpreter runs it. */
+#define BT_INTERP_ONLY ((void *)(uintptr_t)1)
 
 /* Chaining: a block exit whose target is on the same guest page jumps,
  * the first time, to a stub that records where its jump is
@@ -81,5 +85,19 @@ void bt_unchain(struct bt *bt, const void *body);
 /* bt.c: the trampoline's way on from one block to the next: host code
  * of the block at CS:EIP, or NULL to return to the run core. */
 const void *bt_next(struct cpu *cpu);
+
+/* A callout or slow path: run the interpreter's handler for in, with
+ * the lazy EIP and icount advanced to it. */
+struct bt_call {
+	const struct insn *in;
+	int32_t eip_adv;    /* the instruction's EIP - cpu->eip (lazy) */
+	int32_t icount_adv; /* its index - what cpu->icount counts */
+	uint8_t restore;    /* a slow path: put the lazy values back after */
+	uint8_t ends;       /* it ends the block: leave through bt_next */
+	uint8_t code32;
+};
+/* Returns NULL to go on in the block, else the trampoline to leave by
+ * (the state is exact then). */
+const void *bt_call(struct cpu *cpu, const struct bt_call *d);
 
 #endif

@@ -339,19 +339,22 @@ static void emit_ea(struct emit *e, const struct insn *in)
 		e_zext16(e, H_RAX);
 }
 
-/* EAX = offset in segment s -> EAX = linear address, or to the slow path
- * (limit, type, alignment checking): the interpreter raises the fault. */
+/* EAX = offset in segment s -> EAX = linear address, or to the slow path.
+ * Inline only for a segment whose limit spans 4 GiB (seg.fast, the flat
+ * segments every 32-bit OS uses, whatever their base): the access is then
+ * valid unless its offset wraps past 4 GiB; any other segment, and
+ * alignment checking, are the handler's (limit, type and #AC faults). */
 static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, int want)
 {
 	struct emit *e = ts->e;
-	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(s, lo));           /* cmp eax, [lo] */
-	ts_slow_jump(ts, sl, CC_B);
-	e_lea_disp(e, H_RCX, H_RAX, size - 1);                    /* lea ecx, [rax+size-1] */
-	e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(s, hi));           /* cmp ecx, [hi] */
-	ts_slow_jump(ts, sl, CC_A);
-	e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, ok));               /* test byte [ok], want */
+	e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, fast));             /* test byte [fast], want */
 	e8(e, (uint8_t)want);
 	ts_slow_jump(ts, sl, CC_E);
+	if (size > 1) {
+		e_lea_disp(e, H_RCX, H_RAX, size - 1);            /* lea ecx, [rax+size-1] */
+		e_cmp32_rr(e, H_RCX, H_RAX);                      /* cmp ecx, eax */
+		ts_slow_jump(ts, sl, CC_B);
+	}
 	e_cmp8_mem_imm(e, CPU_OFF(ac_active), 0);
 	ts_slow_jump(ts, sl, CC_NE);
 	e_op_rm(e, 0x03, H_RAX, H_RBP, SEG_OFF(s, base));         /* add eax, [base] */

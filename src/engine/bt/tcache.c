@@ -16,7 +16,7 @@
  * ask bt_next() for the following block and jump there, or exit. */
 static void emit_trampolines(struct bt *bt)
 {
-	struct emit e = { bt->rw, bt->rw + 256, 0 };
+	struct emit e = { bt->rw, bt->rw + 256, 0, 0 };
 	bt->enter = (void (*)(struct cpu *, const void *))(uintptr_t)tcache_rx(bt, e.p);
 	e8(&e, 0x55);                   /* push rbp */
 	e8(&e, 0x53);                   /* push rbx */
@@ -44,6 +44,13 @@ static void emit_trampolines(struct bt *bt)
 	e_call_rax(&e);
 	e8(&e, 0x48); e8(&e, 0x85); e8(&e, 0xc0); /* test rax, rax */
 	e_jcc_to(&e, CC_E, tcache_rx(bt, e.p), bt->exit_rx);
+	e8(&e, 0xff); e8(&e, 0xe0);     /* jmp rax */
+
+	/* call: RSI = descriptor; a tail call keeps the stack aligned as
+	 * the translated code's own call left it */
+	bt->call_rx = tcache_rx(bt, e.p);
+	e_mov64_rr(&e, H_RDI, H_RBP);   /* mov rdi, rbp */
+	e_mov64_imm(&e, H_RAX, (uint64_t)(uintptr_t)bt_call);
 	e8(&e, 0xff); e8(&e, 0xe0);     /* jmp rax */
 	bt->fixed = (size_t)(e.p - bt->rw + 63) & ~(size_t)63;
 	bt->used = bt->fixed;

@@ -13,6 +13,7 @@
  * written back only where something reads them from struct cpu; a
  * backward liveness pass tells where they are needed at all.
  */
+#include <string.h>
 #include <time.h>
 
 #include "engine/bt/bt.h"
@@ -165,68 +166,53 @@ static void count(struct tstate *ts, uint64_t *counter, const struct insn *in)
 	e8(ts->e, 0x48); e8(ts->e, 0xff); e8(ts->e, 0x00); /* inc qword [rax] */
 }
 
-/* Call in's handler with EIP, next_eip and icount exact, as interp's
- * loop would; afterwards eip = next_eip and the instruction is counted.
- * Leaves the handler's next_eip in EAX and the expected one in EBX. */
-static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, uint64_t *counter)
+/* Call in's handler through bt_call() (bt.c) with a descriptor placed
+ * after the block: EIP, next_eip and icount exact, as interp's loop
+ * would have them. bt_call() returns where to go: on (RAX = 0) or out
+ * of the block. On, cpu->eip and icount are those after the instruction
+ * (a callout) or back at the lazy values (restore, a slow path). */
+static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, uint64_t *counter,
+			 int restore)
 {
 	struct emit *e = ts->e;
 	ts_flags_to_mem(ts);
 	count(ts, counter, in);
-	ts_sync_eip(ts, off);
-	ts_sync_icount(ts, k);
-	e_load32(e, H_RAX, CPU_OFF(eip));
-	e_add32_imm(e, H_RAX, in->len);
-	if (!ts->b->code32)
-		e_zext16(e, H_RAX);
-	e_store32(e, H_RAX, CPU_OFF(next_eip));
-	e8(e, 0x89); e8(e, 0xc3);                     /* mov ebx, eax */
-	e_mov64_rr(e, H_RDI, H_RBP);
-	e_mov64_imm(e, H_RSI, (uint64_t)(uintptr_t)in);
-	e_mov64_imm(e, H_RAX, (uint64_t)(uintptr_t)in->fn);
-	e_call_rax(e);
-	e_load32(e, H_RAX, CPU_OFF(next_eip));
-	e_store32(e, H_RAX, CPU_OFF(eip));
-	e_add64_mem_imm8(e, CPU_OFF(icount), 1);
-	ts->eip_off = off + in->len;
-	ts->icount_k = k + 1;
+	if (ts->ncall == BT_CALLS_MAX) {
+		e->unfit = 1;
+		return;
+	}
+	struct bt_call *d = &ts->calls[ts->ncall];
+	*d = (struct bt_call){ .in = in, .eip_adv = (int32_t)(off - ts->eip_off),
+			       .icount_adv = (int32_t)k - (int32_t)ts->icount_k, .restore = (uint8_t)restore,
+			       .ends = (in->flags & INSN_ENDS_BLOCK) ? 1 : 0, .code32 = ts->b->code32 };
+	e8(e, 0x48); e8(e, 0x8d); e8(e, 0x35);        /* lea rsi, [rip + descriptor] */
+	ts->call_at[ts->ncall++] = e->p;
+	e32(e, 0);
+	e8(e, 0xe8);                                  /* call trampoline's call */
+	e32(e, (uint32_t)rel_to(ts_rx(ts) + 4, ts->bt->call_rx));
+	e8(e, 0x48); e8(e, 0x85); e8(e, 0xc0);        /* test rax, rax */
+	e8(e, 0x74); e8(e, 0x02);                     /* jz +2 */
+	e8(e, 0xff); e8(e, 0xe0);                     /* jmp rax */
 	ts->fl = FL_MEM;
-}
-
-/* After call_handler: a handler that changed what the block depends on,
- * or branched (a REP string instruction resuming itself), ends the
- * block; the state is exact, so the run core takes over. */
-static void exit_if_diverted(struct tstate *ts)
-{
-	struct emit *e = ts->e;
-	e_cmp8_mem_imm(e, CPU_OFF(block_break), 0);
-	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
-	/* a device may have raised an interrupt or asked to stop: let the
-	 * run core see it at once, as after an interpreted block */
-	e_cmp8_mem_imm(e, CPU_OFF(intr_line), 0);
-	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
-	e_op_rm(e, 0x83, 7, H_RBP, CPU_OFF(stop_request)); /* cmp dword [stop_request], 0 */
-	e8(e, 0);
-	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
-	e_cmp32_rr(e, H_RAX, H_RBX);
-	e_jcc_to(e, CC_NE, ts_rx(ts), ts->bt->exit_rx);
+	if (!restore) {
+		ts->eip_off = off + in->len;
+		ts->icount_k = k + 1;
+	}
 }
 
 static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
 {
-	call_handler(ts, in, off, k, ts->bt->callouts);
+	call_handler(ts, in, off, k, ts->bt->callouts, 0);
 	if (last || (in->flags & INSN_ENDS_BLOCK)) {
 		e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 		ts->ended = 1;
-		return;
 	}
-	exit_if_diverted(ts);
 }
 
 struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int pushed)
 {
 	if (ts->nslow == SLOW_MAX) {
-		ts->e->overflow = 1; /* cannot happen: blocks hold 64 insns */
+		ts->e->unfit = 1; /* cannot happen: blocks hold 64 insns */
 		return &ts->slow[0];
 	}
 	struct slow *s = &ts->slow[ts->nslow++];
@@ -238,7 +224,7 @@ struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off
 void ts_slow_jump(struct tstate *ts, struct slow *s, int cc)
 {
 	if (s->njump == SLOW_MAX_JUMPS) {
-		ts->e->overflow = 1;
+		ts->e->unfit = 1;
 		return;
 	}
 	s->jump[s->njump++] = e_jcc_fwd(ts->e, cc);
@@ -257,14 +243,9 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	ts->eip_off = s->eip_off;
 	ts->icount_k = s->icount_k;
 	ts->fl = s->fl_before;
-	call_handler(ts, s->in, s->off, s->k, ts->bt->slows);
-	if (s->in->flags & INSN_ENDS_BLOCK) {
-		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
-		return;
-	}
-	exit_if_diverted(ts);
-	ts_sync_eip(ts, s->eip_off);
-	ts_sync_icount(ts, s->icount_k);
+	call_handler(ts, s->in, s->off, s->k, ts->bt->slows, 1);
+	if (s->in->flags & INSN_ENDS_BLOCK)
+		return; /* bt_call() always leaves the block after those */
 	if (s->fl_after != FL_MEM)
 		ts_flags_to_host(ts);
 	e8(e, 0xe9);
@@ -298,18 +279,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-const void *bt_translate(struct bt *bt, struct block *b)
+const void *bt_translate(struct bt *bt, struct block *b, int *full)
 {
 	uint64_t t0 = now_ns();
-	struct emit e = { bt->rw + bt->used, bt->rw + bt->size, 0 };
+	struct emit e = { bt->rw + bt->used, bt->rw + bt->size, 0, 0 };
 	/* chained entry: sub dword [rbp+bt_countdown], 1; js exit */
 	e8(&e, 0x83);
 	e_mem(&e, 5, H_RBP, CPU_OFF(bt_countdown));
 	e8(&e, 1);
 	e_jcc_to(&e, CC_S, tcache_rx(bt, e.p), bt->exit_rx);
 	uint8_t *start = e.p;
-	if (e.overflow || start - (bt->rw + bt->used) != BT_PROLOGUE)
+	if (e.overflow || start - (bt->rw + bt->used) != BT_PROLOGUE) {
+		*full = 1;
 		return NULL;
+	}
 	uint32_t live_any[BLOCK_MAX_INSNS], live_host[BLOCK_MAX_INSNS];
 	flags_liveness(b, live_any, live_host);
 	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_MEM, .live_any = live_any, .live_host = live_host };
@@ -327,8 +310,23 @@ const void *bt_translate(struct bt *bt, struct block *b)
 		ts_exit_next(&ts, off, b->n);
 	for (int i = 0; i < ts.nslow; i++)
 		emit_slow(&ts, &ts.slow[i]);
-	if (e.overflow)
+	/* the call descriptors, read by bt_call() through the executable view */
+	while ((uintptr_t)e.p & 7)
+		e8(&e, 0xcc);
+	for (int i = 0; i < ts.ncall && !e.overflow; i++) {
+		if (e.p + sizeof(struct bt_call) > e.end) {
+			e.overflow = 1;
+			break;
+		}
+		int32_t rel = (int32_t)(e.p - (ts.call_at[i] + 4));
+		memcpy(ts.call_at[i], &rel, 4);
+		memcpy(e.p, &ts.calls[i], sizeof(struct bt_call));
+		e.p += sizeof(struct bt_call);
+	}
+	if (e.overflow || e.unfit) {
+		*full = e.overflow;
 		return NULL;
+	}
 	bt->used = (size_t)(e.p - bt->rw + 15) & ~(size_t)15;
 	bt->host_bytes += (size_t)(e.p - start) + BT_PROLOGUE;
 	bt->blocks_translated++;

@@ -20,7 +20,7 @@ enum {
  * when the inline fast path cannot (TLB miss, MMIO, a segment or page
  * check that may fault, a page-crossing access). Emitted after the
  * block's body; jumps back to resume. */
-#define SLOW_MAX_JUMPS 8
+#define SLOW_MAX_JUMPS 16
 struct slow {
 	uint8_t *jump[SLOW_MAX_JUMPS]; /* rel32 fields that branch here */
 	int njump;
@@ -36,6 +36,7 @@ struct slow {
 };
 
 #define SLOW_MAX 64
+#define BT_CALLS_MAX (BLOCK_MAX_INSNS + SLOW_MAX)
 
 struct tstate {
 	struct bt *bt;
@@ -54,6 +55,9 @@ struct tstate {
 	const uint32_t *live_host;
 	struct slow slow[SLOW_MAX];
 	int nslow;
+	struct bt_call calls[BT_CALLS_MAX];
+	uint8_t *call_at[BT_CALLS_MAX]; /* their lea displacements */
+	int ncall;
 };
 
 void ts_sync_eip(struct tstate *ts, uint32_t off);

@@ -16,6 +16,7 @@ struct emit {
 	uint8_t *p;   /* next byte (in the writable view) */
 	uint8_t *end; /* one past the space there is */
 	int overflow; /* ran out of space: the translation is discarded */
+	int unfit;    /* the block exceeds a limit of the translator's own */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
