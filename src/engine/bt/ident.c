@@ -30,7 +30,7 @@
 enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
-	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE,
+	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -137,6 +137,18 @@ static enum kind kind_of(const struct insn *in)
 		if (a->kind == OPK_MEM && a->size == osz)
 			return K_PUSHM;
 		return a->kind == OPK_REG || a->kind == OPK_IMM ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+	case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
+	case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
+		/* one iteration, 32-bit addressing: REP forms stay with the
+		 * handler's own loop */
+		if (in->rep || in->asize != 4 || in->map != 0)
+			return K_NONE;
+		if (in->opcode == 0xaa || in->opcode == 0xab)
+			return K_STOS;
+		if (in->opcode == 0xac || in->opcode == 0xad)
+			return K_LODS;
+		return in->opcode == 0xa4 || in->opcode == 0xa5 ? K_MOVS : K_NONE;
 	case ZYDIS_MNEMONIC_LEAVE:
 		return osz == 4 && in->map == 0 ? K_LEAVE : K_NONE;
 	case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
@@ -184,6 +196,7 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	case K_NONE:
 		return 0;
 	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
+	case K_STOS: case K_LODS: case K_MOVS:
 		f->fault = 1;
 		break;
 	case K_BT:
@@ -461,6 +474,26 @@ static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, u
 	probe_stack(ts, sl, size, push, 0);
 	close_probe(ts, pushed);
 	return sl;
+}
+
+/* Probe seg:[reg] (a string operand) -> RSI, or to the slow path. */
+static void probe_string(struct tstate *ts, struct slow *sl, int seg, int reg, int size, int acc)
+{
+	e_load32(ts->e, H_RAX, REG_OFF(reg));
+	emit_seg_check(ts, sl, seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, acc);
+}
+
+/* reg += size, or -= size with EFLAGS.DF (clobbers the host flags). */
+static void emit_string_step(struct emit *e, int reg, int size)
+{
+	e8(e, 0x0f); e8(e, 0xba);                                  /* bt dword [eflags], 10 */
+	e_mem(e, 4, H_RBP, CPU_OFF(eflags));
+	e8(e, 10);
+	e8(e, 0x19); e8(e, 0xc0);                                  /* sbb eax, eax */
+	e8(e, 0x83); e8(e, 0xe0); e8(e, (uint8_t)(-2 * size));     /* and eax, -2*size */
+	e8(e, 0x83); e8(e, 0xc0); e8(e, (uint8_t)size);            /* add eax, size */
+	e_op_rm(e, 0x01, H_RAX, H_RBP, REG_OFF(reg));              /* add [reg], eax */
 }
 
 /* ESP += delta (no flags touched) */
@@ -771,6 +804,37 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e_st(e, n, H_RBX, HOP_MEM);
 		emit_esp_add(e, -n);
 		close_probe(ts, pushed);
+		break;
+	}
+	case K_STOS:
+	case K_LODS:
+	case K_MOVS: {
+		int pushed, kd = kind_of(in);
+		int n = (in->opcode & 1) ? in->osize : 1;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		if (kd == K_STOS) {
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_ld(e, n, H_RCX, hop_reg(R_EAX, n));
+			e_st(e, n, H_RCX, HOP_MEM);
+		} else if (kd == K_LODS) {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RCX, HOP_MEM);
+			e_st(e, n, H_RCX, hop_reg(R_EAX, n));
+		} else {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RBX, HOP_MEM);
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_st(e, n, H_RBX, HOP_MEM);
+		}
+		/* the pushed flags go back after the DF arithmetic; without a
+		 * push they are in struct cpu already (flags_before_probe) */
+		if (kd != K_LODS)
+			emit_string_step(e, R_EDI, n);
+		if (kd != K_STOS)
+			emit_string_step(e, R_ESI, n);
+		close_probe(ts, pushed);
+		if (!pushed && ts->fl != FL_MEM)
+			ts->fl = FL_MEM; /* the host flags were clobbered */
 		break;
 	}
 	case K_LEAVE: {

@@ -145,7 +145,9 @@ void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_
 	ts_sync_icount(ts, k);
 	uint32_t page_off = (ts->b->phys & 0xfff) + target_off;
 	if (!ts->b->code32 || page_off >= 0x1000) {
-		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
+		/* another page: the indirect-branch cache, which checks the
+		 * page's mapping each time */
+		ts_exit_dynamic(ts, k);
 		return;
 	}
 	uint8_t *site = e_jmp_fwd(e);
