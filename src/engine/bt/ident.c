@@ -264,28 +264,60 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	return 1;
 }
 
-/* ---- operands as host memory operands ---- */
+/* ---- operands ---- */
 
+/* A guest operand as a host operand: a host register (reg >= 0: a cached
+ * guest register R8-R15, or a temporary) or memory at [base + disp] (the
+ * guest memory operand once probed, [rsi]; AH..BH in struct cpu). */
 struct hop {
+	int reg;
 	int base;
 	int32_t disp;
 };
 
-static struct hop hop_reg(int r, int size)
-{
-	if (size == 1 && r >= 4)
-		return (struct hop){ H_RBP, REG_OFF(r - 4) + 1 };
-	return (struct hop){ H_RBP, REG_OFF(r) };
-}
+static struct hop hop_host(int r) { return (struct hop){ r, 0, 0 }; }
 
 /* The guest memory operand, once the probe has put its host address in
  * RSI. */
-static const struct hop HOP_MEM = { H_RSI, 0 };
+static const struct hop HOP_MEM = { -1, H_RSI, 0 };
 
-static struct hop hop_of(const struct insn *in, int n)
+/* Guest register r at size: its host register (loaded if need be), or
+ * for AH..BH, which no host register names once a REX prefix is in
+ * play, its byte in struct cpu (the register is written back and
+ * uncached first). */
+static struct hop hop_reg(struct tstate *ts, int r, int size)
+{
+	if (size == 1 && (r >= 4 || ts->bytemem)) {
+		ts_reg_drop(ts, r & 3);
+		return (struct hop){ -1, H_RBP, REG_OFF(r & 3) + (r >= 4) };
+	}
+	ts_reg_use(ts, r);
+	return hop_host(ts_greg(r));
+}
+
+static struct hop hop_of(struct tstate *ts, const struct insn *in, int n)
 {
 	const struct opnd *o = &in->op[n];
-	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(o->reg, o->size);
+	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(ts, o->reg, o->size);
+}
+
+/* Operand n was written: a cached register becomes dirty. */
+static void def_op(struct tstate *ts, const struct insn *in, int n)
+{
+	const struct opnd *o = &in->op[n];
+	if (o->kind == OPK_REG && !(o->size == 1 && (o->reg >= 4 || ts->bytemem)))
+		ts_reg_def(ts, o->reg);
+}
+
+/* An instruction with an AH..BH operand keeps all its byte registers in
+ * struct cpu: AL and AH of one register are then never both written, one
+ * in a host register and one in memory. */
+static int has_high_byte(const struct insn *in)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_REG && in->op[i].size == 1 && in->op[i].reg >= 4)
+			return 1;
+	return 0;
 }
 
 static void pfx16(struct emit *e, int size)
@@ -294,13 +326,42 @@ static void pfx16(struct emit *e, int size)
 		e8(e, 0x66);
 }
 
+/* REX for ModRM.reg = r and the operand h (R8-R15 need it) */
+static void rex_for(struct emit *e, int r, struct hop h)
+{
+	int rex = (r >= 8 ? 4 : 0) | (h.reg >= 8 ? 1 : 0);
+	if (rex)
+		e8(e, (uint8_t)(0x40 | rex));
+}
+
+static void modrm_for(struct emit *e, int r, struct hop h)
+{
+	if (h.reg >= 0)
+		e8(e, (uint8_t)(0xc0 | ((r & 7) << 3) | (h.reg & 7)));
+	else
+		e_mem(e, r, h.base, h.disp);
+}
+
 /* A one-byte-opcode instruction whose byte form is op8 and whose
- * word/dword form is op8 + 1, on host operand h with ModRM.reg = r. */
+ * word/dword form is op8 + 1, on host operand h with ModRM.reg = r
+ * (a register, R8-R15 included, or an opcode extension). Byte registers
+ * are only ever AL, CL, BL or R8B-R11B here: never SPL..DIL. */
 static void e_sized(struct emit *e, int size, uint8_t op8, int r, struct hop h)
 {
 	pfx16(e, size);
+	rex_for(e, r, h);
 	e8(e, size == 1 ? op8 : (uint8_t)(op8 + 1));
-	e_mem(e, r, h.base, h.disp);
+	modrm_for(e, r, h);
+}
+
+/* 0F op2 with ModRM (operand size from the prefix) */
+static void e_0f(struct emit *e, int size, uint8_t op2, int r, struct hop h)
+{
+	pfx16(e, size);
+	rex_for(e, r, h);
+	e8(e, 0x0f);
+	e8(e, op2);
+	modrm_for(e, r, h);
 }
 
 static void e_imm(struct emit *e, int size, uint32_t v)
@@ -314,11 +375,11 @@ static void e_imm(struct emit *e, int size, uint32_t v)
 		e32(e, v);
 }
 
-/* reg (EAX/ECX...) <- host operand, at the given size */
+/* reg <- host operand / host operand <- reg, at the given size */
 static void e_ld(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x8a, r, h); }
 static void e_st(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x88, r, h); }
 
-/* lea r32, [r64 + disp32] */
+/* lea r32, [r64 + disp32] for the temporaries (RAX..RDI) */
 static void e_lea_disp(struct emit *e, int dst, int src, int32_t disp)
 {
 	e8(e, 0x8d);
@@ -328,22 +389,27 @@ static void e_lea_disp(struct emit *e, int dst, int src, int32_t disp)
 
 /* ---- the inline memory probe ---- */
 
-/* EAX = the effective address of in's memory operand. */
-static void emit_ea(struct emit *e, const struct insn *in)
+/* EAX = the effective address of in's memory operand, from the cached
+ * guest registers. */
+static void emit_ea(struct tstate *ts, const struct insn *in)
 {
+	struct emit *e = ts->e;
 	int b = in->base, x = in->index;
 	if (b != REG_NONE)
-		e_load32(e, H_RAX, REG_OFF(b));
+		ts_reg_use(ts, b);
 	if (x != REG_NONE)
-		e_load32(e, H_RCX, REG_OFF(x));
+		ts_reg_use(ts, x);
 	if (b != REG_NONE && x != REG_NONE) {
-		e8(e, 0x8d); e8(e, 0x84); e8(e, (uint8_t)((in->scale << 6) | (H_RCX << 3) | H_RAX));
+		e8(e, 0x43);                                       /* REX.X REX.B */
+		e8(e, 0x8d); e8(e, 0x84);
+		e8(e, (uint8_t)((in->scale << 6) | ((x & 7) << 3) | (b & 7)));
 		e32(e, (uint32_t)in->disp);
 	} else if (b != REG_NONE) {
-		if (in->disp)
-			e_lea_disp(e, H_RAX, H_RAX, in->disp);
+		e_lea_r(e, H_RAX, ts_greg(b), in->disp);
 	} else if (x != REG_NONE) {
-		e8(e, 0x8d); e8(e, 0x04); e8(e, (uint8_t)((in->scale << 6) | (H_RCX << 3) | 5));
+		e8(e, 0x42);                                       /* REX.X */
+		e8(e, 0x8d); e8(e, 0x04);
+		e8(e, (uint8_t)((in->scale << 6) | ((x & 7) << 3) | 5));
 		e32(e, (uint32_t)in->disp);
 	} else {
 		e_mov32_imm(e, H_RAX, (uint32_t)in->disp);
@@ -419,9 +485,15 @@ static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigne
  * to the slow path sl. */
 static void probe_mem(struct tstate *ts, struct slow *sl, const struct insn *in, int size, int acc)
 {
-	emit_ea(ts->e, in);
+	emit_ea(ts, in);
 	emit_seg_check(ts, sl, in->seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
 	emit_tlb(ts, sl, size, acc);
+}
+
+/* EAX = guest register r (32 bits) */
+static void load_guest(struct tstate *ts, int dst, int r)
+{
+	e_ld(ts->e, 4, dst, hop_reg(ts, r, 4));
 }
 
 /* The stack slot at [EBP] (from_ebp), or for a push (at ESP - size) or a
@@ -432,9 +504,8 @@ static void probe_stack(struct tstate *ts, struct slow *sl, int size, int push, 
 	struct emit *e = ts->e;
 	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
 	ts_slow_jump(ts, sl, CC_E);
-	e_load32(e, H_RAX, REG_OFF(from_ebp ? R_EBP : R_ESP));
-	if (push)
-		e_lea_disp(e, H_RAX, H_RAX, -size);
+	ts_reg_use(ts, from_ebp ? R_EBP : R_ESP);
+	e_lea_r(e, H_RAX, ts_greg(from_ebp ? R_EBP : R_ESP), push ? -size : 0);
 	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
 	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
 }
@@ -479,29 +550,31 @@ static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, u
 /* Probe seg:[reg] (a string operand) -> RSI, or to the slow path. */
 static void probe_string(struct tstate *ts, struct slow *sl, int seg, int reg, int size, int acc)
 {
-	e_load32(ts->e, H_RAX, REG_OFF(reg));
+	load_guest(ts, H_RAX, reg);
 	emit_seg_check(ts, sl, seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
 	emit_tlb(ts, sl, size, acc);
 }
 
 /* reg += size, or -= size with EFLAGS.DF (clobbers the host flags). */
-static void emit_string_step(struct emit *e, int reg, int size)
+static void emit_string_step(struct tstate *ts, int reg, int size)
 {
+	struct emit *e = ts->e;
 	e8(e, 0x0f); e8(e, 0xba);                                  /* bt dword [eflags], 10 */
 	e_mem(e, 4, H_RBP, CPU_OFF(eflags));
 	e8(e, 10);
 	e8(e, 0x19); e8(e, 0xc0);                                  /* sbb eax, eax */
 	e8(e, 0x83); e8(e, 0xe0); e8(e, (uint8_t)(-2 * size));     /* and eax, -2*size */
 	e8(e, 0x83); e8(e, 0xc0); e8(e, (uint8_t)size);            /* add eax, size */
-	e_op_rm(e, 0x01, H_RAX, H_RBP, REG_OFF(reg));              /* add [reg], eax */
+	e_sized(e, 4, 0x00, H_RAX, hop_reg(ts, reg, 4));           /* add reg, eax */
+	ts_reg_def(ts, reg);
 }
 
 /* ESP += delta (no flags touched) */
-static void emit_esp_add(struct emit *e, int32_t delta)
+static void emit_esp_add(struct tstate *ts, int32_t delta)
 {
-	e_load32(e, H_RAX, REG_OFF(R_ESP));
-	e_lea_disp(e, H_RAX, H_RAX, delta);
-	e_store32(e, H_RAX, REG_OFF(R_ESP));
+	ts_reg_use(ts, R_ESP);
+	e_lea_r(ts->e, ts_greg(R_ESP), ts_greg(R_ESP), delta);
+	ts_reg_def(ts, R_ESP);
 }
 
 /* ---- flags around an emitted instruction ---- */
@@ -556,6 +629,7 @@ static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, uns
 {
 	struct emit *e = ts->e;
 	int cc = in->opcode & 0xf;
+	ts_regs_flush(ts); /* movs: the flags stay for the jcc */
 	uint8_t *taken = e_jcc_fwd(e, cc);
 	struct tstate save = *ts;
 	ts_exit_next(ts, off + in->len, k + 1);
@@ -572,6 +646,17 @@ static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, uns
 
 /* ---- the instructions ---- */
 
+/* The resume point of a slow path: here, with the state the fast path
+ * has reached. */
+static void end_probe(struct tstate *ts, struct slow *sl)
+{
+	if (sl) {
+		sl->resume = ts->e->p;
+		sl->fl_after = ts->fl;
+		sl->cached_after = ts->cached;
+	}
+}
+
 static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
 {
 	struct emit *e = ts->e;
@@ -580,32 +665,42 @@ static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, uns
 	struct slow *sl = NULL;
 	if (has_mem(in))
 		sl = emit_probe(ts, in, off, k, f, size, in->op[0].kind == OPK_MEM && d != 7 ? ACC_W : ACC_R);
+	struct hop dst = hop_of(ts, in, 0);
 	if (src->kind == OPK_MEM) {
-		/* reg op= mem: EAX = reg; op eax, [rsi]; reg = EAX */
-		struct hop dst = hop_of(in, 0);
-		e_ld(e, size, H_RAX, dst);
-		flags_for(ts, f, k);
-		e_sized(e, size, (uint8_t)((d << 3) | 2), H_RAX, HOP_MEM);
-		if (d != 7)
-			e_st(e, size, H_RAX, dst);
+		/* reg op= [rsi] */
+		if (dst.reg >= 0) {
+			flags_for(ts, f, k);
+			e_sized(e, size, (uint8_t)((d << 3) | 2), dst.reg, HOP_MEM);
+		} else {
+			e_ld(e, size, H_RAX, dst);
+			flags_for(ts, f, k);
+			e_sized(e, size, (uint8_t)((d << 3) | 2), H_RAX, HOP_MEM);
+			if (d != 7)
+				e_st(e, size, H_RAX, dst);
+		}
 	} else if (src->kind == OPK_IMM) {
 		flags_for(ts, f, k);
-		e_sized(e, size, 0x80, d, hop_of(in, 0));
+		e_sized(e, size, 0x80, d, dst);
 		e_imm(e, size, in->imm);
 	} else {
-		e_ld(e, size, H_RAX, hop_of(in, 1));
+		struct hop s = hop_of(ts, in, 1);
+		dst = hop_of(ts, in, 0); /* AH..BH of the same register: both in memory */
+		int r = s.reg;
+		if (r < 0) {
+			e_ld(e, size, H_RAX, s);
+			r = H_RAX;
+		}
 		flags_for(ts, f, k);
-		e_sized(e, size, (uint8_t)(d << 3), H_RAX, hop_of(in, 0));
+		e_sized(e, size, (uint8_t)(d << 3), r, dst);
 	}
+	if (d != 7)
+		def_op(ts, in, 0);
 	flags_after(ts, f);
-	if (sl) {
-		sl->resume = e->p;
-		sl->fl_after = ts->fl;
-	}
+	end_probe(ts, sl);
 }
 
 /* Instructions of one memory or register operand (plus an immediate or
- * a register source): the probe if needed, then body(), then the slow
+ * a register source): the probe if needed, then the body, then the slow
  * path's resume point. */
 static struct slow *maybe_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
 				const struct iflags *f, int acc)
@@ -616,12 +711,14 @@ static struct slow *maybe_probe(struct tstate *ts, const struct insn *in, uint32
 	return NULL;
 }
 
-static void end_probe(struct tstate *ts, struct slow *sl)
+/* value (EAX..) of guest operand n, for sources that may be AH..BH */
+static int src_in_reg(struct tstate *ts, const struct insn *in, int n, int tmp)
 {
-	if (sl) {
-		sl->resume = ts->e->p;
-		sl->fl_after = ts->fl;
-	}
+	struct hop s = hop_of(ts, in, n);
+	if (s.reg >= 0)
+		return s.reg;
+	e_ld(ts->e, in->op[n].size, tmp, s);
+	return tmp;
 }
 
 void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
@@ -631,6 +728,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	ident_flags(in, &f);
 	int size = in->op[0].size;
 	struct slow *sl = NULL;
+	ts->bytemem = has_high_byte(in);
 	switch (kind_of(in)) {
 	case K_ALU:
 		emit_alu(ts, in, off, k, &f);
@@ -638,101 +736,120 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_TEST:
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		if (in->op[1].kind == OPK_IMM) {
+			struct hop h = hop_of(ts, in, 0);
 			flags_for(ts, &f, k);
-			e_sized(e, size, 0xf6, 0, hop_of(in, 0));
+			e_sized(e, size, 0xf6, 0, h);
 			e_imm(e, size, in->imm);
 		} else {
-			e_ld(e, size, H_RAX, hop_of(in, 1));
+			int r = src_in_reg(ts, in, 1, H_RAX);
+			struct hop h = hop_of(ts, in, 0);
 			flags_for(ts, &f, k);
-			e_sized(e, size, 0x84, H_RAX, hop_of(in, 0));
+			e_sized(e, size, 0x84, r, h);
 		}
 		break;
-	case K_MOV:
+	case K_MOV: {
 		sl = maybe_probe(ts, in, off, k, &f, in->op[0].kind == OPK_MEM ? ACC_W : ACC_R);
 		if (in->op[1].kind == OPK_IMM) {
-			e_sized(e, size, 0xc6, 0, hop_of(in, 0));
+			e_sized(e, size, 0xc6, 0, hop_of(ts, in, 0));
 			e_imm(e, size, in->imm);
+		} else if (in->op[1].kind == OPK_MEM) {
+			struct hop d = hop_of(ts, in, 0);
+			if (d.reg >= 0) {
+				e_ld(e, size, d.reg, HOP_MEM);
+			} else {
+				e_ld(e, size, H_RAX, HOP_MEM);
+				e_st(e, size, H_RAX, d);
+			}
 		} else {
-			e_ld(e, size, H_RAX, hop_of(in, 1));
-			e_st(e, size, H_RAX, hop_of(in, 0));
+			int r = src_in_reg(ts, in, 1, H_RAX);
+			e_st(e, size, r, hop_of(ts, in, 0));
 		}
+		def_op(ts, in, 0);
 		break;
+	}
 	case K_MOVX: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		int ssz = in->op[1].size, sx = in->mnem == ZYDIS_MNEMONIC_MOVSX;
-		struct hop h = hop_of(in, 1);
-		e8(e, 0x0f);
-		e8(e, (uint8_t)((sx ? 0xbe : 0xb6) + (ssz == 2)));
-		e_mem(e, H_RAX, h.base, h.disp);
-		e_st(e, size, H_RAX, hop_of(in, 0));
+		struct hop s = hop_of(ts, in, 1);
+		struct hop d = hop_of(ts, in, 0);
+		/* into EAX, then the destination at its size (a 16-bit one
+		 * keeps its upper half) */
+		e_0f(e, 4, (uint8_t)((sx ? 0xbe : 0xb6) + (ssz == 2)), H_RAX, s);
+		e_st(e, size, H_RAX, d);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_INCDEC:
 	case K_NEG:
 	case K_NOT: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		struct hop h = hop_of(ts, in, 0);
 		flags_for(ts, &f, k);
 		int digit = in->mnem == ZYDIS_MNEMONIC_INC ? 0 : in->mnem == ZYDIS_MNEMONIC_DEC ? 1
 			    : in->mnem == ZYDIS_MNEMONIC_NOT ? 2 : 3;
-		e_sized(e, size, digit < 2 ? 0xfe : 0xf6, digit, hop_of(in, 0));
+		e_sized(e, size, digit < 2 ? 0xfe : 0xf6, digit, h);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_SHIFT: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
 		int n = shift_count(in), digit = (in->modrm >> 3) & 7;
 		if (n < 0)
-			e_ld(e, 1, H_RCX, hop_reg(R_ECX, 1));             /* mov cl, guest CL */
+			load_guest(ts, H_RCX, R_ECX);                     /* CL: the guest's */
+		struct hop h = hop_of(ts, in, 0);
 		flags_for(ts, &f, k);
-		e_sized(e, size, n < 0 ? 0xd2 : 0xc0, digit, hop_of(in, 0));
+		e_sized(e, size, n < 0 ? 0xd2 : 0xc0, digit, h);
 		if (n >= 0)
 			e8(e, (uint8_t)n);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_IMUL: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
-		if (in->nop == 2)
-			e_ld(e, size, H_RAX, dst);
+		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
 		flags_for(ts, &f, k);
-		pfx16(e, size);
 		if (in->nop == 2) {
-			e8(e, 0x0f); e8(e, 0xaf);
-			e_mem(e, H_RAX, src.base, src.disp);
+			e_0f(e, size, 0xaf, dst.reg, src);
 		} else {
+			pfx16(e, size);
+			rex_for(e, dst.reg, src);
 			e8(e, 0x69);
-			e_mem(e, H_RAX, src.base, src.disp);
+			modrm_for(e, dst.reg, src);
 			e_imm(e, size, in->imm);
 		}
-		e_st(e, size, H_RAX, dst);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_LEA:
-		emit_ea(e, in);
-		e_st(e, size, H_RAX, hop_of(in, 0));
+		emit_ea(ts, in);
+		e_st(e, size, H_RAX, hop_of(ts, in, 0));
+		def_op(ts, in, 0);
 		break;
-	case K_XCHG:
-		e_ld(e, size, H_RAX, hop_of(in, 0));
-		e_ld(e, size, H_RCX, hop_of(in, 1));
-		e_st(e, size, H_RCX, hop_of(in, 0));
-		e_st(e, size, H_RAX, hop_of(in, 1));
+	case K_XCHG: {
+		struct hop a = hop_of(ts, in, 0), b = hop_of(ts, in, 1);
+		a = hop_of(ts, in, 0); /* AH/AL of one register: both in memory */
+		e_ld(e, size, H_RAX, a);
+		e_ld(e, size, H_RCX, b);
+		e_st(e, size, H_RCX, a);
+		e_st(e, size, H_RAX, b);
+		def_op(ts, in, 0);
+		def_op(ts, in, 1);
 		break;
+	}
 	case K_SETCC: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		struct hop h = hop_of(ts, in, 0);
 		flags_for(ts, &f, k);
-		struct hop h = hop_of(in, 0);
-		e8(e, 0x0f); e8(e, (uint8_t)(0x90 | (in->opcode & 0xf)));
-		e_mem(e, 0, h.base, h.disp);
+		e_0f(e, 4, (uint8_t)(0x90 | (in->opcode & 0xf)), 0, h);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_CMOVCC: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
-		e_ld(e, size, H_RAX, dst);
+		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
 		flags_for(ts, &f, k);
-		pfx16(e, size);
-		e8(e, 0x0f); e8(e, (uint8_t)(0x40 | (in->opcode & 0xf)));
-		e_mem(e, H_RAX, src.base, src.disp);
-		e_st(e, size, H_RAX, dst);
+		e_0f(e, size, (uint8_t)(0x40 | (in->opcode & 0xf)), dst.reg, src);
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_NOP:
@@ -742,36 +859,32 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		int which = in->mnem == ZYDIS_MNEMONIC_BT ? 0 : in->mnem == ZYDIS_MNEMONIC_BTS ? 1
 			    : in->mnem == ZYDIS_MNEMONIC_BTR ? 2 : 3;
 		sl = maybe_probe(ts, in, off, k, &f, which ? ACC_W : ACC_R);
+		struct hop h = hop_of(ts, in, 0);
 		if (in->op[1].kind == OPK_IMM) {
 			flags_for(ts, &f, k);
-			struct hop h = hop_of(in, 0);
-			pfx16(e, size);
-			e8(e, 0x0f); e8(e, 0xba);
-			e_mem(e, 4 + which, h.base, h.disp);
+			e_0f(e, size, 0xba, 4 + which, h);
 			e8(e, (uint8_t)in->imm);
 		} else {
-			/* both in host registers: the register form masks the
-			 * offset to the operand, as the guest's does */
-			e_ld(e, size, H_RCX, hop_of(in, 0));
-			e_ld(e, size, H_RAX, hop_of(in, 1));
+			/* both registers: the register form masks the offset to
+			 * the operand, as the guest's does */
+			struct hop b = hop_of(ts, in, 1);
 			flags_for(ts, &f, k);
-			pfx16(e, size);
-			e8(e, 0x0f); e8(e, rr[which]);
-			e8(e, (uint8_t)(0xc0 | (H_RAX << 3) | H_RCX));
-			if (which)
-				e_st(e, size, H_RCX, hop_of(in, 0));
+			e_0f(e, size, rr[which], b.reg, h);
 		}
+		if (which)
+			def_op(ts, in, 0);
 		break;
 	}
 	case K_MUL: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop h = hop_of(in, 0);
-		e_load32(e, H_RAX, REG_OFF(R_EAX));
+		struct hop h = hop_of(ts, in, 0);
+		load_guest(ts, H_RAX, R_EAX);
 		flags_for(ts, &f, k);
-		e8(e, 0xf7);
-		e_mem(e, 4, h.base, h.disp);                               /* mul dword [..] */
-		e_store32(e, H_RAX, REG_OFF(R_EAX));
-		e_store32(e, H_RDX, REG_OFF(R_EDX));
+		e_sized(e, 4, 0xf6, 4, h);                                 /* mul dword h */
+		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
+		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		ts_reg_def(ts, R_EAX);
+		ts_reg_def(ts, R_EDX);
 		break;
 	}
 	case K_DIV: {
@@ -781,72 +894,19 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		if (!sl)
 			sl = ts_slow_open(ts, in, off, k, 0);
-		struct hop h = hop_of(in, 0);
-		e_ld(e, 4, H_RCX, h);
-		e_load32(e, H_RDX, REG_OFF(R_EDX));
+		e_ld(e, 4, H_RCX, hop_of(ts, in, 0));
+		load_guest(ts, H_RDX, R_EDX);
 		e_cmp32_rr(e, H_RDX, H_RCX);
 		ts_slow_jump(ts, sl, CC_AE);
 		ts->fl = FL_MEM;
 		flags_for(ts, &f, k); /* the guest's flags in, as interp runs DIV */
-		e_load32(e, H_RAX, REG_OFF(R_EAX));
-		e_load32(e, H_RDX, REG_OFF(R_EDX));                        /* flags_for used RDX */
+		load_guest(ts, H_RAX, R_EAX);
+		load_guest(ts, H_RDX, R_EDX);                              /* flags_for used RDX */
 		e8(e, 0xf7); e8(e, 0xf1);                                  /* div ecx */
-		e_store32(e, H_RAX, REG_OFF(R_EAX));
-		e_store32(e, H_RDX, REG_OFF(R_EDX));
-		break;
-	}
-	case K_PUSHM: {
-		int n = in->osize, pushed;
-		sl = open_probe(ts, in, off, k, &f, &pushed);
-		probe_mem(ts, sl, in, n, ACC_R);
-		e_ld(e, n, H_RBX, HOP_MEM);
-		probe_stack(ts, sl, n, 1, 0);
-		e_st(e, n, H_RBX, HOP_MEM);
-		emit_esp_add(e, -n);
-		close_probe(ts, pushed);
-		break;
-	}
-	case K_STOS:
-	case K_LODS:
-	case K_MOVS: {
-		int pushed, kd = kind_of(in);
-		int n = (in->opcode & 1) ? in->osize : 1;
-		sl = open_probe(ts, in, off, k, &f, &pushed);
-		if (kd == K_STOS) {
-			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
-			e_ld(e, n, H_RCX, hop_reg(R_EAX, n));
-			e_st(e, n, H_RCX, HOP_MEM);
-		} else if (kd == K_LODS) {
-			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
-			e_ld(e, n, H_RCX, HOP_MEM);
-			e_st(e, n, H_RCX, hop_reg(R_EAX, n));
-		} else {
-			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
-			e_ld(e, n, H_RBX, HOP_MEM);
-			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
-			e_st(e, n, H_RBX, HOP_MEM);
-		}
-		/* the pushed flags go back after the DF arithmetic; without a
-		 * push they are in struct cpu already (flags_before_probe) */
-		if (kd != K_LODS)
-			emit_string_step(e, R_EDI, n);
-		if (kd != K_STOS)
-			emit_string_step(e, R_ESI, n);
-		close_probe(ts, pushed);
-		if (!pushed && ts->fl != FL_MEM)
-			ts->fl = FL_MEM; /* the host flags were clobbered */
-		break;
-	}
-	case K_LEAVE: {
-		int pushed;
-		sl = open_probe(ts, in, off, k, &f, &pushed);
-		probe_stack(ts, sl, 4, 0, 1);
-		e_ld(e, 4, H_RCX, HOP_MEM);
-		e_load32(e, H_RAX, REG_OFF(R_EBP));
-		e_lea_disp(e, H_RAX, H_RAX, 4);
-		e_store32(e, H_RAX, REG_OFF(R_ESP));
-		e_store32(e, H_RCX, REG_OFF(R_EBP));
-		close_probe(ts, pushed);
+		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
+		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		ts_reg_def(ts, R_EAX);
+		ts_reg_def(ts, R_EDX);
 		break;
 	}
 	case K_PUSH: {
@@ -855,17 +915,18 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		if (in->op[0].kind == OPK_IMM)
 			e_mov32_imm(e, H_RCX, in->imm);
 		else
-			e_ld(e, n, H_RCX, hop_reg(in->op[0].reg, n));
+			e_ld(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
 		e_st(e, n, H_RCX, HOP_MEM);
-		emit_esp_add(e, -n);
+		emit_esp_add(ts, -n);
 		break;
 	}
 	case K_POP: {
 		int n = in->osize;
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);
 		e_ld(e, n, H_RCX, HOP_MEM);
-		emit_esp_add(e, n);
-		e_st(e, n, H_RCX, hop_reg(in->op[0].reg, n));
+		emit_esp_add(ts, n);
+		e_st(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
+		def_op(ts, in, 0);
 		break;
 	}
 	case K_JCC:
@@ -878,7 +939,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		if (in->op[0].kind == OPK_REL)
 			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
 		else
-			e_load32(e, H_RAX, REG_OFF(in->op[0].reg));
+			load_guest(ts, H_RAX, in->op[0].reg);
 		emit_branch_exit(ts, sl, k, in->osize,
 				 in->op[0].kind == OPK_REL ? (int32_t)(off + in->len + in->imm) : TARGET_DYNAMIC);
 		sl->resume = e->p;
@@ -891,7 +952,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		if (in->op[0].kind == OPK_REL)
 			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
 		else
-			e_load32(e, H_RAX, REG_OFF(in->op[0].reg));
+			load_guest(ts, H_RAX, in->op[0].reg);
 		e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));
 		ts_slow_jump(ts, sl, CC_A);
 		e8(e, 0x89); e8(e, 0xc3);                                  /* mov ebx, eax */
@@ -900,9 +961,10 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		struct slow *sp = emit_stack_probe(ts, in, off, k, &f, 4, 1);
 		for (int i = 0; i < keep.njump && sp->njump < SLOW_MAX_JUMPS; i++)
 			sp->jump[sp->njump++] = keep.jump[i];
+		sp->dirty_open = keep.dirty_open;
 		emit_eip_plus(ts, H_RCX, off + in->len);
 		e_st(e, 4, H_RCX, HOP_MEM);
-		emit_esp_add(e, -4);
+		emit_esp_add(ts, -4);
 		e_store32(e, H_RBX, CPU_OFF(eip));
 		if (in->op[0].kind == OPK_REL)
 			ts_exit_static(ts, off + in->len + in->imm, k + 1, 1);
@@ -919,11 +981,66 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(S_CS, hi));
 		ts_slow_jump(ts, sl, CC_A);
 		e_store32(e, H_RCX, CPU_OFF(eip));
-		emit_esp_add(e, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
+		emit_esp_add(ts, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
 		ts_exit_dynamic(ts, k + 1);
 		sl->resume = e->p;
 		ts->ended = 1;
 		return;
+	}
+	case K_STOS:
+	case K_LODS:
+	case K_MOVS: {
+		int pushed, kd = kind_of(in);
+		int n = (in->opcode & 1) ? in->osize : 1;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		if (kd == K_STOS) {
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_ld(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			e_st(e, n, H_RCX, HOP_MEM);
+		} else if (kd == K_LODS) {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RCX, HOP_MEM);
+			e_st(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			ts_reg_def(ts, R_EAX);
+		} else {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RBX, HOP_MEM);
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_st(e, n, H_RBX, HOP_MEM);
+		}
+		/* the pushed flags go back after the DF arithmetic; without a
+		 * push they are in struct cpu already (flags_before_probe) */
+		if (kd != K_LODS)
+			emit_string_step(ts, R_EDI, n);
+		if (kd != K_STOS)
+			emit_string_step(ts, R_ESI, n);
+		close_probe(ts, pushed);
+		if (!pushed)
+			ts->fl = FL_MEM; /* the host flags were clobbered */
+		break;
+	}
+	case K_PUSHM: {
+		int n = in->osize, pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_mem(ts, sl, in, n, ACC_R);
+		e_ld(e, n, H_RBX, HOP_MEM);
+		probe_stack(ts, sl, n, 1, 0);
+		e_st(e, n, H_RBX, HOP_MEM);
+		emit_esp_add(ts, -n);
+		close_probe(ts, pushed);
+		break;
+	}
+	case K_LEAVE: {
+		int pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_stack(ts, sl, 4, 0, 1);
+		e_ld(e, 4, H_RCX, HOP_MEM);
+		e_lea_r(e, ts_greg(R_ESP), ts_greg(R_EBP), 4);
+		e_st(e, 4, H_RCX, hop_reg(ts, R_EBP, 4));
+		ts_reg_def(ts, R_ESP);
+		ts_reg_def(ts, R_EBP);
+		close_probe(ts, pushed);
+		break;
 	}
 	case K_NONE:
 		return;

@@ -20,6 +20,50 @@
 #include "engine/bt/tstate.h"
 #include "engine/bt/x86emit.h"
 
+#define REG_OFF(n) ((int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(n)))
+
+void ts_reg_use(struct tstate *ts, int r)
+{
+	if (ts->cached & (1u << r))
+		return;
+	e_load32(ts->e, ts_greg(r), REG_OFF(r));
+	ts->cached |= (uint8_t)(1u << r);
+}
+
+void ts_reg_def(struct tstate *ts, int r)
+{
+	ts->cached |= (uint8_t)(1u << r);
+	ts->dirty |= (uint8_t)(1u << r);
+}
+
+static void store_regs(struct tstate *ts, unsigned mask)
+{
+	for (int r = 0; r < 8; r++)
+		if (mask & (1u << r))
+			e_store32(ts->e, ts_greg(r), REG_OFF(r));
+}
+
+static void load_regs(struct tstate *ts, unsigned mask)
+{
+	for (int r = 0; r < 8; r++)
+		if (mask & (1u << r))
+			e_load32(ts->e, ts_greg(r), REG_OFF(r));
+}
+
+void ts_regs_flush(struct tstate *ts)
+{
+	store_regs(ts, ts->dirty);
+	ts->dirty = 0;
+}
+
+void ts_reg_drop(struct tstate *ts, int r)
+{
+	if (ts->dirty & (1u << r))
+		e_store32(ts->e, ts_greg(r), REG_OFF(r));
+	ts->dirty &= (uint8_t)~(1u << r);
+	ts->cached &= (uint8_t)~(1u << r);
+}
+
 void ts_sync_eip(struct tstate *ts, uint32_t off)
 {
 	if (off != ts->eip_off)
@@ -82,6 +126,7 @@ void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k)
 
 void ts_exit_next_abs(struct tstate *ts, unsigned k)
 {
+	ts_regs_flush(ts);
 	ts_flags_to_mem(ts);
 	ts_sync_icount(ts, k);
 	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
@@ -96,6 +141,7 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k)
 void ts_exit_dynamic(struct tstate *ts, unsigned k)
 {
 	struct emit *e = ts->e;
+	ts_regs_flush(ts);
 	ts_flags_to_mem(ts);
 	ts_sync_icount(ts, k);
 	if (!ts->b->code32) {
@@ -139,6 +185,7 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored)
 {
 	struct emit *e = ts->e;
+	ts_regs_flush(ts);
 	ts_flags_to_mem(ts);
 	if (!eip_stored)
 		ts_sync_eip(ts, target_off);
@@ -177,6 +224,7 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 			 int restore)
 {
 	struct emit *e = ts->e;
+	ts_regs_flush(ts);
 	ts_flags_to_mem(ts);
 	count(ts, counter, in);
 	if (ts->ncall == BT_CALLS_MAX) {
@@ -196,6 +244,7 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 	e8(e, 0x74); e8(e, 0x02);                     /* jz +2 */
 	e8(e, 0xff); e8(e, 0xe0);                     /* jmp rax */
 	ts->fl = FL_MEM;
+	ts->cached = 0; /* the handler may have changed any register */
 	if (!restore) {
 		ts->eip_off = off + in->len;
 		ts->icount_k = k + 1;
@@ -219,7 +268,8 @@ struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off
 	}
 	struct slow *s = &ts->slow[ts->nslow++];
 	*s = (struct slow){ .in = in, .off = off, .k = k, .eip_off = ts->eip_off,
-			    .icount_k = ts->icount_k, .fl_before = ts->fl, .pushed = pushed };
+			    .icount_k = ts->icount_k, .fl_before = ts->fl, .pushed = pushed,
+			    .dirty_open = ts->dirty };
 	return s;
 }
 
@@ -245,9 +295,11 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	ts->eip_off = s->eip_off;
 	ts->icount_k = s->icount_k;
 	ts->fl = s->fl_before;
+	ts->dirty = s->dirty_open;
 	call_handler(ts, s->in, s->off, s->k, ts->bt->slows, 1);
 	if (s->in->flags & INSN_ENDS_BLOCK)
 		return; /* bt_call() always leaves the block after those */
+	load_regs(ts, s->cached_after);
 	if (s->fl_after != FL_MEM)
 		ts_flags_to_host(ts);
 	e8(e, 0xe9);

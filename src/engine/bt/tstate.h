@@ -32,6 +32,10 @@ struct slow {
 	int fl_before;     /* flags state when the fast path began */
 	int pushed;        /* the fast path pushed the host flags first */
 	int fl_after;      /* flags state the fast path ends in */
+	uint8_t dirty_open;   /* guest registers dirty in host registers when
+			       * the fast path began: written back first */
+	uint8_t cached_after; /* guest registers the fast path leaves cached:
+			       * reloaded after the handler */
 	uint8_t *resume;   /* where the fast path goes on (writable view) */
 };
 
@@ -45,6 +49,12 @@ struct tstate {
 	uint32_t eip_off;  /* cpu->eip = block's entry EIP + eip_off */
 	unsigned icount_k; /* cpu->icount counts the first icount_k insns */
 	int fl;            /* FL_* */
+	/* Guest general register r lives in host register R8 + r while its
+	 * bit is set in cached (loaded on first use in the block); dirty:
+	 * newer than struct cpu's copy. Written back before every callout,
+	 * slow path and exit; forgotten after a callout. */
+	uint8_t cached, dirty;
+	int bytemem;       /* this instruction's byte registers stay in struct cpu */
 	int ended;         /* the block's exit has been emitted */
 	/* Liveness of the arithmetic flags after insn k: live_any, flags
 	 * anything may observe (an emitted reader, a callout, the exit, the
@@ -60,6 +70,12 @@ struct tstate {
 	int ncall;
 };
 
+/* The host register that holds guest register r */
+static inline int ts_greg(int r) { return 8 + r; }
+void ts_reg_use(struct tstate *ts, int r);   /* cached from here on */
+void ts_reg_def(struct tstate *ts, int r);   /* written in its host register */
+void ts_reg_drop(struct tstate *ts, int r);  /* struct cpu's copy is the one */
+void ts_regs_flush(struct tstate *ts);       /* write back the dirty ones */
 void ts_sync_eip(struct tstate *ts, uint32_t off);
 void ts_sync_icount(struct tstate *ts, unsigned k);
 void ts_flags_to_mem(struct tstate *ts);

@@ -56,11 +56,27 @@ static inline void e_mem(struct emit *e, int r, int base, int32_t disp)
 	}
 }
 
-/* op r32, [rbp+disp] / op [rbp+disp], r32 with a one-byte opcode. */
+/* op r32, [rbp+disp] / op [rbp+disp], r32 with a one-byte opcode; r may
+ * be R8-R15 (REX.R). */
 static inline void e_op_rm(struct emit *e, uint8_t op, int r, int base, int32_t disp)
 {
+	if (r >= 8)
+		e8(e, 0x44);
 	e8(e, op);
 	e_mem(e, r, base, disp);
+}
+
+/* lea dst32, [base64 + disp32], any registers (through a SIB byte, so
+ * that R12 and R13 need no special case) */
+static inline void e_lea_r(struct emit *e, int dst, int base, int32_t disp)
+{
+	int rex = (dst >= 8 ? 4 : 0) | (base >= 8 ? 1 : 0);
+	if (rex)
+		e8(e, (uint8_t)(0x40 | rex));
+	e8(e, 0x8d);
+	e8(e, (uint8_t)(0x84 | ((dst & 7) << 3)));
+	e8(e, (uint8_t)(0x20 | (base & 7)));
+	e32(e, (uint32_t)disp);
 }
 
 static inline void e_load32(struct emit *e, int r, int32_t disp) { e_op_rm(e, 0x8b, r, H_RBP, disp); }
