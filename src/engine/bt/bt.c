@@ -67,13 +67,13 @@ const void *bt_call(struct cpu *cpu, const struct bt_call *d)
 	cpu->eip = cpu->next_eip;
 	cpu->icount++;
 	if (d->ends)
-		return cpu->bt->next_rx;
+		return cpu->bt->next_mem_rx;
 	/* A handler that changed what the block depends on or branched (a
 	 * REP string instruction resuming itself) ends the block, and so
 	 * does a device that raised an interrupt or asked to stop: the run
 	 * core sees them at once, as after an interpreted block. */
 	if (cpu->block_break || cpu->next_eip != next || cpu->intr_line || cpu->stop_request)
-		return cpu->bt->exit_rx;
+		return cpu->bt->exit_mem_rx;
 	if (d->restore) {
 		cpu->eip = eip - (uint32_t)d->eip_adv;
 		cpu->icount -= (uint64_t)((int64_t)d->icount_adv + 1);

@@ -30,9 +30,12 @@ struct bt {
 	size_t used;
 	/* trampoline entry points (executable view) */
 	void (*enter)(struct cpu *cpu, const void *code);
-	const uint8_t *exit_rx; /* back to bt_run_block's caller */
-	const uint8_t *next_rx; /* bt_next(), then the block it returns */
-	const uint8_t *call_rx; /* bt_call() with the CPU and RSI's descriptor */
+	const uint8_t *exit_rx;     /* back to bt_run_block's caller */
+	const uint8_t *exit_mem_rx; /* the same, registers and flags already out */
+	const uint8_t *next_rx;     /* bt_next(), then the block it returns */
+	const uint8_t *next_fm_rx;  /* the same, the flags already out */
+	const uint8_t *next_mem_rx; /* the same, registers and flags already out */
+	const uint8_t *call_rx;     /* bt_call() with the CPU and RSI's descriptor */
 	/* The indirect-branch cache: linear EIP -> chained entry, for RET
 	 * and indirect JMP/CALL (see ts_exit_dynamic). */
 	struct bt_jc *jc;
@@ -68,7 +71,7 @@ static inline const uint8_t *tcache_rx(const struct bt *bt, const uint8_t *rw)
  * other blocks land there, and it returns to the run core when the
  * block allowance is spent. */
 const void *bt_translate(struct bt *bt, struct block *b, int *full);
-#define BT_PROLOGUE 13
+#define BT_PROLOGUE 28
 /* block.host_code of a block the translator could not take (it sets
  * *full = 0 and returns NULL): the interpreter runs it. */
 #define BT_INTERP_ONLY ((void *)(uintptr_t)1)

@@ -73,10 +73,21 @@ static int shift_count(const struct insn *in)
 	return -1;
 }
 
+/* AH..BH: no host register names them once a REX prefix is in play
+ * (R8-R15 hold the guest's registers), so their rare instructions are
+ * callouts. */
+static int has_high_byte(const struct insn *in)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_REG && in->op[i].size == 1 && in->op[i].reg >= 4)
+			return 1;
+	return 0;
+}
+
 static enum kind kind_of(const struct insn *in)
 {
 	const struct opnd *a = &in->op[0], *b = &in->op[1];
-	if (in->lock || in->map > 1)
+	if (in->lock || in->map > 1 || has_high_byte(in))
 		return K_NONE;
 	int osz = in->osize;
 	switch (in->mnem) {
@@ -281,17 +292,11 @@ static struct hop hop_host(int r) { return (struct hop){ r, 0, 0 }; }
  * RSI. */
 static const struct hop HOP_MEM = { -1, H_RSI, 0 };
 
-/* Guest register r at size: its host register (loaded if need be), or
- * for AH..BH, which no host register names once a REX prefix is in
- * play, its byte in struct cpu (the register is written back and
- * uncached first). */
+/* Guest register r (never AH..BH: see has_high_byte) */
 static struct hop hop_reg(struct tstate *ts, int r, int size)
 {
-	if (size == 1 && (r >= 4 || ts->bytemem)) {
-		ts_reg_drop(ts, r & 3);
-		return (struct hop){ -1, H_RBP, REG_OFF(r & 3) + (r >= 4) };
-	}
-	ts_reg_use(ts, r);
+	(void)ts;
+	(void)size;
 	return hop_host(ts_greg(r));
 }
 
@@ -301,23 +306,13 @@ static struct hop hop_of(struct tstate *ts, const struct insn *in, int n)
 	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(ts, o->reg, o->size);
 }
 
-/* Operand n was written: a cached register becomes dirty. */
+/* Operand n was written (nothing to do: the host register is the
+ * guest's; kept to say so where it happens). */
 static void def_op(struct tstate *ts, const struct insn *in, int n)
 {
-	const struct opnd *o = &in->op[n];
-	if (o->kind == OPK_REG && !(o->size == 1 && (o->reg >= 4 || ts->bytemem)))
-		ts_reg_def(ts, o->reg);
-}
-
-/* An instruction with an AH..BH operand keeps all its byte registers in
- * struct cpu: AL and AH of one register are then never both written, one
- * in a host register and one in memory. */
-static int has_high_byte(const struct insn *in)
-{
-	for (int i = 0; i < in->nop; i++)
-		if (in->op[i].kind == OPK_REG && in->op[i].size == 1 && in->op[i].reg >= 4)
-			return 1;
-	return 0;
+	(void)ts;
+	(void)in;
+	(void)n;
 }
 
 static void pfx16(struct emit *e, int size)
@@ -395,10 +390,6 @@ static void emit_ea(struct tstate *ts, const struct insn *in)
 {
 	struct emit *e = ts->e;
 	int b = in->base, x = in->index;
-	if (b != REG_NONE)
-		ts_reg_use(ts, b);
-	if (x != REG_NONE)
-		ts_reg_use(ts, x);
 	if (b != REG_NONE && x != REG_NONE) {
 		e8(e, 0x43);                                       /* REX.X REX.B */
 		e8(e, 0x8d); e8(e, 0x84);
@@ -461,24 +452,19 @@ static void emit_tlb(struct tstate *ts, struct slow *sl, int size, int acc)
 	e8(e, 0x48); e8(e, 0x01); e8(e, 0xc6);                    /* add rsi, rax */
 }
 
-/* Before a probe: the probe clobbers the host flags. Keep the guest's
- * there (pushed, popped after) if this or a later emitted instruction
- * needs them from the host; else write them back to struct cpu. Either
- * way the slow path finds them. Returns 1 if pushed. */
+/* Before a probe: the probe clobbers the host flags. If the guest's are
+ * there, save them in EDI (LAHF and SETO: cheap, unlike POPF), where the
+ * slow path and close_probe() find them. Returns 1 if saved. */
 static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigned k)
 {
-	if (ts->fl == FL_BOTH) {
+	(void)f;
+	(void)k;
+	if (ts->fl == FL_BOTH)
 		ts->fl = FL_MEM;
-		return 0;
-	}
 	if (ts->fl != FL_HOST)
 		return 0;
-	if (f->read | (ts->live_host[k] & ~f->wdef)) {
-		e8(ts->e, 0x9c); /* pushfq */
-		return 1;
-	}
-	ts_flags_to_mem(ts);
-	return 0;
+	ts_flags_save(ts->e);
+	return 1;
 }
 
 /* in's memory operand (size bytes, for acc) -> RSI = host address, or
@@ -504,7 +490,6 @@ static void probe_stack(struct tstate *ts, struct slow *sl, int size, int push, 
 	struct emit *e = ts->e;
 	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
 	ts_slow_jump(ts, sl, CC_E);
-	ts_reg_use(ts, from_ebp ? R_EBP : R_ESP);
 	e_lea_r(e, H_RAX, ts_greg(from_ebp ? R_EBP : R_ESP), push ? -size : 0);
 	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
 	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
@@ -518,10 +503,13 @@ static struct slow *open_probe(struct tstate *ts, const struct insn *in, uint32_
 	return ts_slow_open(ts, in, off, k, *pushed);
 }
 
-static void close_probe(struct tstate *ts, int pushed)
+/* After the probe: the saved flags back into the host's if anyone may
+ * still look at them (this instruction, a later one, a fault, the exit);
+ * else they are dead and stay clobbered. */
+static void close_probe(struct tstate *ts, int saved, const struct iflags *f, unsigned k)
 {
-	if (pushed)
-		e8(ts->e, 0x9d); /* popfq */
+	if (saved && (f->read | (ts->live_any[k] & ~f->wdef)))
+		ts_flags_restore(ts->e);
 }
 
 /* The probe for in's memory operand (size bytes, for acc). Leaves the
@@ -533,7 +521,7 @@ static struct slow *emit_probe(struct tstate *ts, const struct insn *in, uint32_
 	int pushed;
 	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
 	probe_mem(ts, sl, in, size, acc);
-	close_probe(ts, pushed);
+	close_probe(ts, pushed, f, k);
 	return sl;
 }
 
@@ -543,7 +531,7 @@ static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, u
 	int pushed;
 	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
 	probe_stack(ts, sl, size, push, 0);
-	close_probe(ts, pushed);
+	close_probe(ts, pushed, f, k);
 	return sl;
 }
 
@@ -566,15 +554,12 @@ static void emit_string_step(struct tstate *ts, int reg, int size)
 	e8(e, 0x83); e8(e, 0xe0); e8(e, (uint8_t)(-2 * size));     /* and eax, -2*size */
 	e8(e, 0x83); e8(e, 0xc0); e8(e, (uint8_t)size);            /* add eax, size */
 	e_sized(e, 4, 0x00, H_RAX, hop_reg(ts, reg, 4));           /* add reg, eax */
-	ts_reg_def(ts, reg);
 }
 
 /* ESP += delta (no flags touched) */
 static void emit_esp_add(struct tstate *ts, int32_t delta)
 {
-	ts_reg_use(ts, R_ESP);
 	e_lea_r(ts->e, ts_greg(R_ESP), ts_greg(R_ESP), delta);
-	ts_reg_def(ts, R_ESP);
 }
 
 /* ---- flags around an emitted instruction ---- */
@@ -598,17 +583,35 @@ static void flags_after(struct tstate *ts, const struct iflags *f)
 
 /* ---- branches ---- */
 
-/* EAX = target; #GP(0) beyond the CS limit is the handler's to raise
- * (slow path). Then leave the block for the target, at static offset
- * target_off from the block's start (chainable) or, with -1, computed. */
+/* A branch target is inside any 4 GiB code segment: go on only when
+ * CS.hi is 4G-1, else to the slow path, where the handler checks the
+ * target and raises #GP(0) beyond the limit. No host flags touched (the
+ * guest's may be there). Clobbers RCX. */
+static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
+{
+	struct emit *e = ts->e;
+	e_load32(e, H_RCX, SEG_OFF(S_CS, hi));
+	e8(e, 0xf7); e8(e, 0xd1);                                  /* not ecx */
+	e8(e, 0xe3); e8(e, 5);                                     /* jrcxz over */
+	e8(e, 0xe9);                                               /* jmp slow */
+	if (sl->njump == SLOW_MAX_JUMPS) {
+		e->unfit = 1;
+		e32(e, 0);
+	} else {
+		sl->jump[sl->njump++] = e->p;
+		e32(e, 0);
+	}
+}
+
+/* EAX = target. Then leave the block for it, at static offset target_off
+ * from the block's start (chainable) or, with TARGET_DYNAMIC, computed. */
 #define TARGET_DYNAMIC INT32_MIN
 static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int osize, int32_t target_off)
 {
 	struct emit *e = ts->e;
 	if (osize == 2)
 		e_zext16(e, H_RAX);
-	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));       /* cmp eax, [cs.hi] */
-	ts_slow_jump(ts, sl, CC_A);
+	emit_cs_flat_check(ts, sl);
 	e_store32(e, H_RAX, CPU_OFF(eip));
 	if (target_off == TARGET_DYNAMIC)
 		ts_exit_dynamic(ts, k + 1);
@@ -629,7 +632,6 @@ static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, uns
 {
 	struct emit *e = ts->e;
 	int cc = in->opcode & 0xf;
-	ts_regs_flush(ts); /* movs: the flags stay for the jcc */
 	uint8_t *taken = e_jcc_fwd(e, cc);
 	struct tstate save = *ts;
 	ts_exit_next(ts, off + in->len, k + 1);
@@ -637,7 +639,6 @@ static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, uns
 	ts->eip_off = save.eip_off;
 	ts->icount_k = save.icount_k;
 	ts->fl = save.fl;
-	ts_flags_to_mem(ts);
 	struct slow *sl = ts_slow_open(ts, in, off, k, 0);
 	emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
 	emit_branch_exit(ts, sl, k, in->osize, (int32_t)(off + in->len + in->imm));
@@ -653,7 +654,6 @@ static void end_probe(struct tstate *ts, struct slow *sl)
 	if (sl) {
 		sl->resume = ts->e->p;
 		sl->fl_after = ts->fl;
-		sl->cached_after = ts->cached;
 	}
 }
 
@@ -728,7 +728,6 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	ident_flags(in, &f);
 	int size = in->op[0].size;
 	struct slow *sl = NULL;
-	ts->bytemem = has_high_byte(in);
 	switch (kind_of(in)) {
 	case K_ALU:
 		emit_alu(ts, in, off, k, &f);
@@ -883,8 +882,6 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e_sized(e, 4, 0xf6, 4, h);                                 /* mul dword h */
 		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
 		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
-		ts_reg_def(ts, R_EAX);
-		ts_reg_def(ts, R_EDX);
 		break;
 	}
 	case K_DIV: {
@@ -905,8 +902,6 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e8(e, 0xf7); e8(e, 0xf1);                                  /* div ecx */
 		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
 		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
-		ts_reg_def(ts, R_EAX);
-		ts_reg_def(ts, R_EDX);
 		break;
 	}
 	case K_PUSH: {
@@ -934,7 +929,6 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		emit_jcc(ts, in, off, k);
 		return;
 	case K_JMP:
-		ts_flags_to_mem(ts);
 		sl = ts_slow_open(ts, in, off, k, 0);
 		if (in->op[0].kind == OPK_REL)
 			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
@@ -946,42 +940,37 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		ts->ended = 1;
 		return;
 	case K_CALL: {
-		ts_flags_to_mem(ts);
-		/* The target's limit check comes first, then the push. */
-		sl = ts_slow_open(ts, in, off, k, 0);
+		/* the target's limit, then the push (one slow path for both) */
+		int pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
 		if (in->op[0].kind == OPK_REL)
-			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+			emit_eip_plus(ts, H_RBX, off + in->len + in->imm);
 		else
-			load_guest(ts, H_RAX, in->op[0].reg);
-		e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));
-		ts_slow_jump(ts, sl, CC_A);
-		e8(e, 0x89); e8(e, 0xc3);                                  /* mov ebx, eax */
-		ts->nslow--; /* the stack probe shares the same slow path */
-		struct slow keep = *sl;
-		struct slow *sp = emit_stack_probe(ts, in, off, k, &f, 4, 1);
-		for (int i = 0; i < keep.njump && sp->njump < SLOW_MAX_JUMPS; i++)
-			sp->jump[sp->njump++] = keep.jump[i];
-		sp->dirty_open = keep.dirty_open;
+			e_ld(e, 4, H_RBX, hop_reg(ts, in->op[0].reg, 4));
+		emit_cs_flat_check(ts, sl);
+		probe_stack(ts, sl, 4, 1, 0);
 		emit_eip_plus(ts, H_RCX, off + in->len);
 		e_st(e, 4, H_RCX, HOP_MEM);
 		emit_esp_add(ts, -4);
+		close_probe(ts, pushed, &f, k);
 		e_store32(e, H_RBX, CPU_OFF(eip));
 		if (in->op[0].kind == OPK_REL)
 			ts_exit_static(ts, off + in->len + in->imm, k + 1, 1);
 		else
 			ts_exit_dynamic(ts, k + 1);
-		sp->resume = e->p;
+		sl->resume = e->p;
 		ts->ended = 1;
 		return;
 	}
 	case K_RET: {
-		ts_flags_to_mem(ts);
-		sl = emit_stack_probe(ts, in, off, k, &f, 4, 0);
-		e_ld(e, 4, H_RCX, HOP_MEM);
-		e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(S_CS, hi));
-		ts_slow_jump(ts, sl, CC_A);
-		e_store32(e, H_RCX, CPU_OFF(eip));
+		int pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_stack(ts, sl, 4, 0, 0);
+		e_ld(e, 4, H_RBX, HOP_MEM);
+		emit_cs_flat_check(ts, sl);
 		emit_esp_add(ts, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
+		close_probe(ts, pushed, &f, k);
+		e_store32(e, H_RBX, CPU_OFF(eip));
 		ts_exit_dynamic(ts, k + 1);
 		sl->resume = e->p;
 		ts->ended = 1;
@@ -1001,7 +990,6 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
 			e_ld(e, n, H_RCX, HOP_MEM);
 			e_st(e, n, H_RCX, hop_reg(ts, R_EAX, n));
-			ts_reg_def(ts, R_EAX);
 		} else {
 			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
 			e_ld(e, n, H_RBX, HOP_MEM);
@@ -1014,7 +1002,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			emit_string_step(ts, R_EDI, n);
 		if (kd != K_STOS)
 			emit_string_step(ts, R_ESI, n);
-		close_probe(ts, pushed);
+		close_probe(ts, pushed, &f, k);
 		if (!pushed)
 			ts->fl = FL_MEM; /* the host flags were clobbered */
 		break;
@@ -1027,7 +1015,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		probe_stack(ts, sl, n, 1, 0);
 		e_st(e, n, H_RBX, HOP_MEM);
 		emit_esp_add(ts, -n);
-		close_probe(ts, pushed);
+		close_probe(ts, pushed, &f, k);
 		break;
 	}
 	case K_LEAVE: {
@@ -1037,9 +1025,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		e_ld(e, 4, H_RCX, HOP_MEM);
 		e_lea_r(e, ts_greg(R_ESP), ts_greg(R_EBP), 4);
 		e_st(e, 4, H_RCX, hop_reg(ts, R_EBP, 4));
-		ts_reg_def(ts, R_ESP);
-		ts_reg_def(ts, R_EBP);
-		close_probe(ts, pushed);
+		close_probe(ts, pushed, &f, k);
 		break;
 	}
 	case K_NONE:

@@ -22,66 +22,28 @@
 
 #define REG_OFF(n) ((int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(n)))
 
-void ts_reg_use(struct tstate *ts, int r)
-{
-	if (ts->cached & (1u << r))
-		return;
-	e_load32(ts->e, ts_greg(r), REG_OFF(r));
-	ts->cached |= (uint8_t)(1u << r);
-}
-
-void ts_reg_def(struct tstate *ts, int r)
-{
-	ts->cached |= (uint8_t)(1u << r);
-	ts->dirty |= (uint8_t)(1u << r);
-}
-
-static void store_regs(struct tstate *ts, unsigned mask)
-{
-	for (int r = 0; r < 8; r++)
-		if (mask & (1u << r))
-			e_store32(ts->e, ts_greg(r), REG_OFF(r));
-}
-
-static void load_regs(struct tstate *ts, unsigned mask)
-{
-	for (int r = 0; r < 8; r++)
-		if (mask & (1u << r))
-			e_load32(ts->e, ts_greg(r), REG_OFF(r));
-}
-
-void ts_regs_flush(struct tstate *ts)
-{
-	store_regs(ts, ts->dirty);
-	ts->dirty = 0;
-}
-
-void ts_reg_drop(struct tstate *ts, int r)
-{
-	if (ts->dirty & (1u << r))
-		e_store32(ts->e, ts_greg(r), REG_OFF(r));
-	ts->dirty &= (uint8_t)~(1u << r);
-	ts->cached &= (uint8_t)~(1u << r);
-}
-
+/* Both without touching the host flags (MOV and LEA only): the guest's
+ * may be there. Clobber RAX. */
 void ts_sync_eip(struct tstate *ts, uint32_t off)
 {
-	if (off != ts->eip_off)
-		e_add32_mem_imm(ts->e, CPU_OFF(eip), (int32_t)(off - ts->eip_off));
+	if (off != ts->eip_off) {
+		e_load32(ts->e, H_RAX, CPU_OFF(eip));
+		e_lea_r(ts->e, H_RAX, H_RAX, (int32_t)(off - ts->eip_off));
+		e_store32(ts->e, H_RAX, CPU_OFF(eip));
+	}
 	ts->eip_off = off;
 }
 
 void ts_sync_icount(struct tstate *ts, unsigned k)
 {
-	while (k != ts->icount_k) {
-		int d = (int)k - (int)ts->icount_k;
-		if (d > 127)
-			d = 127;
-		if (d < -128)
-			d = -128;
-		e_add64_mem_imm8(ts->e, CPU_OFF(icount), (int8_t)d);
-		ts->icount_k = (unsigned)((int)ts->icount_k + d);
-	}
+	if (k == ts->icount_k)
+		return;
+	struct emit *e = ts->e;
+	e8(e, 0x48); e_op_rm(e, 0x8b, H_RAX, H_RBP, CPU_OFF(icount));       /* mov rax, [icount] */
+	e8(e, 0x48); e8(e, 0x8d); e8(e, 0x80);                               /* lea rax, [rax+d] */
+	e32(e, (uint32_t)((int32_t)k - (int32_t)ts->icount_k));
+	e8(e, 0x48); e_op_rm(e, 0x89, H_RAX, H_RBP, CPU_OFF(icount));       /* mov [icount], rax */
+	ts->icount_k = k;
 }
 
 /* Host RFLAGS -> cpu->eflags (arithmetic bits). Clobbers RAX, RCX and
@@ -124,10 +86,16 @@ void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k)
 	ts_exit_static(ts, eip_off, k, 0);
 }
 
+/* Blocks pass the guest's flags to each other in the host flags. */
+static void exit_flags(struct tstate *ts)
+{
+	if (ts->fl == FL_MEM)
+		ts_flags_to_host(ts);
+}
+
 void ts_exit_next_abs(struct tstate *ts, unsigned k)
 {
-	ts_regs_flush(ts);
-	ts_flags_to_mem(ts);
+	exit_flags(ts);
 	ts_sync_icount(ts, k);
 	e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
 }
@@ -141,13 +109,15 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k)
 void ts_exit_dynamic(struct tstate *ts, unsigned k)
 {
 	struct emit *e = ts->e;
-	ts_regs_flush(ts);
-	ts_flags_to_mem(ts);
+	exit_flags(ts);
 	ts_sync_icount(ts, k);
 	if (!ts->b->code32) {
 		e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
 		return;
 	}
+	e8(e, 0x9f);                                               /* lahf: the guest's flags */
+	e8(e, 0x0f); e8(e, 0x90); e8(e, 0xc0);                     /* seto al */
+	e8(e, 0x89); e8(e, 0xc3);                                  /* mov ebx, eax */
 	int32_t tlbe = (int32_t)offsetof(struct cpu, tlb.e);
 	int32_t cs_base = (int32_t)(offsetof(struct cpu, seg) + S_CS * sizeof(struct seg) + offsetof(struct seg, base));
 	e_load32(e, H_RAX, CPU_OFF(eip));
@@ -171,10 +141,17 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, ppage)));
 	e8(e, 0x3b); e8(e, 0x7c); e8(e, 0x0a); e8(e, 4);           /* cmp edi, [rdx+rcx+4] */
 	uint8_t *miss3 = e_jcc_fwd(e, CC_NE);
-	e8(e, 0xff); e8(e, 0x64); e8(e, 0x0a); e8(e, 8);           /* jmp [rdx+rcx+8] */
+	e8(e, 0x48); e8(e, 0x8b); e8(e, 0x54); e8(e, 0x0a); e8(e, 8); /* mov rdx, [rdx+rcx+8] */
+	e8(e, 0x89); e8(e, 0xd8);                                  /* mov eax, ebx */
+	e8(e, 0x04); e8(e, 0x7f);                                  /* add al, 0x7f */
+	e8(e, 0x9e);                                               /* sahf */
+	e8(e, 0xff); e8(e, 0xe2);                                  /* jmp rdx */
 	e_patch_here(e, miss1);
 	e_patch_here(e, miss2);
 	e_patch_here(e, miss3);
+	e8(e, 0x89); e8(e, 0xd8);                                  /* mov eax, ebx */
+	e8(e, 0x04); e8(e, 0x7f);                                  /* add al, 0x7f */
+	e8(e, 0x9e);                                               /* sahf */
 	e_jmp_to(e, ts_rx(ts), ts->bt->next_rx);
 }
 
@@ -185,8 +162,7 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored)
 {
 	struct emit *e = ts->e;
-	ts_regs_flush(ts);
-	ts_flags_to_mem(ts);
+	exit_flags(ts);
 	if (!eip_stored)
 		ts_sync_eip(ts, target_off);
 	ts_sync_icount(ts, k);
@@ -224,7 +200,6 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 			 int restore)
 {
 	struct emit *e = ts->e;
-	ts_regs_flush(ts);
 	ts_flags_to_mem(ts);
 	count(ts, counter, in);
 	if (ts->ncall == BT_CALLS_MAX) {
@@ -238,13 +213,9 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 	e8(e, 0x48); e8(e, 0x8d); e8(e, 0x35);        /* lea rsi, [rip + descriptor] */
 	ts->call_at[ts->ncall++] = e->p;
 	e32(e, 0);
-	e8(e, 0xe8);                                  /* call trampoline's call */
+	e8(e, 0xe8);                                  /* call the trampoline's call */
 	e32(e, (uint32_t)rel_to(ts_rx(ts) + 4, ts->bt->call_rx));
-	e8(e, 0x48); e8(e, 0x85); e8(e, 0xc0);        /* test rax, rax */
-	e8(e, 0x74); e8(e, 0x02);                     /* jz +2 */
-	e8(e, 0xff); e8(e, 0xe0);                     /* jmp rax */
 	ts->fl = FL_MEM;
-	ts->cached = 0; /* the handler may have changed any register */
 	if (!restore) {
 		ts->eip_off = off + in->len;
 		ts->icount_k = k + 1;
@@ -254,10 +225,11 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
 {
 	call_handler(ts, in, off, k, ts->bt->callouts, 0);
-	if (last || (in->flags & INSN_ENDS_BLOCK)) {
-		e_jmp_to(ts->e, ts_rx(ts), ts->bt->next_rx);
+	if (in->flags & INSN_ENDS_BLOCK) {
+		e8(ts->e, 0xcc); /* bt_call() left through next: not reached */
 		ts->ended = 1;
 	}
+	(void)last;
 }
 
 struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int pushed)
@@ -268,8 +240,7 @@ struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off
 	}
 	struct slow *s = &ts->slow[ts->nslow++];
 	*s = (struct slow){ .in = in, .off = off, .k = k, .eip_off = ts->eip_off,
-			    .icount_k = ts->icount_k, .fl_before = ts->fl, .pushed = pushed,
-			    .dirty_open = ts->dirty };
+			    .icount_k = ts->icount_k, .fl_before = ts->fl, .pushed = pushed };
 	return s;
 }
 
@@ -291,15 +262,15 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	for (int i = 0; i < s->njump; i++)
 		e_patch_here(e, s->jump[i]);
 	if (s->pushed)
-		e8(e, 0x9d); /* popfq: the guest's flags, as they were */
+		ts_flags_restore(e); /* the guest's flags, as they were */
 	ts->eip_off = s->eip_off;
 	ts->icount_k = s->icount_k;
 	ts->fl = s->fl_before;
-	ts->dirty = s->dirty_open;
 	call_handler(ts, s->in, s->off, s->k, ts->bt->slows, 1);
-	if (s->in->flags & INSN_ENDS_BLOCK)
-		return; /* bt_call() always leaves the block after those */
-	load_regs(ts, s->cached_after);
+	if (s->in->flags & INSN_ENDS_BLOCK) {
+		e8(e, 0xcc); /* bt_call() left through next: not reached */
+		return;
+	}
 	if (s->fl_after != FL_MEM)
 		ts_flags_to_host(ts);
 	e8(e, 0xe9);
@@ -308,10 +279,11 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 
 /* Backward liveness of the arithmetic flags (see struct tstate). For
  * live_any the block's end, every callout and every instruction that
- * may fault read them all; for live_host only emitted readers do. */
+ * may fault read them all; for live_host emitted readers and the block's
+ * end do. */
 static void flags_liveness(const struct block *b, uint32_t *any, uint32_t *host)
 {
-	uint32_t la = FL_ARITH, lh = 0;
+	uint32_t la = FL_ARITH, lh = FL_ARITH; /* the next block finds them in the host flags */
 	for (int k = b->n - 1; k >= 0; k--) {
 		any[k] = la;
 		host[k] = lh;
@@ -337,11 +309,17 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 {
 	uint64_t t0 = now_ns();
 	struct emit e = { bt->rw + bt->used, bt->rw + bt->size, 0, 0 };
-	/* chained entry: sub dword [rbp+bt_countdown], 1; js exit */
-	e8(&e, 0x83);
-	e_mem(&e, 5, H_RBP, CPU_OFF(bt_countdown));
-	e8(&e, 1);
-	e_jcc_to(&e, CC_S, tcache_rx(bt, e.p), bt->exit_rx);
+	/* chained entry: leave when the countdown is spent, else count one
+	 * more block; no host flags touched (the guest's are there) */
+	e_load32(&e, H_RCX, CPU_OFF(bt_countdown));
+	e8(&e, 0xe3); e8(&e, 0);                      /* jrcxz exit */
+	uint8_t *jr = e.p;
+	e_lea_r(&e, H_RCX, H_RCX, -1);
+	e_store32(&e, H_RCX, CPU_OFF(bt_countdown));
+	e8(&e, 0xeb); e8(&e, 5);                      /* jmp body */
+	if (!e.overflow)
+		jr[-1] = (uint8_t)(e.p - jr);
+	e_jmp_to(&e, tcache_rx(bt, e.p), bt->exit_rx);
 	uint8_t *start = e.p;
 	if (e.overflow || start - (bt->rw + bt->used) != BT_PROLOGUE) {
 		*full = 1;
@@ -349,7 +327,7 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 	}
 	uint32_t live_any[BLOCK_MAX_INSNS], live_host[BLOCK_MAX_INSNS];
 	flags_liveness(b, live_any, live_host);
-	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_MEM, .live_any = live_any, .live_host = live_host };
+	struct tstate ts = { .bt = bt, .b = b, .e = &e, .fl = FL_HOST, .live_any = live_any, .live_host = live_host };
 	uint32_t off = 0;
 	for (unsigned k = 0; k < b->n && !ts.ended; k++) {
 		const struct insn *in = &b->insn[k];

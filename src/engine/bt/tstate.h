@@ -30,12 +30,8 @@ struct slow {
 	uint32_t eip_off;  /* lazy EIP and icount where the fast path is */
 	unsigned icount_k;
 	int fl_before;     /* flags state when the fast path began */
-	int pushed;        /* the fast path pushed the host flags first */
+	int pushed;        /* the fast path saved the host flags in EDI */
 	int fl_after;      /* flags state the fast path ends in */
-	uint8_t dirty_open;   /* guest registers dirty in host registers when
-			       * the fast path began: written back first */
-	uint8_t cached_after; /* guest registers the fast path leaves cached:
-			       * reloaded after the handler */
 	uint8_t *resume;   /* where the fast path goes on (writable view) */
 };
 
@@ -49,12 +45,6 @@ struct tstate {
 	uint32_t eip_off;  /* cpu->eip = block's entry EIP + eip_off */
 	unsigned icount_k; /* cpu->icount counts the first icount_k insns */
 	int fl;            /* FL_* */
-	/* Guest general register r lives in host register R8 + r while its
-	 * bit is set in cached (loaded on first use in the block); dirty:
-	 * newer than struct cpu's copy. Written back before every callout,
-	 * slow path and exit; forgotten after a callout. */
-	uint8_t cached, dirty;
-	int bytemem;       /* this instruction's byte registers stay in struct cpu */
 	int ended;         /* the block's exit has been emitted */
 	/* Liveness of the arithmetic flags after insn k: live_any, flags
 	 * anything may observe (an emitted reader, a callout, the exit, the
@@ -70,12 +60,9 @@ struct tstate {
 	int ncall;
 };
 
-/* The host register that holds guest register r */
+/* The host register that holds guest general register r inside
+ * translated code (the trampolines move them in and out of struct cpu) */
 static inline int ts_greg(int r) { return 8 + r; }
-void ts_reg_use(struct tstate *ts, int r);   /* cached from here on */
-void ts_reg_def(struct tstate *ts, int r);   /* written in its host register */
-void ts_reg_drop(struct tstate *ts, int r);  /* struct cpu's copy is the one */
-void ts_regs_flush(struct tstate *ts);       /* write back the dirty ones */
 void ts_sync_eip(struct tstate *ts, uint32_t off);
 void ts_sync_icount(struct tstate *ts, unsigned k);
 void ts_flags_to_mem(struct tstate *ts);
@@ -89,6 +76,23 @@ void ts_exit_next_abs(struct tstate *ts, unsigned k);
 void ts_exit_static(struct tstate *ts, uint32_t target_off, unsigned k, int eip_stored);
 /* The same for an indirect branch (EIP already in cpu->eip). */
 void ts_exit_dynamic(struct tstate *ts, unsigned k);
+/* The guest's arithmetic flags, from the host's, into EDI and back: LAHF
+ * takes SF ZF AF PF CF, SETO the overflow flag; ADD AL, 0x7F gives OF
+ * back, SAHF the rest. Clobber RAX. */
+static inline void ts_flags_save(struct emit *e)
+{
+	e8(e, 0x9f);                                  /* lahf */
+	e8(e, 0x0f); e8(e, 0x90); e8(e, 0xc0);        /* seto al */
+	e8(e, 0x89); e8(e, 0xc7);                     /* mov edi, eax */
+}
+
+static inline void ts_flags_restore(struct emit *e)
+{
+	e8(e, 0x89); e8(e, 0xf8);                     /* mov eax, edi */
+	e8(e, 0x04); e8(e, 0x7f);                     /* add al, 0x7f */
+	e8(e, 0x9e);                                  /* sahf */
+}
+
 /* The executable address of the current emit position. */
 static inline const uint8_t *ts_rx(const struct tstate *ts)
 {
