@@ -84,10 +84,23 @@ static int has_high_byte(const struct insn *in)
 	return 0;
 }
 
+static enum kind kind_of_any(const struct insn *in);
+
+/* AH..BH appear in ALU, TEST, MOV and MOVZX/MOVSX forms often enough
+ * (compression and checksum loops) to be emitted, through temporaries
+ * (emit_high_byte); in anything else they make a callout. */
 static enum kind kind_of(const struct insn *in)
 {
+	enum kind k = kind_of_any(in);
+	if (k != K_NONE && has_high_byte(in) && k != K_ALU && k != K_TEST && k != K_MOV && k != K_MOVX)
+		return K_NONE;
+	return k;
+}
+
+static enum kind kind_of_any(const struct insn *in)
+{
 	const struct opnd *a = &in->op[0], *b = &in->op[1];
-	if (in->lock || in->map > 1 || has_high_byte(in))
+	if (in->lock || in->map > 1)
 		return K_NONE;
 	int osz = in->osize;
 	switch (in->mnem) {
@@ -721,6 +734,82 @@ static int src_in_reg(struct tstate *ts, const struct insn *in, int n, int tmp)
 	return tmp;
 }
 
+/* An ALU, TEST, MOV or MOVZX/MOVSX with AH..BH: its register operands
+ * are copied to RAX (operand 0's register) and RBX (operand 1's, if
+ * another), where AH and BH have encodings without a REX prefix, the
+ * instruction runs there, and the written register is copied back. */
+static void emit_high_byte(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	enum kind kd = kind_of(in);
+	int size = in->op[0].size, d = alu_digit(in->mnem);
+	struct slow *sl = NULL;
+	int fam[2] = { -1, -1 }, tmp[2] = { H_RAX, H_RBX };
+	struct hop h[2];
+	int writes = kd == K_MOV || kd == K_MOVX || (kd == K_ALU && d != 7);
+	if (has_mem(in))
+		sl = emit_probe(ts, in, off, k, f, in->op[0].kind == OPK_MEM ? in->op[0].size : in->op[1].size,
+				in->op[0].kind == OPK_MEM && writes ? ACC_W : ACC_R);
+	if (kd == K_ALU || kd == K_TEST)
+		flags_for(ts, f, k); /* before the copies: it uses RDX only */
+	for (int i = 0; i < 2; i++) {
+		const struct opnd *o = &in->op[i];
+		if (o->kind == OPK_MEM) {
+			h[i] = HOP_MEM;
+			continue;
+		}
+		if (o->kind != OPK_REG) {
+			h[i] = (struct hop){ -1, 0, 0 };
+			continue;
+		}
+		int g = o->size == 1 ? (o->reg & 3) : o->reg;
+		int t = i == 1 && fam[0] == g ? 0 : i;
+		if (fam[t] != g) {
+			fam[t] = g;
+			e_ld(e, 4, tmp[t], hop_host(ts_greg(g)));      /* mov tmp, guest reg */
+		}
+		h[i] = hop_host(tmp[t] + (o->size == 1 && o->reg >= 4 ? 4 : 0));
+	}
+	switch (kd) {
+	case K_ALU:
+		if (in->op[1].kind == OPK_IMM) {
+			e_sized(e, size, 0x80, d, h[0]);
+			e_imm(e, size, in->imm);
+		} else if (in->op[1].kind == OPK_MEM) {
+			e_sized(e, size, (uint8_t)((d << 3) | 2), h[0].reg, HOP_MEM);
+		} else {
+			e_sized(e, size, (uint8_t)(d << 3), h[1].reg, h[0]);
+		}
+		break;
+	case K_TEST:
+		if (in->op[1].kind == OPK_IMM) {
+			e_sized(e, size, 0xf6, 0, h[0]);
+			e_imm(e, size, in->imm);
+		} else {
+			e_sized(e, size, 0x84, h[1].reg, h[0]);
+		}
+		break;
+	case K_MOV:
+		if (in->op[1].kind == OPK_IMM) {
+			e_sized(e, size, 0xc6, 0, h[0]);
+			e_imm(e, size, in->imm);
+		} else if (in->op[1].kind == OPK_MEM) {
+			e_ld(e, size, h[0].reg, HOP_MEM);
+		} else {
+			e_st(e, size, h[1].reg, h[0]);
+		}
+		break;
+	default: /* K_MOVX: the source is AH..BH */
+		e_0f(e, in->op[0].size == 2 ? 2 : 4,
+		     (uint8_t)((in->mnem == ZYDIS_MNEMONIC_MOVSX ? 0xbe : 0xb6)), h[0].reg, h[1]);
+		break;
+	}
+	if (writes && in->op[0].kind == OPK_REG)
+		e_st(e, 4, tmp[0], hop_host(ts_greg(fam[0])));     /* mov guest reg, tmp */
+	flags_after(ts, f);
+	end_probe(ts, sl);
+}
+
 void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
 {
 	struct emit *e = ts->e;
@@ -728,6 +817,10 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	ident_flags(in, &f);
 	int size = in->op[0].size;
 	struct slow *sl = NULL;
+	if (has_high_byte(in)) {
+		emit_high_byte(ts, in, off, k, &f);
+		return;
+	}
 	switch (kind_of(in)) {
 	case K_ALU:
 		emit_alu(ts, in, off, k, &f);
