@@ -194,11 +194,15 @@ static enum kind kind_of_any(const struct insn *in)
 	case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JZ:
 		return in->nop == 1 && a->kind == OPK_REL ? K_JCC : K_NONE;
 	case ZYDIS_MNEMONIC_JMP:
-		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG))
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG && a->kind != OPK_MEM))
 			return K_NONE;
+		if (a->kind == OPK_MEM && (a->size != 4 || osz != 4))
+			return K_NONE; /* far (m16:32) or 16-bit */
 		return K_JMP;
 	case ZYDIS_MNEMONIC_CALL:
-		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG) || osz != 4)
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG && a->kind != OPK_MEM) || osz != 4)
+			return K_NONE;
+		if (a->kind == OPK_MEM && a->size != 4)
 			return K_NONE;
 		return K_CALL;
 	case ZYDIS_MNEMONIC_RET:
@@ -1022,6 +1026,19 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		emit_jcc(ts, in, off, k);
 		return;
 	case K_JMP:
+		if (in->op[0].kind == OPK_MEM) {
+			int pushed;
+			sl = open_probe(ts, in, off, k, &f, &pushed);
+			probe_mem(ts, sl, in, 4, ACC_R);
+			e_ld(e, 4, H_RBX, HOP_MEM);
+			emit_cs_flat_check(ts, sl);
+			close_probe(ts, pushed, &f, k);
+			e_store32(e, H_RBX, CPU_OFF(eip));
+			ts_exit_dynamic(ts, k + 1);
+			sl->resume = e->p;
+			ts->ended = 1;
+			return;
+		}
 		sl = ts_slow_open(ts, in, off, k, 0);
 		if (in->op[0].kind == OPK_REL)
 			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
@@ -1036,10 +1053,14 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		/* the target's limit, then the push (one slow path for both) */
 		int pushed;
 		sl = open_probe(ts, in, off, k, &f, &pushed);
-		if (in->op[0].kind == OPK_REL)
+		if (in->op[0].kind == OPK_REL) {
 			emit_eip_plus(ts, H_RBX, off + in->len + in->imm);
-		else
+		} else if (in->op[0].kind == OPK_MEM) {
+			probe_mem(ts, sl, in, 4, ACC_R);
+			e_ld(e, 4, H_RBX, HOP_MEM);
+		} else {
 			e_ld(e, 4, H_RBX, hop_reg(ts, in->op[0].reg, 4));
+		}
 		emit_cs_flat_check(ts, sl);
 		probe_stack(ts, sl, 4, 1, 0);
 		emit_eip_plus(ts, H_RCX, off + in->len);
