@@ -71,10 +71,11 @@ void cpu_update_mode(struct cpu *cpu)
 	int vm = pe && (cpu->eflags & FL_VM);
 	cpu->pmode = (uint8_t)(pe && !vm);
 	cpu->cpl = (uint8_t)(!pe ? 0 : vm ? 3 : (cpu->seg[S_CS].sel & 3));
-	cpu->tlb_set_off = cpu->cpl == 3 ? (uint32_t)sizeof(cpu->tlb.e[0]) : 0;
+	cpu->ac_active = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
+	cpu->tlb_set_off = cpu->ac_active ? (uint32_t)offsetof(struct tlb, none) - (uint32_t)offsetof(struct tlb, e)
+			   : cpu->cpl == 3 ? (uint32_t)sizeof(cpu->tlb.e[0]) : 0;
 	cpu->code32 = (cpu->seg[S_CS].attr & SEGA_DB) ? 1 : 0;
 	cpu->stack32 = (cpu->seg[S_SS].attr & SEGA_DB) ? 1 : 0;
-	cpu->ac_active = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
 	if (!cpu->pmode) {
 		/* Real and V86 segments are always usable whatever cache they had. */
 		for (int s = 0; s < S_NSEG; s++) {

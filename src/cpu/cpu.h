@@ -90,6 +90,8 @@ struct seg {
 	uint8_t fast;    /* ok's READ/WRITE bits if every offset is valid (lo 0,
 			  * hi 4G-1), else 0: the translator's inline check.
 			  * Kept by seg_set_cache() and seg_fast_update(). */
+	uint8_t fast0;   /* the same, and the base is 0: no offset can wrap
+			  * without the linear address crossing a page */
 };
 #define SEG_OK_READ 1
 #define SEG_OK_WRITE 2
@@ -171,8 +173,10 @@ struct cpu {
 	uint8_t stack32; /* SS.B: stack pointer is ESP, not SP */
 	uint8_t pmode;  /* CR0.PE && !EFLAGS.VM */
 	uint8_t ac_active; /* alignment checking: CR0.AM && EFLAGS.AC && CPL 3 */
-	uint32_t tlb_set_off; /* byte offset of the TLB set CPL's accesses use
-			       * (0 supervisor, or tlb.e[1]): bt's inline lookups */
+	uint32_t tlb_set_off; /* byte offset from tlb.e of the TLB set CPL's
+			       * accesses use (e[0] supervisor, e[1] user, or
+			       * tlb.none under alignment checking): bt's inline
+			       * lookups */
 
 	/* --- execution --- */
 	uint32_t next_eip;     /* set before each handler: eip + length */
@@ -237,6 +241,7 @@ void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, 
 static inline void seg_fast_update(struct seg *sg)
 {
 	sg->fast = (uint8_t)(sg->lo == 0 && sg->hi == 0xffffffffu ? sg->ok & (SEG_OK_READ | SEG_OK_WRITE) : 0);
+	sg->fast0 = sg->base == 0 ? sg->fast : 0;
 }
 void cpu_update_mode(struct cpu *cpu); /* recompute cpl/code32/stack32/pmode */
 

@@ -122,6 +122,9 @@ int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len)
  * since, which after a context switch are a few dozen of the 2048. */
 void tlb_flush_all(struct cpu *cpu, int keep_global)
 {
+	if (!keep_global)
+		for (uint32_t i = 0; i < TLB_SIZE; i++)
+			cpu->tlb.none[i].tag_r = cpu->tlb.none[i].tag_w = cpu->tlb.none[i].tag_x = TLB_INVALID;
 	for (int u = 0; u < 2; u++) {
 		if (!keep_global) {
 			for (uint32_t i = 0; i < TLB_SIZE; i++) {

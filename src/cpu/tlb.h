@@ -19,6 +19,10 @@ struct tlb_entry {
 
 struct tlb {
 	_Alignas(64) struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+	/* A set that never hits, right after e: the translator's lookups
+	 * use it while alignment checking is on, so every access then takes
+	 * the interpreter's path, which checks alignment. */
+	struct tlb_entry none[TLB_SIZE];
 	uint32_t global[2][TLB_SIZE / 32]; /* entries that came from G pages */
 	/* Entries filled since the last full flush (a superset of those with
 	 * a valid tag), so that a CR3 write visits only those. */

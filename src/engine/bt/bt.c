@@ -238,9 +238,25 @@ static void print_stats(const struct bt *bt)
 	}
 }
 
+/* RINGVM_BT_DUMP=FILE: the translation cache as it is at exit, for
+ * objdump -D -b binary -mi386:x86-64 (offsets are those perf reports for
+ * the memfd mapping). */
+static void dump_cache(const struct bt *bt)
+{
+	const char *path = getenv("RINGVM_BT_DUMP");
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bt->rw, 1, bt->used, f) != bt->used)
+		fprintf(stderr, "bt: cannot write %s\n", path);
+	if (f)
+		fclose(f);
+}
+
 static void bt_destroy(struct engine *e)
 {
 	struct bt *bt = e->priv;
+	dump_cache(bt);
 	if (bt->callouts)
 		print_stats(bt);
 	free(bt->callouts);

@@ -429,11 +429,19 @@ static void emit_ea(struct tstate *ts, const struct insn *in)
 /* EAX = offset in segment s -> EAX = linear address, or to the slow path.
  * Inline only for a segment whose limit spans 4 GiB (seg.fast, the flat
  * segments every 32-bit OS uses, whatever their base): the access is then
- * valid unless its offset wraps past 4 GiB; any other segment, and
- * alignment checking, are the handler's (limit, type and #AC faults). */
+ * valid unless its offset wraps past 4 GiB, which with a zero base
+ * (seg.fast0) the TLB check catches as a page crossing. Any other
+ * segment is the handler's (limit and type faults); so is alignment
+ * checking (tlb_set_off then names a TLB set that never hits). */
 static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, int want)
 {
 	struct emit *e = ts->e;
+	uint8_t *ok = NULL;
+	if (size > 1) {
+		e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, fast0));     /* test byte [fast0], want */
+		e8(e, (uint8_t)want);
+		ok = e_jcc_fwd(e, CC_NE);
+	}
 	e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, fast));             /* test byte [fast], want */
 	e8(e, (uint8_t)want);
 	ts_slow_jump(ts, sl, CC_E);
@@ -441,9 +449,8 @@ static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, 
 		e_lea_disp(e, H_RCX, H_RAX, size - 1);            /* lea ecx, [rax+size-1] */
 		e_cmp32_rr(e, H_RCX, H_RAX);                      /* cmp ecx, eax */
 		ts_slow_jump(ts, sl, CC_B);
+		e_patch_here(e, ok);
 	}
-	e_cmp8_mem_imm(e, CPU_OFF(ac_active), 0);
-	ts_slow_jump(ts, sl, CC_NE);
 	e_op_rm(e, 0x03, H_RAX, H_RBP, SEG_OFF(s, base));         /* add eax, [base] */
 }
 
@@ -478,9 +485,12 @@ static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigne
 	(void)k;
 	if (ts->fl == FL_BOTH)
 		ts->fl = FL_MEM;
+	if (ts->fl == FL_SAVED)
+		return 1; /* saved by an earlier probe, still in EDI */
 	if (ts->fl != FL_HOST)
 		return 0;
 	ts_flags_save(ts->e);
+	ts->fl = FL_SAVED;
 	return 1;
 }
 
@@ -520,13 +530,14 @@ static struct slow *open_probe(struct tstate *ts, const struct insn *in, uint32_
 	return ts_slow_open(ts, in, off, k, *pushed);
 }
 
-/* After the probe: the saved flags back into the host's if anyone may
- * still look at them (this instruction, a later one, a fault, the exit);
- * else they are dead and stay clobbered. */
+/* After the probe: the saved flags back into the host's if this
+ * instruction reads them or leaves some of them that someone may still
+ * look at; else they stay in EDI (FL_SAVED) until someone needs them —
+ * a run of memory instructions saves them once. */
 static void close_probe(struct tstate *ts, int saved, const struct iflags *f, unsigned k)
 {
-	if (saved && (f->read | (ts->live_any[k] & ~f->wdef)))
-		ts_flags_restore(ts->e);
+	if (saved && (f->read || (f->wmay && (ts->live_any[k] & ~f->wdef))))
+		ts_flags_to_host(ts);
 }
 
 /* The probe for in's memory operand (size bytes, for acc). Leaves the
@@ -588,7 +599,7 @@ static void flags_for(struct tstate *ts, const struct iflags *f, unsigned k)
 	uint32_t need = f->read;
 	if (f->wmay)
 		need |= ts->live_any[k] & ~f->wdef;
-	if (need && ts->fl == FL_MEM)
+	if (need && (ts->fl == FL_MEM || ts->fl == FL_SAVED))
 		ts_flags_to_host(ts);
 }
 
@@ -974,8 +985,8 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_MUL: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		struct hop h = hop_of(ts, in, 0);
+		flags_for(ts, &f, k); /* first: it may use RAX and RDX */
 		load_guest(ts, H_RAX, R_EAX);
-		flags_for(ts, &f, k);
 		e_sized(e, 4, 0xf6, 4, h);                                 /* mul dword h */
 		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
 		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));

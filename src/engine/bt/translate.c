@@ -51,6 +51,10 @@ void ts_sync_icount(struct tstate *ts, unsigned k)
 void ts_flags_to_mem(struct tstate *ts)
 {
 	struct emit *e = ts->e;
+	if (ts->fl == FL_SAVED) {
+		ts_flags_restore(e);
+		ts->fl = FL_HOST;
+	}
 	if (ts->fl != FL_HOST) {
 		ts->fl = FL_MEM;
 		return;
@@ -72,6 +76,11 @@ void ts_flags_to_mem(struct tstate *ts)
 void ts_flags_to_host(struct tstate *ts)
 {
 	struct emit *e = ts->e;
+	if (ts->fl == FL_SAVED) {
+		ts_flags_restore(e);
+		ts->fl = FL_HOST;
+		return;
+	}
 	if (ts->fl != FL_MEM)
 		return;
 	e_load32(e, H_RDX, CPU_OFF(eflags));
@@ -89,8 +98,7 @@ void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k)
 /* Blocks pass the guest's flags to each other in the host flags. */
 static void exit_flags(struct tstate *ts)
 {
-	if (ts->fl == FL_MEM)
-		ts_flags_to_host(ts);
+	ts_flags_to_host(ts);
 }
 
 void ts_exit_next_abs(struct tstate *ts, unsigned k)
@@ -261,11 +269,13 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	struct emit *e = ts->e;
 	for (int i = 0; i < s->njump; i++)
 		e_patch_here(e, s->jump[i]);
-	if (s->pushed)
-		ts_flags_restore(e); /* the guest's flags, as they were */
 	ts->eip_off = s->eip_off;
 	ts->icount_k = s->icount_k;
 	ts->fl = s->fl_before;
+	if (s->pushed) {
+		ts_flags_restore(e); /* the guest's flags, as they were */
+		ts->fl = FL_HOST;
+	}
 	call_handler(ts, s->in, s->off, s->k, ts->bt->slows, 1);
 	if (s->in->flags & INSN_ENDS_BLOCK) {
 		e8(e, 0xcc); /* bt_call() left through next: not reached */
@@ -273,6 +283,8 @@ static void emit_slow(struct tstate *ts, struct slow *s)
 	}
 	if (s->fl_after != FL_MEM)
 		ts_flags_to_host(ts);
+	if (s->fl_after == FL_SAVED)
+		ts_flags_save(e);
 	e8(e, 0xe9);
 	e32(e, (uint32_t)(s->resume - (e->p + 4)));
 }

@@ -14,6 +14,8 @@ enum {
 	FL_MEM,  /* in cpu->eflags; the host flags hold nothing */
 	FL_HOST, /* in the host flags; cpu->eflags is stale */
 	FL_BOTH, /* the same in both */
+	FL_SAVED, /* in EDI (ts_flags_save); cpu->eflags is stale, the host
+		   * flags hold nothing */
 };
 
 /* An out-of-line slow path: the instruction's interpreter handler, run
@@ -65,8 +67,8 @@ struct tstate {
 static inline int ts_greg(int r) { return 8 + r; }
 void ts_sync_eip(struct tstate *ts, uint32_t off);
 void ts_sync_icount(struct tstate *ts, unsigned k);
-void ts_flags_to_mem(struct tstate *ts);
-void ts_flags_to_host(struct tstate *ts);
+void ts_flags_to_mem(struct tstate *ts);    /* clobbers RAX, RCX */
+void ts_flags_to_host(struct tstate *ts);   /* clobbers RAX (from EDI) or RDX */
 /* Leave the block to the EIP at eip_off (lazily tracked) / to the EIP
  * already stored in cpu->eip, after k instructions. */
 void ts_exit_next(struct tstate *ts, uint32_t eip_off, unsigned k);
