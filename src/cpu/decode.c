@@ -36,8 +36,7 @@ static void unimplemented(struct cpu *cpu, const struct insn *in)
 static void not_on_model(struct cpu *cpu, const struct insn *in)
 {
 	if (getenv("RINGVM_WARN_UD"))
-		fprintf(stderr, "ringvm: #UD for %s at %08x: not on this CPU model\n",
-			ZydisMnemonicGetString((ZydisMnemonic)in->mnem), cpu->eip);
+		fprintf(stderr, "ringvm: #UD at %08x: an instruction this CPU model lacks\n", cpu->eip);
 	raise_ud(cpu);
 }
 
@@ -324,8 +323,12 @@ int decode_insn(const struct cpu *cpu, const uint8_t *bytes, int avail, struct i
 	}
 	if (!in->fn)
 		in->fn = unimplemented;
-	else if (!model_has(&zi, cpu->feat, cpumodel_family(cpu->model)))
+	else if (!model_has(&zi, cpu->feat, cpumodel_family(cpu->model))) {
+		/* No mnemonic either: the translator emits CMOVcc, NOP...
+		 * itself by mnemonic, and must call this handler instead. */
 		in->fn = not_on_model;
+		in->mnem = ZYDIS_MNEMONIC_INVALID;
+	}
 	switch (zi.meta.category) {
 	case ZYDIS_CATEGORY_COND_BR:
 	case ZYDIS_CATEGORY_UNCOND_BR:
