@@ -187,8 +187,12 @@ static void simd_host(struct cpu *cpu, const struct insn *in, int how)
 	int imm = in->opcode == 0xc2 ? (int)(in->imm & 0xff) : -1;
 	sse_host_run(&ctx, sse_stub_index(insn_prefix(in), in->opcode, mem >= 0, imm));
 	cpu->sse.mxcsr = ctx.mxcsr;
-	if (ctx.trapped)
+	if (ctx.trapped) {
+		/* The x87-to-MMX transition has happened (as the host shows). */
+		if (mmx)
+			mmx_transition(cpu);
 		simd_exception(cpu);
+	}
 	const struct opnd *d = &in->op[0];
 	if (how & F_NODEST)
 		cpu->eflags = (cpu->eflags & ~FL_ARITH) | (ctx.rflags & FL_ARITH);
