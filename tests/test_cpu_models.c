@@ -252,6 +252,19 @@ static void test_cr4_msr(void)
 		{"pentium3", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
 		{"pentium4", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
 	};
+	/* IA32_MISC_ENABLE (0x1a0): Pentium 4 and Pentium M only (Linux
+	 * reads it on family 15 and family 6 from model 13). */
+	static const struct { const char *m; int has; } misc[] = {
+		{"pentium", 0}, {"pentium2", 0}, {"pentium3", 0}, {"pentium4", 1}, {"pentium-m", 1}};
+	for (size_t i = 0; i < sizeof(misc) / sizeof(misc[0]); i++) {
+		setup(misc[i].m);
+		h.cpu.r[R_ECX] = 0x1a0;
+		int v = RUN(NULL, 0x0f, 0x32, 0xa3, 0x00, 0x50, 0, 0); /* rdmsr; mov [G_DATA], eax */
+		uint32_t lo;
+		cpu_phys_read(&h.cpu, G_DATA, &lo, 4);
+		CHECK(v == (misc[i].has ? -1 : EXC_GP), "%s: RDMSR 1a0: vector %d", misc[i].m, v);
+		CHECK(!misc[i].has || lo == 0x1801, "%s: MISC_ENABLE %08x", misc[i].m, lo);
+	}
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		setup(t[i].m);
 		for (int b = 0; b < 32; b++) {

@@ -8,6 +8,7 @@
 #include "cpu/cpumodel.h"
 #include "cpu/debug.h"
 #include "cpu/exec.h"
+#include "cpu/msr.h"
 
 static uint64_t host_ns(void)
 {
@@ -156,7 +157,7 @@ void cpu_reset(struct cpu *cpu)
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
 	cpu->pat = 0x0007040600070406ull;
-	cpu->misc_enable = 0;
+	cpu->misc_enable = MISC_ENABLE_RESET;
 	cpu->tsc_base_ns = (cpu->bus && cpu->bus->now_ns) ? cpu->bus->now_ns(cpu->bus->opaque) : host_ns();
 	cpu->tsc_offset = 0;
 	cpu->inhibit_irq = 0;

@@ -52,6 +52,9 @@ static int msr_on_model(const struct cpu *cpu, uint32_t index)
 		return (cpu->feat & CPUID_SEP) != 0;
 	if (index == MSR_PLATFORM_ID || index == MSR_APIC_BASE || index == MSR_BIOS_SIGN_ID)
 		return cpumodel_family(cpu->model) >= 6;
+	if (index == MSR_MISC_ENABLE) /* family 15, or 6 from model 13 on */
+		return cpumodel_family(cpu->model) == 15 ||
+		       (cpumodel_family(cpu->model) == 6 && ((cpu->model->signature >> 4) & 0xf) >= 13);
 	return 1;
 }
 
@@ -78,6 +81,7 @@ int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val)
 	case MSR_SYSENTER_ESP: *val = cpu->sysenter_esp; return 0;
 	case MSR_SYSENTER_EIP: *val = cpu->sysenter_eip; return 0;
 	case MSR_MTRR_DEF_TYPE: *val = cpu->mtrr_def_type; return 0;
+	case MSR_MISC_ENABLE: *val = cpu->misc_enable; return 0;
 	default: return -1;
 	}
 }
@@ -127,6 +131,10 @@ int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 		return 0;
 	case MSR_SYSENTER_EIP:
 		cpu->sysenter_eip = (uint32_t)val;
+		return 0;
+	case MSR_MISC_ENABLE:
+		/* the read-only "unavailable" bits (BTS 11, PEBS 12) stay set */
+		cpu->misc_enable = val | MISC_ENABLE_RO;
 		return 0;
 	case MSR_MTRR_DEF_TYPE: /* type 7:0, FE bit 10, E bit 11 */
 		if ((val & ~0xcffull) || !mtrr_type_ok(val & 0xff))

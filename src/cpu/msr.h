@@ -22,6 +22,11 @@
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
+#define MSR_MISC_ENABLE 0x1a0 /* Pentium 4 and Pentium M (family 6 model 13) */
+/* IA32_MISC_ENABLE: BTS and PEBS unavailable (read-only); at reset also
+ * fast strings on. */
+#define MISC_ENABLE_RO 0x1800u
+#define MISC_ENABLE_RESET (0x1u | MISC_ENABLE_RO)
 #define MSR_MTRR_PHYS0 0x200 /* base/mask pairs up to 0x20f */
 #define MSR_MTRR_FIX64K 0x250
 #define MSR_MTRR_FIX16K_80000 0x258
