@@ -3,7 +3,7 @@
 # gcc (-m32, Debian's gcc-multilib) and GNU ld, whatever $(CC) is.
 GUEST_CC := gcc
 GUEST_LD := ld
-GUEST_CFLAGS := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie -nostdlib \
+GUEST_CFLAGS := -m32 -march=i586 -std=gnu11 -ffreestanding -fno-pic -fno-pie -nostdlib \
 	-fno-stack-protector -fno-builtin -fno-asynchronous-unwind-tables -mgeneral-regs-only \
 	-fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-array-bounds -Wno-stringop-overflow -Iguest

@@ -69,7 +69,7 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	# garbage never crashes: status 1, with a message, for each of these
 	for junk in "" "-" "--" "=" "%s%n" "../../../../etc/passwd" "$(head -c 300 /dev/zero | tr '\0' 'A')" \
 		"0" "0x10" "1e9" "4294967296" "18446744073709551615" "-1" "+5" " 64" "64 " "64Gb" "1T"; do
-		for opt in -m --accel --kernel --bios --initrd; do
+		for opt in -m --accel --kernel --bios --initrd -cpu; do
 			"$bin" $opt "$junk" </dev/null >/dev/null 2>"$tmp/err"
 			rc=$?
 			if [ $rc -ne 1 ] || ! grep -q "^ringvm: " "$tmp/err"; then
@@ -77,6 +77,15 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 			fi
 		done
 	done
+
+	# CPU models: -cpu help lists them (status 0), a bad name says so
+	expect 0 "pentium4 " -cpu help
+	expect 0 "pentium2 .*(default)" --cpu help
+	expect 0 "pentium-m " -cpu ?
+	expect 1 "unknown CPU model 'pentium5'" -cpu pentium5
+	expect 1 "unknown CPU model 'Pentium4'" --cpu=Pentium4
+	expect 1 "unknown CPU model ''" -cpu ""
+	expect 1 "needs an argument" -cpu
 
 	# help and version
 	expect 0 "usage: ringvm" --help

@@ -10,6 +10,7 @@
 # requires exactly that many "ok" lines, no FAIL, no other SKIP, the final
 # "N passed, 0 failed, K skipped" line to agree, and the debug-exit with 0
 # (host exit status 1). A truncated run or a skipped family fails.
+# Every CPU model (-cpu NAME) is run: $RINGVM_CPU_MODELS narrows the list.
 BUILD=${BUILD:-build}
 engine=${RINGVM_ENGINE:-interp}
 bin="$BUILD/ringvm-asan"
@@ -21,11 +22,21 @@ fi
 
 # CPU models: "EAX EDX checks allowed-skips". Allowed skips are the names
 # of conf_skip() families, separated by '|', and each needs a reason here.
-#  - 0x633 0x100b93d: ringvm's P6 (src/cpu/msr.c), SEP and PSE present:
-#    every check runs, nothing may be skipped.
-models='0x633 0x100b93d 275 -'
+#  - 0x633 0x180b93d: pentium2, the default (src/cpu/cpumodel.c), SEP and
+#    PSE present: every check runs, nothing may be skipped.
+#  - 0x543 0x80013d: pentium (P5), no SEP: the SYSENTER/SYSEXIT family
+#    (5 checks) is skipped, everything else runs.
+#  - 0x673 0x380b93d, 0xf27 0x788b93d, 0x6d6 0x788b93d: pentium3,
+#    pentium4, pentium-m: every check runs.
+models='0x633 0x180b93d 275 -
+0x543 0x80013d 270 SYSENTER/SYSEXIT checks
+0x673 0x380b93d 275 -
+0xf27 0x788b93d 275 -
+0x6d6 0x788b93d 275 -'
 
-out=$(timeout 110 "$bin" --accel "$engine" --no-reboot --append conformance 2>&1 </dev/null)
+for cpu in ${RINGVM_CPU_MODELS:-pentium2 pentium pentium3 pentium4 pentium-m}; do
+echo "=== -cpu $cpu"
+out=$(timeout 110 "$bin" -cpu "$cpu" --accel "$engine" --no-reboot --append conformance 2>&1 </dev/null)
 rc=$?
 out=$(printf '%s\n' "$out" | tr -d '\r')
 printf '%s\n' "$out"
@@ -58,4 +69,5 @@ last=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ ski
 [ "$fails" -eq 0 ] || fail "$fails checks failed"
 [ "$oks" -eq "$want_n" ] || fail "$oks checks passed, model $model runs $want_n"
 [ "$rc" -eq 1 ] || fail "exit status $rc, want 1 (debug-exit with 0)"
-echo "t_guest_conformance: all $oks checks of model $model passed on $engine"
+echo "t_guest_conformance: all $oks checks of model $model (-cpu $cpu) passed on $engine"
+done

@@ -62,9 +62,11 @@ if [ -n "$bad_expected" ]; then
 fi
 
 append=$(cat "$dir/cmdline.txt")
-echo "booting: $ringvm --accel $engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $dir/initrd.gz --append \"$append\""
+# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL).
+cpu=${RINGVM_CPU:+-cpu $RINGVM_CPU}
+echo "booting: $ringvm $cpu --accel $engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $dir/initrd.gz --append \"$append\""
 start=$(date +%s)
-"$ringvm" --accel "$engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$dir/initrd.gz" \
+"$ringvm" $cpu --accel "$engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$dir/initrd.gz" \
 	--append "$append" </dev/null >"$log" 2>&1 &
 pid=$!
 # Watchdog: the overall limit, and a shorter one for a guest that stopped

@@ -424,7 +424,7 @@ static void test_cpuid(void)
 	CHECK(r[0] == 2 && strcmp(vendor, "GenuineIntel") == 0, "leaf 0: max %u vendor %s", r[0], vendor);
 	cpuid(1, r);
 	uint32_t feat = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 12) |
-			(1u << 13) | (1u << 15) | (CPU_HAS_X87 ? (1u << 0) | (1u << 24) : 0);
+			(1u << 13) | (1u << 15) | (1u << 23) | (CPU_HAS_X87 ? (1u << 0) | (1u << 24) : 0);
 	CHECK(r[0] == 0x633 && r[1] == 0 && r[2] == 0 && r[3] == feat, "leaf 1: %08x %08x %08x %08x", r[0], r[1],
 	      r[2], r[3]);
 	/* Linux ignores SEP on family 6 model < 3 with stepping < 3. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "cpu/cpumodel.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
 #include "machine/pc.h"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"  --append STRING    kernel command line\n"
 		"  -m, --memory SIZE  guest RAM: a number with K, M or G (no suffix: MiB);\n"
 		"                     2 MiB to 3 GiB, default 128M\n"
+		"  -cpu MODEL         processor model: pentium, pentium2 (default), pentium3,\n"
+		"                     pentium4, pentium-m; -cpu help lists them\n"
 		"  --accel ENGINE     interp, bt or kvm (default: kvm if it can run this\n"
 		"                     guest here, else bt)\n"
 		"  --bios FILE        BIOS ROM image, exactly 64 or 128 KiB; with no\n"
@@ -51,7 +54,7 @@ static void usage(FILE *f)
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
-		"-bios -no-reboot -debugcon.\n"
+		"-bios -no-reboot -debugcon -cpu (and --cpu).\n"
 		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n"
 		"Exit status: 0 power off or C-a x, 1 error, 2 triple fault (--no-reboot),\n"
 		"4 HLT with interrupts off, (v << 1) | 1 after a write of v to port 0xf4,\n"
@@ -114,7 +117,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_DEBUGCON,
-	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION,
+	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU,
 };
 
 static const struct option long_opts[] = {
@@ -123,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "append", required_argument, NULL, OPT_APPEND },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "accel", required_argument, NULL, OPT_ACCEL },
+	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "bios", required_argument, NULL, OPT_BIOS },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
@@ -138,7 +142,7 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
-					     "no-reboot", "debugcon", "memory", NULL };
+					     "no-reboot", "debugcon", "memory", "cpu", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -166,6 +170,7 @@ static char **qemu_spellings(int argc, char **argv)
 
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon;
+	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, trace, deterministic;
 };
@@ -189,6 +194,18 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_NO_REBOOT: o->no_reboot = 1; break;
 		case OPT_TRACE: o->trace = 1; break;
 		case OPT_DETERMINISTIC: o->deterministic = 1; break;
+		case OPT_CPU:
+			if (!strcmp(optarg, "help") || !strcmp(optarg, "?")) {
+				cpumodel_list(stdout);
+				return 0;
+			}
+			o->cpu = cpumodel_find(optarg);
+			if (!o->cpu) {
+				fail("unknown CPU model '%s'%s", optarg, "");
+				cpumodel_list(stderr);
+				return 1;
+			}
+			break;
 		case 'm':
 			if (ram_parse_size(optarg, &o->ram, err, sizeof(err)) < 0)
 				return fail("%s%s", err, "");
@@ -382,6 +399,8 @@ static int run(const struct opts *o)
 		fail("%s%s", err, "");
 		goto out;
 	}
+	/* Before the engine: kvm presents the model's CPUID too. */
+	cpu_set_model(&pc->cpu, o->cpu ? o->cpu : CPU_MODEL_DEFAULT);
 	if (pc_set_engine(pc, eng, err, sizeof(err)) < 0) {
 		if (o->accel) {
 			fail("--accel %s: %s", o->accel, err);

@@ -141,13 +141,13 @@ static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_c
 	uint32_t in_page = 0x1000 - (lin & 0xfff);
 	uint32_t n = in_page < 16 ? in_page : 16;
 	mem_fetch_page(cpu, lin, buf, n);
-	int len = decode_insn(buf, (int)n, cpu->code32, in);
+	int len = decode_insn(cpu, buf, (int)n, in);
 	if (len == DECODE_MORE && n == in_page) {
 		if (!allow_cross)
 			return 0;
 		uint32_t more = 16 - n;
 		*phys2 = mem_fetch_page(cpu, lin + n, buf + n, more) & ~0xfffu;
-		len = decode_insn(buf, 16, cpu->code32, in);
+		len = decode_insn(cpu, buf, 16, in);
 	}
 	return len == DECODE_MORE ? DECODE_LONG : len;
 }

@@ -55,13 +55,14 @@ void block_flush_all(struct cpu *cpu);
 void block_set_hooks(struct cpu *cpu, void (*drop)(void *opaque, struct block *b),
 		     void (*flush)(void *opaque), void *opaque);
 
-/* Decoder (decode.c): one instruction from bytes. Returns the length, or
+/* Decoder (decode.c): one instruction from bytes, in the CPU's code size
+ * and for its model (an instruction the model lacks runs as #UD). Returns the length, or
  * DECODE_MORE if the bytes end inside the instruction, DECODE_UD for an
  * invalid or unimplemented instruction, DECODE_LONG for over 15 bytes. */
 #define DECODE_MORE (-1)
 #define DECODE_UD (-2)
 #define DECODE_LONG (-3)
-int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *out);
+int decode_insn(const struct cpu *cpu, const uint8_t *bytes, int avail, struct insn *out);
 /* Disassemble for traces. */
 void decode_format(const uint8_t *bytes, int avail, int code32, uint32_t eip, char *buf, int buflen);
 

@@ -5,8 +5,10 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu.h"
+#include "cpu/cpumodel.h"
 #include "cpu/debug.h"
 #include "cpu/exec.h"
+#include "cpu/msr.h"
 
 static uint64_t host_ns(void)
 {
@@ -109,6 +111,8 @@ int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus
 		return -1;
 	cpu->mem = *mem;
 	cpu->bus = bus;
+	cpu->model = CPU_MODEL_DEFAULT;
+	cpu->feat = cpu->model->edx1;
 	cpu->bc = block_cache_new(mem->ram_size);
 	if (!cpu->bc)
 		return -1;
@@ -126,7 +130,7 @@ void cpu_free(struct cpu *cpu)
 void cpu_reset(struct cpu *cpu)
 {
 	memset(cpu->r, 0, sizeof(cpu->r));
-	cpu->r[R_EDX] = 0x00000633; /* family 6 model 3 stepping 3 (Pentium II) */
+	cpu->r[R_EDX] = cpu->model->signature; /* SDM Vol. 3, 9.1.4 */
 	cpu->eip = 0xfff0;
 	cpu->eflags = FL_1;
 	cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
@@ -145,7 +149,8 @@ void cpu_reset(struct cpu *cpu)
 	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
 	cpu->fpu.fcw = 0x0040;
 	cpu->fpu.ftw = 0x5555; /* power-up: every register +0.0, tagged zero (SDM Table 9-1) */
-	cpu->fpu.mxcsr = 0x1f80;
+	memset(&cpu->sse, 0, sizeof(cpu->sse));
+	cpu->sse.mxcsr = MXCSR_RESET;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
 	cpu->apic_base = 0xfee00900ull; /* BSP, enabled */
 	cpu->mtrr_cap = 0x508; /* 8 variable ranges, fixed ranges, WC */
@@ -153,7 +158,7 @@ void cpu_reset(struct cpu *cpu)
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
 	cpu->pat = 0x0007040600070406ull;
-	cpu->misc_enable = 0;
+	cpu->misc_enable = MISC_ENABLE_RESET;
 	cpu->tsc_base_ns = (cpu->bus && cpu->bus->now_ns) ? cpu->bus->now_ns(cpu->bus->opaque) : host_ns();
 	cpu->tsc_offset = 0;
 	cpu->inhibit_irq = 0;

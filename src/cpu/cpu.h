@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cpu/fpu.h"
+#include "cpu/sse.h"
 #include "cpu/tlb.h"
 
 /* General registers, in the encoding order of ModRM.reg. */
@@ -148,6 +149,7 @@ struct cpu_memmap {
 };
 
 struct block_cache;
+struct cpu_model;
 
 struct cpu {
 	/* --- architectural state --- */
@@ -160,12 +162,17 @@ struct cpu {
 	uint32_t cr0, cr2, cr3, cr4;
 	uint32_t dr[8];
 	struct fpu fpu;
+	struct sse sse;
 	/* MSRs a P6 has */
 	uint64_t tsc_offset; /* guest TSC = host-derived count + offset */
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t apic_base;
 	uint64_t mtrr_cap, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t pat, misc_enable;
+
+	/* --- the processor model (cpu/cpumodel.h): cpu_set_model() --- */
+	const struct cpu_model *model;
+	uint32_t feat;  /* its CPUID.1:EDX: what the decoder lets run */
 
 	/* --- derived state, kept in step by the setters in cpu.c --- */
 	uint8_t cpl;

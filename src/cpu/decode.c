@@ -8,13 +8,15 @@
 #include <Zydis/Zydis.h>
 
 #include "cpu/block.h"
+#include "cpu/cpumodel.h"
 #include "cpu/exec.h"
 
 static const struct op_entry *const all_tables[] = {
 	ops_alu_table,    ops_shift_table,  ops_muldiv_table, ops_bcd_table,
 	ops_bit_table,    ops_move_table,   ops_stack_table,  ops_string_table,
 	ops_branch_table, ops_flags_table,  ops_io_table,     ops_far_table,
-	ops_system_table, ops_misc_table,   ops_x87_table,
+	ops_system_table, ops_misc_table,   ops_x87_table,    ops_sse_table,
+	ops_sse_shift_table,
 };
 
 static const struct op_entry *handler_of[ZYDIS_MNEMONIC_MAX_VALUE + 1];
@@ -28,6 +30,87 @@ static void unimplemented(struct cpu *cpu, const struct insn *in)
 		fprintf(stderr, "ringvm: #UD for unimplemented %s at %08x\n",
 			ZydisMnemonicGetString((ZydisMnemonic)in->mnem), cpu->eip);
 	raise_ud(cpu);
+}
+
+/* An instruction the CPU model lacks (its CPUID feature is clear). */
+static void not_on_model(struct cpu *cpu, const struct insn *in)
+{
+	if (getenv("RINGVM_WARN_UD"))
+		fprintf(stderr, "ringvm: #UD at %08x: an instruction this CPU model lacks\n", cpu->eip);
+	raise_ud(cpu);
+}
+
+/* The SSE extensions to MMX (SDM Vol. 1, 10.4.4): MMX-register forms
+ * that came with SSE, which Zydis files under the MMX set. */
+static int sse_on_mmx(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_PAVGB: case ZYDIS_MNEMONIC_PAVGW: case ZYDIS_MNEMONIC_PEXTRW:
+	case ZYDIS_MNEMONIC_PINSRW: case ZYDIS_MNEMONIC_PMAXSW: case ZYDIS_MNEMONIC_PMAXUB:
+	case ZYDIS_MNEMONIC_PMINSW: case ZYDIS_MNEMONIC_PMINUB: case ZYDIS_MNEMONIC_PMOVMSKB:
+	case ZYDIS_MNEMONIC_PMULHUW: case ZYDIS_MNEMONIC_PSADBW: case ZYDIS_MNEMONIC_PSHUFW:
+	case ZYDIS_MNEMONIC_MASKMOVQ: case ZYDIS_MNEMONIC_MOVNTQ:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Does the CPU model have this instruction? By the CPUID feature that
+ * reports it (SDM Vol. 2A, CPUID, Table 3-11); the P6 family's long NOP
+ * and hint space (0F 18-1F) is #UD on a P5. */
+static int model_has(const ZydisDecodedInstruction *zi, uint32_t feat, unsigned family)
+{
+	switch (zi->meta.isa_set) {
+	case ZYDIS_ISA_SET_CMOV:
+	case ZYDIS_ISA_SET_FCMOV:
+		return (feat & CPUID_CMOV) != 0;
+	case ZYDIS_ISA_SET_PPRO: /* FCOMI family, SYSENTER/SYSEXIT, UD2 */
+		if (zi->mnemonic == ZYDIS_MNEMONIC_SYSENTER || zi->mnemonic == ZYDIS_MNEMONIC_SYSEXIT)
+			return (feat & CPUID_SEP) != 0;
+		if (zi->meta.isa_ext == ZYDIS_ISA_EXT_X87)
+			return (feat & CPUID_CMOV) != 0;
+		return family >= 6;
+	case ZYDIS_ISA_SET_FAT_NOP:
+	case ZYDIS_ISA_SET_SSE_PREFETCH: /* a hint NOP on a P6 without SSE */
+		return family >= 6;
+	case ZYDIS_ISA_SET_FXSAVE:
+		return (feat & CPUID_FXSR) != 0;
+	case ZYDIS_ISA_SET_CLFSH:
+		return (feat & CPUID_CLFSH) != 0;
+	case ZYDIS_ISA_SET_PENTIUMMMX:
+		return (feat & (sse_on_mmx(zi->mnemonic) ? CPUID_SSE : CPUID_MMX)) != 0;
+	case ZYDIS_ISA_SET_SSE:
+	case ZYDIS_ISA_SET_SSEMXCSR:
+		return (feat & CPUID_SSE) != 0;
+	case ZYDIS_ISA_SET_SSE2:
+	case ZYDIS_ISA_SET_SSE2MMX:
+		return (feat & CPUID_SSE2) != 0;
+	case ZYDIS_ISA_SET_SSE3:
+	case ZYDIS_ISA_SET_SSE3X87:
+	case ZYDIS_ISA_SET_SSE4:
+	case ZYDIS_ISA_SET_SSE42:
+	case ZYDIS_ISA_SET_SSE4A:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The mandatory prefix Zydis found (SSE/MMX forms), as INSN_PFX bits. */
+static uint8_t mandatory_prefix(const ZydisDecodedInstruction *zi)
+{
+	for (int i = 0; i < zi->raw.prefix_count; i++) {
+		if (zi->raw.prefixes[i].type != ZYDIS_PREFIX_TYPE_MANDATORY)
+			continue;
+		switch (zi->raw.prefixes[i].value) {
+		case 0x66: return 1 << INSN_PFX_SHIFT;
+		case 0xf3: return 2 << INSN_PFX_SHIFT;
+		case 0xf2: return 3 << INSN_PFX_SHIFT;
+		default: break;
+		}
+	}
+	return 0;
 }
 
 static void decode_init(void)
@@ -80,7 +163,7 @@ static uint8_t seg_index(ZydisRegister r)
 	return S_DS;
 }
 
-/* Returns 0, or DECODE_UD for an operand we do not model (MMX, XMM...). */
+/* Returns 0, or DECODE_UD for an operand we do not model (YMM, K...). */
 static int convert_operand(const ZydisDecodedOperand *zo, struct opnd *o, struct insn *in, int *nimm)
 {
 	o->size = (uint8_t)(zo->size / 8 > 255 ? 255 : zo->size / 8);
@@ -88,6 +171,7 @@ static int convert_operand(const ZydisDecodedOperand *zo, struct opnd *o, struct
 	case ZYDIS_OPERAND_TYPE_REGISTER: {
 		ZydisRegister r = zo->reg.value;
 		uint8_t sz;
+		o->imm_idx = zo->encoding == ZYDIS_OPERAND_ENCODING_MODRM_RM;
 		int g = gpr_index(r, &sz);
 		if (g >= 0) {
 			o->kind = OPK_REG;
@@ -109,6 +193,12 @@ static int convert_operand(const ZydisDecodedOperand *zo, struct opnd *o, struct
 			o->kind = OPK_ST;
 			o->reg = (uint8_t)(r - ZYDIS_REGISTER_ST0);
 			o->size = 10;
+		} else if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM7) {
+			o->kind = OPK_XMM;
+			o->reg = (uint8_t)(r - ZYDIS_REGISTER_XMM0);
+		} else if (r >= ZYDIS_REGISTER_MM0 && r <= ZYDIS_REGISTER_MM7) {
+			o->kind = OPK_MM;
+			o->reg = (uint8_t)(r - ZYDIS_REGISTER_MM0);
 		} else {
 			return DECODE_UD;
 		}
@@ -143,8 +233,9 @@ static int convert_operand(const ZydisDecodedOperand *zo, struct opnd *o, struct
 	}
 }
 
-int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *in)
+int decode_insn(const struct cpu *cpu, const uint8_t *bytes, int avail, struct insn *in)
 {
+	int code32 = cpu->code32;
 	pthread_once(&init_once, decode_init);
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
@@ -188,7 +279,8 @@ int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *in)
 		in->rep = REP_NE;
 	in->lock = (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) ? 1 : 0;
 	if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || in->map > 1)
-		return DECODE_UD; /* VEX/3DNow!/0F38/0F3A: not on a P6 */
+		return DECODE_UD; /* VEX/3DNow!/0F38/0F3A: on none of the models */
+	in->flags |= mandatory_prefix(&zi);
 
 	/* The memory operand that gives base/index/segment: the visible one
 	 * if any, else the string source (DS:ESI, the one overrides apply
@@ -223,12 +315,20 @@ int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *in)
 	in->nop = (uint8_t)n;
 
 	const struct op_entry *e = handler_of[zi.mnemonic];
+	if (in->map == 1 && (zi.mnemonic == ZYDIS_MNEMONIC_CMPSD || zi.mnemonic == ZYDIS_MNEMONIC_MOVSD))
+		e = &ops_sse_alias_table[zi.mnemonic == ZYDIS_MNEMONIC_CMPSD ? 0 : 1];
 	if (e) {
 		in->fn = e->select ? e->select(in) : e->fn;
 		in->flags |= e->flags;
 	}
 	if (!in->fn)
 		in->fn = unimplemented;
+	else if (!model_has(&zi, cpu->feat, cpumodel_family(cpu->model))) {
+		/* No mnemonic either: the translator emits CMOVcc, NOP...
+		 * itself by mnemonic, and must call this handler instead. */
+		in->fn = not_on_model;
+		in->mnem = ZYDIS_MNEMONIC_INVALID;
+	}
 	switch (zi.meta.category) {
 	case ZYDIS_CATEGORY_COND_BR:
 	case ZYDIS_CATEGORY_UNCOND_BR:
@@ -242,7 +342,7 @@ int decode_insn(const uint8_t *bytes, int avail, int code32, struct insn *in)
 	default:
 		break;
 	}
-	if (in->fn == unimplemented)
+	if (in->fn == unimplemented || in->fn == not_on_model)
 		in->flags |= INSN_ENDS_BLOCK;
 	return in->len;
 }

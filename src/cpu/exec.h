@@ -35,6 +35,8 @@ enum opk {
 	OPK_PTR,  /* far pointer immediate: imm2 = selector, imm = offset */
 	OPK_REL,  /* relative branch target: imm = displacement */
 	OPK_AGEN, /* LEA's address: ea(insn) without segment */
+	OPK_XMM,  /* XMM register n (SSE) */
+	OPK_MM,   /* MMX register n: the x87 register Rn's significand */
 };
 
 #define REG_NONE 0xff
@@ -43,7 +45,8 @@ struct opnd {
 	uint8_t kind;
 	uint8_t size; /* bytes: 1, 2, 4, 6 (far/m16:32), 8, 10, ... */
 	uint8_t reg;
-	uint8_t imm_idx; /* for OPK_IMM: 0 -> insn->imm, 1 -> insn->imm2 */
+	uint8_t imm_idx; /* for OPK_IMM: 0 -> insn->imm, 1 -> insn->imm2;
+			  * for a register: 1 if ModRM.rm encodes it */
 };
 
 struct insn;
@@ -73,6 +76,10 @@ struct insn {
 #define REP_NE 2
 #define INSN_HAS_MODRM 1
 #define INSN_ENDS_BLOCK 2
+/* The mandatory prefix of an SSE/MMX instruction (flags bits 4-5):
+ * 0 none, 1 0x66, 2 0xF3, 3 0xF2. */
+#define INSN_PFX_SHIFT 4
+#define INSN_PFX_MASK 0x30
 
 /* A handler table entry: ops files export a table of these, ended by a
  * zero mnemonic; decode.c maps each mnemonic to its handler. select, when
@@ -345,5 +352,8 @@ extern const struct op_entry ops_far_table[];
 extern const struct op_entry ops_system_table[];
 extern const struct op_entry ops_misc_table[];
 extern const struct op_entry ops_x87_table[];
+extern const struct op_entry ops_sse_table[];
+extern const struct op_entry ops_sse_shift_table[];
+extern const struct op_entry ops_sse_alias_table[]; /* CMPSD, MOVSD: SSE2 forms */
 
 #endif

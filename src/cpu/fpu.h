@@ -15,7 +15,6 @@ struct fpu {
 	uint16_t fop;      /* last non-control instruction's opcode (11 bits) */
 	uint32_t fip, fdp; /* its offset and its memory operand's offset */
 	uint16_t fcs, fds; /* and their selectors */
-	uint32_t mxcsr;
 	uint8_t ferr;      /* FERR# output as last signalled to the board */
 	uint8_t ignne;     /* IGNNE# input: the board sets it (port 0xF0) */
 };
@@ -87,6 +86,15 @@ void x87_fsave(struct cpu *cpu, int seg, uint32_t ea, int osize);
 void x87_frstor(struct cpu *cpu, int seg, uint32_t ea, int osize);
 void x87_fxsave(struct cpu *cpu, int seg, uint32_t ea);
 void x87_fxrstor(struct cpu *cpu, int seg, uint32_t ea);
+
+/* The tag FNSAVE derives from a register's 10 bytes: 0 valid, 1 zero,
+ * 2 special (x87_fast.c). */
+int x87_classify(const uint8_t *r);
+
+/* A waiting instruction (or an MMX one) found ES set: #MF with CR0.NE,
+ * else FERR# and wait; returns 1 if the instruction may go on, 0 if it
+ * must be retried (ops_x87.c). */
+int x87_pending(struct cpu *cpu);
 
 /* After anything that may clear ES: drop FERR# (and IGNNE#) if it did. */
 void x87_sync_ferr(struct cpu *cpu);

@@ -1,62 +1,7 @@
 /* MSRs and CPUID of the modelled P6 (SDM Vol. 4 "Model-specific
  * registers", P6 family table; Vol. 2 CPUID; Vol. 3 ch. 11.11 MTRRs). */
+#include "cpu/cpumodel.h"
 #include "cpu/msr.h"
-
-/* CPUID.1:EDX: exactly what ringvm implements (docs/cpu-system.md). */
-#define FEAT_FPU (1u << 0)
-#define FEAT_DE (1u << 2)
-#define FEAT_PSE (1u << 3)
-#define FEAT_TSC (1u << 4)
-#define FEAT_MSR (1u << 5)
-#define FEAT_CX8 (1u << 8)
-#define FEAT_SEP (1u << 11)
-#define FEAT_MTRR (1u << 12)
-#define FEAT_PGE (1u << 13)
-#define FEAT_CMOV (1u << 15)
-#define FEAT_FXSR (1u << 24)
-
-#define CPUID_SIGNATURE 0x00000633u /* family 6, model 3, stepping 3: Pentium II "Klamath" */
-#define CPUID_EDX_FEATURES (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | \
-			    FEAT_MTRR | FEAT_PGE | FEAT_CMOV |                              \
-			    (CPU_HAS_X87 ? (FEAT_FPU | FEAT_FXSR) : 0))
-#define CPUID_MAX_BASIC 2u
-#define CPUID_MAX_EXT 0x80000000u
-
-void cpuid_query(uint32_t leaf, uint32_t out[4])
-{
-	/* "If a value entered for CPUID.EAX is higher than the maximum input
-	 * value for basic or extended function for that processor then the
-	 * data for the highest basic information leaf is returned." */
-	if ((leaf > CPUID_MAX_BASIC && leaf < 0x80000000u) || leaf > CPUID_MAX_EXT)
-		leaf = CPUID_MAX_BASIC;
-	switch (leaf) {
-	case 0: /* "GenuineIntel" in EBX, EDX, ECX */
-		out[0] = CPUID_MAX_BASIC;
-		out[1] = 0x756e6547u;
-		out[3] = 0x49656e69u;
-		out[2] = 0x6c65746eu;
-		break;
-	case 1:
-		out[0] = CPUID_SIGNATURE;
-		out[1] = 0; /* no brand index, CLFLUSH size or APIC ID on a P6 */
-		out[2] = 0;
-		out[3] = CPUID_EDX_FEATURES;
-		break;
-	case 2:
-		/* One iteration (AL=1); descriptors of a 512 KiB L2 Pentium II:
-		 * 01 ITLB 4K 32e, 02 ITLB 4M 2e, 03 DTLB 4K 64e, 43 L2 512K 4-way,
-		 * 08 L1I 16K, 04 DTLB 4M 8e, 0C L1D 16K. */
-		out[0] = 0x03020101u;
-		out[1] = 0;
-		out[2] = 0;
-		out[3] = 0x0c040843u;
-		break;
-	default: /* 0x80000000: the highest extended leaf, nothing else */
-		out[0] = CPUID_MAX_EXT;
-		out[1] = out[2] = out[3] = 0;
-		break;
-	}
-}
 
 /* Memory types an MTRR may hold: UC, WC, WT, WP, WB (SDM 11.11.1). */
 static int mtrr_type_ok(uint64_t t)
@@ -95,8 +40,28 @@ static int mtrr_var_count(const struct cpu *cpu)
 	return (int)(cpu->mtrr_cap & 0xff);
 }
 
+/* The MSRs of the CPU model: the MTRRs where CPUID reports MTRR, the
+ * SYSENTER MSRs where it reports SEP, the P6 family's platform ID, APIC
+ * base and microcode signature from family 6 on (a P5 has none of them). */
+static int msr_on_model(const struct cpu *cpu, uint32_t index)
+{
+	if (mtrr_fixed_index(index) >= 0 || (index >= MSR_MTRR_PHYS0 && index < MSR_MTRR_PHYS0 + 16) ||
+	    index == MSR_MTRRCAP || index == MSR_MTRR_DEF_TYPE)
+		return (cpu->feat & CPUID_MTRR) != 0;
+	if (index >= MSR_SYSENTER_CS && index <= MSR_SYSENTER_EIP)
+		return (cpu->feat & CPUID_SEP) != 0;
+	if (index == MSR_PLATFORM_ID || index == MSR_APIC_BASE || index == MSR_BIOS_SIGN_ID)
+		return cpumodel_family(cpu->model) >= 6;
+	if (index == MSR_MISC_ENABLE) /* family 15, or 6 from model 13 on */
+		return cpumodel_family(cpu->model) == 15 ||
+		       (cpumodel_family(cpu->model) == 6 && ((cpu->model->signature >> 4) & 0xf) >= 13);
+	return 1;
+}
+
 int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val)
 {
+	if (!msr_on_model(cpu, index))
+		return -1;
 	int f = mtrr_fixed_index(index);
 	if (f >= 0) {
 		*val = cpu->mtrr_fixed[f];
@@ -116,12 +81,15 @@ int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val)
 	case MSR_SYSENTER_ESP: *val = cpu->sysenter_esp; return 0;
 	case MSR_SYSENTER_EIP: *val = cpu->sysenter_eip; return 0;
 	case MSR_MTRR_DEF_TYPE: *val = cpu->mtrr_def_type; return 0;
+	case MSR_MISC_ENABLE: *val = cpu->misc_enable; return 0;
 	default: return -1;
 	}
 }
 
 int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 {
+	if (!msr_on_model(cpu, index))
+		return -1;
 	int f = mtrr_fixed_index(index);
 	if (f >= 0) {
 		if (!mtrr_fixed_ok(val))
@@ -163,6 +131,10 @@ int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 		return 0;
 	case MSR_SYSENTER_EIP:
 		cpu->sysenter_eip = (uint32_t)val;
+		return 0;
+	case MSR_MISC_ENABLE:
+		/* the read-only "unavailable" bits (BTS 11, PEBS 12) stay set */
+		cpu->misc_enable = val | MISC_ENABLE_RO;
 		return 0;
 	case MSR_MTRR_DEF_TYPE: /* type 7:0, FE bit 10, E bit 11 */
 		if ((val & ~0xcffull) || !mtrr_type_ok(val & 0xff))

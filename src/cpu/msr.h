@@ -1,7 +1,7 @@
-/* Model-specific registers and CPUID of the P6 we model (a Pentium II,
- * family 6 model 3 stepping 3; docs/cpu-system.md has the tables).
- * Shared by the RDMSR/WRMSR/CPUID handlers and by engines that need the
- * same view (kvm filters its CPUID against cpuid_query). */
+/* Model-specific registers of the CPU models (cpu/cpumodel.h has the
+ * models and CPUID; docs/cpu-system.md has the tables). The MTRRs and the
+ * SYSENTER MSRs exist where CPUID reports MTRR and SEP, the P6 family's
+ * platform, APIC-base and microcode MSRs on family 6 and later. */
 #ifndef RINGVM_CPU_MSR_H
 #define RINGVM_CPU_MSR_H
 
@@ -9,8 +9,7 @@
 
 #include "cpu/cpu.h"
 
-/* Flip to 1 once the x87 FPU (and FXSAVE/FXRSTOR) is complete: CPUID then
- * reports FPU and FXSR, and CR4.OSFXSR becomes writable. */
+/* The x87 FPU (and FXSAVE/FXRSTOR) is complete: every model reports FPU. */
 #ifndef CPU_HAS_X87
 #define CPU_HAS_X87 1
 #endif
@@ -23,6 +22,11 @@
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
+#define MSR_MISC_ENABLE 0x1a0 /* Pentium 4 and Pentium M (family 6 model 13) */
+/* IA32_MISC_ENABLE: BTS and PEBS unavailable (read-only); at reset also
+ * fast strings on. */
+#define MISC_ENABLE_RO 0x1800u
+#define MISC_ENABLE_RESET (0x1u | MISC_ENABLE_RO)
 #define MSR_MTRR_PHYS0 0x200 /* base/mask pairs up to 0x20f */
 #define MSR_MTRR_FIX64K 0x250
 #define MSR_MTRR_FIX16K_80000 0x258
@@ -30,16 +34,11 @@
 #define MSR_MTRR_FIX4K_C0000 0x268 /* .. 0x26f */
 #define MSR_MTRR_DEF_TYPE 0x2ff
 
-/* The CR4 bits this processor implements; others are reserved (#GP). */
-#define CR4_IMPLEMENTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | \
-			 (CPU_HAS_X87 ? CR4_OSFXSR : 0))
 
 /* 0 on success, -1 when the MSR does not exist or the value sets a
  * reserved bit (the caller raises #GP(0)). */
 int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val);
 int msr_write(struct cpu *cpu, uint32_t index, uint64_t val);
 
-/* CPUID leaf -> EAX, EBX, ECX, EDX. */
-void cpuid_query(uint32_t leaf, uint32_t out[4]);
 
 #endif

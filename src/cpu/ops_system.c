@@ -2,6 +2,7 @@
  * Vol. 3 ch. 2.5 control registers, 4 paging, 5.9 privileged
  * instructions). Every privileged one checks CPL 0 first, which also
  * rejects virtual-8086 mode (CPL 3 there). */
+#include "cpu/cpumodel.h"
 #include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/msr.h"
@@ -62,7 +63,7 @@ static void write_cr(struct cpu *cpu, int n, uint32_t v)
 		cpu->block_break = 1;
 		break;
 	case 4:
-		if (v & ~(uint32_t)CR4_IMPLEMENTED)
+		if (v & ~cpu_cr4_valid(cpu))
 			raise_gp(cpu, 0); /* reserved or unimplemented (VME, PAE, MCE...) */
 		old = cpu->cr4;
 		cpu->cr4 = v;
@@ -235,7 +236,7 @@ static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
 	uint32_t out[4];
-	cpuid_query(cpu->r[R_EAX], out);
+	cpuid_query(cpu, cpu->r[R_EAX], out);
 	cpu->r[R_EAX] = out[0];
 	cpu->r[R_EBX] = out[1];
 	cpu->r[R_ECX] = out[2];

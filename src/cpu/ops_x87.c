@@ -29,7 +29,7 @@ void x87_sync_ferr(struct cpu *cpu)
  * at this instruction until the handler clears the exception or the board
  * asserts IGNNE# (a write to port 0xF0). Returns 1 if the instruction may
  * go on, 0 if it must be retried (next_eip is left at it). */
-static int x87_pending(struct cpu *cpu)
+int x87_pending(struct cpu *cpu)
 {
 	if (cpu->cr0 & CR0_NE)
 		cpu_raise(cpu, EXC_MF, 0, 0);

@@ -5,6 +5,7 @@
  * before any state changes, so a fault leaves guest state intact. */
 #include <string.h>
 
+#include "cpu/cpumodel.h"
 #include "cpu/exec.h"
 
 /* Real-address and virtual-8086 mode use the real-mode layouts. */
@@ -194,9 +195,23 @@ void x87_frstor(struct cpu *cpu, int seg, uint32_t ea, int osize)
 	after_load(cpu);
 }
 
-/* FXSAVE layout (SDM Vol. 2, FXSAVE, Table 3-53): the x87 part and MXCSR.
- * The XMM area is left alone: a P6 without SSE has no XMM registers. */
-#define MXCSR_MASK 0x0000ffbfu
+/* FXSAVE layout (SDM Vol. 2, FXSAVE, Table 3-53): the x87 part, MXCSR
+ * and MXCSR_MASK, XMM0-7 at 160. With CR4.OSFXSR clear the processor
+ * "may not" save or restore MXCSR and the XMM registers: ringvm does not
+ * (and neither does a model without SSE, which has none). */
+#define FX_XMM 160
+
+static int fx_has_xmm(const struct cpu *cpu)
+{
+	return (cpu->feat & CPUID_SSE) && (cpu->cr4 & CR4_OSFXSR);
+}
+
+/* MXCSR_MASK: the model's (DAZ or not); a model without SSE stores the
+ * default MXCSR and mask it always had. */
+static uint32_t fx_mxcsr_mask(const struct cpu *cpu)
+{
+	return (cpu->feat & CPUID_SSE) ? cpu->model->mxcsr_mask : 0x0000ffbfu;
+}
 
 static void fx_check(struct cpu *cpu, uint32_t ea)
 {
@@ -209,7 +224,7 @@ void x87_fxsave(struct cpu *cpu, int seg, uint32_t ea)
 {
 	fx_check(cpu, ea);
 	const struct fpu *f = &cpu->fpu;
-	uint8_t buf[160];
+	uint8_t buf[FX_XMM + sizeof(cpu->sse.xmm)];
 	memset(buf, 0, sizeof(buf));
 	put16(buf + 0, f->fcw);
 	put16(buf + 2, f->fsw);
@@ -223,22 +238,28 @@ void x87_fxsave(struct cpu *cpu, int seg, uint32_t ea)
 	put16(buf + 12, f->fcs);
 	put32(buf + 16, f->fdp);
 	put16(buf + 20, f->fds);
-	put32(buf + 24, f->mxcsr);
-	put32(buf + 28, MXCSR_MASK);
+	put32(buf + 24, (cpu->feat & CPUID_SSE) ? cpu->sse.mxcsr : MXCSR_RESET);
+	put32(buf + 28, fx_mxcsr_mask(cpu));
 	int top = fpu_top(f);
 	for (int i = 0; i < 8; i++)
 		memcpy(buf + 32 + 16 * i, &f->st[(top + i) & 7], 10);
+	int len = FX_XMM;
+	if (fx_has_xmm(cpu)) {
+		memcpy(buf + FX_XMM, cpu->sse.xmm, sizeof(cpu->sse.xmm));
+		len = (int)sizeof(buf);
+	}
 	probe(cpu, seg, ea, 512);
-	write_bytes(cpu, seg, ea, 1, buf, sizeof(buf));
+	write_bytes(cpu, seg, ea, 1, buf, len);
 }
 
 void x87_fxrstor(struct cpu *cpu, int seg, uint32_t ea)
 {
 	fx_check(cpu, ea);
-	uint8_t buf[160];
-	read_bytes(cpu, seg, ea, 1, buf, sizeof(buf));
+	uint8_t buf[FX_XMM + sizeof(cpu->sse.xmm)];
+	int xmm = fx_has_xmm(cpu);
+	read_bytes(cpu, seg, ea, 1, buf, xmm ? (int)sizeof(buf) : FX_XMM);
 	uint32_t mxcsr = get32(buf + 24);
-	if (mxcsr & ~MXCSR_MASK)
+	if (mxcsr & ~fx_mxcsr_mask(cpu))
 		raise_gp(cpu, 0);
 	struct fpu *f = &cpu->fpu;
 	f->fcw = (uint16_t)get16(buf + 0);
@@ -253,7 +274,10 @@ void x87_fxrstor(struct cpu *cpu, int seg, uint32_t ea)
 	f->fcs = (uint16_t)get16(buf + 12);
 	f->fdp = get32(buf + 16);
 	f->fds = (uint16_t)get16(buf + 20);
-	f->mxcsr = mxcsr;
+	if (cpu->feat & CPUID_SSE)
+		cpu->sse.mxcsr = mxcsr;
+	if (xmm)
+		memcpy(cpu->sse.xmm, buf + FX_XMM, sizeof(cpu->sse.xmm));
 	int top = fpu_top(f);
 	/* byte copies: a long double assignment would go through the x87 */
 	for (int i = 0; i < 8; i++)

@@ -186,7 +186,7 @@ typedef uint16_t (*x87_mini_fn)(void *st0, void *mem, const uint16_t *cw);
 /* The tag FNSAVE derives from a register's contents (SDM Vol. 1, 8.1.7):
  * zero, valid (normal), or special (NaN, infinity, denormal, and the
  * unsupported encodings). */
-static int classify(const uint8_t *r)
+int x87_classify(const uint8_t *r)
 {
 	uint64_t m;
 	uint16_t se;
@@ -222,14 +222,14 @@ int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16
 	switch (cls) {
 	case MC_ARITH: /* unmasked: the host left ST(0) as it was, or rebiased it */
 		memcpy(&f->st[r0], st, 10);
-		set_tag(f, r0, classify(st));
+		set_tag(f, r0, x87_classify(st));
 		break;
 	case MC_LOAD:
 		/* an unmasked #D on a load still loads (as the host shows);
 		 * only an unmasked #IA (SNaN source) holds it back */
 		if (!(fresh & ~f->fcw & FSW_IE)) {
 			memcpy(&f->st[rn], st, 10);
-			set_tag(f, rn, classify(st));
+			set_tag(f, rn, x87_classify(st));
 			set_top(f, rn);
 		}
 		break;
@@ -318,7 +318,7 @@ static int fast_arith_reg(struct fpu *f, uint8_t esc, uint8_t modrm)
 		const uint8_t *res = e == 0 ? st : st + 16;
 		int dst = e == 0 ? r0 : ri;
 		memcpy(&f->st[dst], res, 10);
-		set_tag(f, dst, classify(res));
+		set_tag(f, dst, x87_classify(res));
 	}
 	for (int k = 0; k < pops; k++)
 		set_tag(f, (top + k) & 7, TAG_EMPTY);

@@ -19,6 +19,7 @@
 
 #include <linux/kvm.h>
 
+#include "cpu/cpumodel.h"
 #include "cpu/exec.h"
 #include "cpu/msr.h"
 #include "engine/engine.h"
@@ -93,11 +94,12 @@ fail:
 	return -1;
 }
 
-/* CPUID: what KVM supports, filtered to the P6-class processor the board
- * presents — leaf 1 EDX keeps only the features interp's CPUID reports
- * (cpuid_query), so both engines describe the same processor's features;
- * no SSE/PAE/APIC/long mode; leaves up to 2 and the brand string. */
-static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
+/* CPUID: what KVM supports, filtered to the CPU model interp and bt
+ * present (cpuid_query, cpu/cpumodel.h): the model's leaf range,
+ * signature, cache descriptors and brand string, and of the host's leaf 1
+ * EDX only the features the model reports (the vendor stays the host's).
+ * So both kinds of engine describe the same processor's features. */
+static int setup_cpuid(struct kvm_state *k, const struct cpu *cpu, char *err, size_t errlen)
 {
 	int n = 128;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(struct kvm_cpuid_entry2));
@@ -109,26 +111,32 @@ static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
 		free(c);
 		return -1;
 	}
+	uint32_t max_basic = cpu->model->max_basic, max_ext = cpu->model->max_ext;
 	uint32_t out = 0;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 e = c->entries[i];
-		if (e.function > 2 && e.function < 0x80000000u)
+		uint32_t ours[4];
+		if (e.function > max_basic && e.function < 0x80000000u)
 			continue;
-		if (e.function > 0x80000004u)
+		if (e.function >= 0x80000000u && e.function > max_ext)
 			continue;
+		cpuid_query(cpu, e.function, ours);
 		switch (e.function) {
-		case 0: e.eax = e.eax < 2 ? e.eax : 2; break;
-		case 1: {
-			uint32_t ours[4];
-			cpuid_query(1, ours);
-			e.edx &= ours[3];
+		case 0: e.eax = e.eax < max_basic ? e.eax : max_basic; break;
+		case 1:
+			e.eax = ours[0];
+			e.ebx = ours[1];
 			e.ecx = 0;
-			e.ebx = 0;
+			e.edx &= ours[3];
 			break;
-		}
-		case 0x80000000u: e.eax = e.eax < 0x80000004u ? e.eax : 0x80000004u; break;
+		case 0x80000000u: e.eax = e.eax < max_ext ? e.eax : max_ext; break;
 		case 0x80000001u: e.ecx = e.edx = 0; break;
-		default: break;
+		default:
+			e.eax = ours[0];
+			e.ebx = ours[1];
+			e.ecx = ours[2];
+			e.edx = ours[3];
+			break;
 		}
 		c->entries[out++] = e;
 	}
@@ -305,7 +313,8 @@ static void kvm_sync_in(struct engine *e)
 	f.last_opcode = cpu->fpu.fop;
 	f.last_ip = cpu->fpu.fip;
 	f.last_dp = cpu->fpu.fdp;
-	f.mxcsr = cpu->fpu.mxcsr;
+	f.mxcsr = cpu->sse.mxcsr;
+	memcpy(f.xmm, cpu->sse.xmm, sizeof(cpu->sse.xmm));
 	ioctl(k->vcpu_fd, KVM_SET_FPU, &f);
 
 	struct kvm_msr_entry m[4];
@@ -367,7 +376,8 @@ static void kvm_sync_out(struct engine *e)
 		cpu->fpu.fop = f.last_opcode;
 		cpu->fpu.fip = (uint32_t)f.last_ip;
 		cpu->fpu.fdp = (uint32_t)f.last_dp;
-		cpu->fpu.mxcsr = f.mxcsr;
+		cpu->sse.mxcsr = f.mxcsr;
+		memcpy(cpu->sse.xmm, f.xmm, sizeof(cpu->sse.xmm));
 	}
 	struct kvm_msr_entry m[3];
 	memset(m, 0, sizeof(m));
@@ -393,7 +403,7 @@ static struct engine *kvm_create(struct cpu *cpu, char *err, size_t errlen)
 		return NULL;
 	}
 	if (kvm_open(k, err, errlen) < 0 || map_memory(k, &cpu->mem, err, errlen) < 0 ||
-	    setup_cpuid(k, err, errlen) < 0) {
+	    setup_cpuid(k, cpu, err, errlen) < 0) {
 		kvm_close(k);
 		free(k);
 		free(e);
