@@ -467,6 +467,12 @@ static void arm_timer(struct kvm_state *k, uint64_t deadline_ns)
 
 static unsigned probed_modes(void);
 
+/* Every run lets the guest execute for at least this long, even when the
+ * board's deadline has already passed by the time the state is synced in
+ * (a PIT at 1.19 MHz is always due): the guest makes progress however
+ * fast its timers are, and a timer is late by at most this much. */
+#define KVM_MIN_RUN_NS 50000u
+
 static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64_t icount_limit)
 {
 	(void)icount_limit; /* hardware does not count instructions for us */
@@ -478,15 +484,21 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 	 * register) only on the next KVM_RUN: remember one is pending, so the
 	 * state copied out below includes it. */
 	int pending_io = 0;
+	/* No KVM_RUN has entered the guest yet in this call: the deadline
+	 * does not end the run before one has. */
+	int entered = 0;
 	kvm_sync_in(e);
 	kick_run = run;
+	uint64_t now = now_ns();
+	if (deadline_ns < now + KVM_MIN_RUN_NS)
+		deadline_ns = now + KVM_MIN_RUN_NS;
 	arm_timer(k, deadline_ns);
 	for (;;) {
 		if (cpu->stop_request) {
 			why = CPU_STOP_REQUEST;
 			break;
 		}
-		if (now_ns() >= deadline_ns) {
+		if (entered && now_ns() >= deadline_ns) {
 			why = CPU_STOP_BUDGET;
 			break;
 		}
@@ -506,6 +518,16 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 			why = CPU_STOP_HALT;
 			break;
 		}
+		if (!entered && run->immediate_exit) {
+			/* The deadline signal came before the guest ran at all
+			 * (syncing is slow on an emulated KVM): give it its
+			 * minimum run from now. */
+			run->immediate_exit = 0;
+			deadline_ns = now_ns() + KVM_MIN_RUN_NS;
+			arm_timer(k, deadline_ns);
+		}
+		if (!run->immediate_exit)
+			entered = 1;
 		int rc = ioctl(k->vcpu_fd, KVM_RUN, 0);
 		run->immediate_exit = 0;
 		pending_io = 0;
