@@ -151,7 +151,7 @@ static int map_memory(struct kvm_state *k, const struct cpu_memmap *m, char *err
 			if (!k->a20_warned)
 				fprintf(stderr, "ringvm: kvm: %d memory slots are too few to alias all RAM with A20 "
 						"off: addresses above %d MiB are not aliased\n",
-					k->max_slots, k->max_slots / 2);
+					k->max_slots, k->max_slots);
 			k->a20_warned = 1;
 			n = k->max_slots;
 		}
