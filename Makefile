@@ -15,7 +15,7 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 LDLIBS := -lZydis -lm -lpthread
 TEST_LDFLAGS := -fsanitize=address,undefined
 
-LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/machine/*.c src/dev/*.c src/boot/*.c))
+LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/engine/*/*.c src/machine/*.c src/dev/*.c src/boot/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 
@@ -73,7 +73,14 @@ test-long: deps $(BUILD)/ringvm $(BUILD)/ringvm-asan $(TEST_BINS) $(TEST_EXTRA)
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/rel/src/*/*.d $(BUILD)/test/src/*/*.d $(BUILD)/test/tests/*.d)
+-include $(wildcard $(BUILD)/rel/src/*/*.d $(BUILD)/rel/src/*/*/*.d $(BUILD)/test/src/*/*.d $(BUILD)/test/src/*/*/*.d $(BUILD)/test/tests/*.d)
 -include tests/tests.mk
 -include bench/bench.mk
 -include $(wildcard scripts/*.mk)
+
+# Mutation check of the tests (scripts/mutants.sh, docs/testing.md): each
+# deliberate bug in a scratch copy must make the tests listed for it fail.
+# Slow, and not part of `make test`.
+.PHONY: mutants
+mutants: deps $(BUILD)/ringvm $(BUILD)/ringvm-asan
+	@BUILD=$(BUILD) sh scripts/mutants.sh

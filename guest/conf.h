@@ -24,7 +24,8 @@ int expect(const char *name, int vec, int err, u32 eip);
 /* A check on state: print ok/FAIL with expected/got values. */
 int check(const char *name, int ok, u32 want, u32 got);
 int expect_pf(const char *name, int err, u32 cr2, u32 eip);
-void conf_note(const char *s);
+/* A named family of checks not run, and why (counted; see conf.c). */
+void conf_skip(const char *name, const char *why);
 
 void conf_priv(void);
 void conf_seg(void);

@@ -63,7 +63,7 @@ void conf_exc(void)
 		check("single-step #DB sets DR6.BS", (last_dr6 & 0x4000) != 0, 0x4000, last_dr6 & 0x4000);
 
 	if (!cpu_has_sep()) {
-		conf_note("CPUID.1:EDX.SEP=0: SYSENTER/SYSEXIT checks skipped");
+		conf_skip("SYSENTER/SYSEXIT checks", "CPUID.1:EDX.SEP=0");
 		return;
 	}
 	sysenter_user_if = 0;

@@ -46,7 +46,7 @@ static void big_pages(void)
 	u32 a = 1, b, c = 0, d, cr4, *pde = &kernel_pd[3];
 	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 	if (!(d & 8)) {
-		conf_note("CPUID.1:EDX.PSE=0: 4 MiB page checks skipped");
+		conf_skip("4 MiB page checks", "CPUID.1:EDX.PSE=0");
 		return;
 	}
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));

@@ -165,6 +165,12 @@ void kmain(u32 magic, struct mbi *mbi)
 		wrmsr(0x175, (u32)stack_sysenter_top);
 		wrmsr(0x176, (u32)sysenter_entry);
 	}
+	/* GRUB and QEMU (and ringvm) start the command line with the
+	 * kernel's path: the mode, if any, is in the words after it. */
+	while (*cmd == ' ')
+		cmd++;
+	while (*cmd && *cmd != ' ')
+		cmd++;
 	if (str_has_word(cmd, "conformance"))
 		conformance();
 	else if (str_has_word(cmd, "bench"))

@@ -1,8 +1,18 @@
 #!/bin/sh
 # Runs every test: the C test binaries, then the shell tests (tests/*.sh).
 # Prints one line per test and a closing "N passed, M failed".
+#
+# Engines: a test that runs guest code on the engine named by
+# $RINGVM_ENGINE (the C tests built on tests/harness.h, the guest shell
+# tests) runs once per software engine in RINGVM_ENGINES (default
+# "interp bt"), named "test[engine]". Other shell tests run on the first
+# of ENGINE_FAST (bt), the fastest correct engine.
 BUILD=${BUILD:-build}
 export BUILD
+ENGINES=${RINGVM_ENGINES:-interp bt}
+ENGINE_FAST=${RINGVM_ENGINE_FAST:-bt}
+# Shell tests that pin the CPU's behaviour from inside a guest: every engine.
+PER_ENGINE_SH="t_guest_conformance t_guest_tour t_guest_bench t_guest_alu t_linux_boot"
 pass=0; fail=0; skip=0; failed=""
 run_one() {
   name=$1; shift
@@ -24,11 +34,26 @@ if [ ! -f guest-linux/vmlinuz ] || [ ! -f guest-linux/initrd.gz ]; then
 fi
 for t in "$BUILD"/test/bin/test_*; do
   [ -x "$t" ] || continue
-  run_one "$(basename "$t")" "$t"
+  n=$(basename "$t")
+  # test_kvm compares kvm with interp itself
+  if [ "$n" != test_kvm ] && grep -q RINGVM_ENGINE "$t"; then
+    for e in $ENGINES; do
+      run_one "$n[$e]" env RINGVM_ENGINE="$e" "$t"
+    done
+  else
+    run_one "$n" "$t"
+  fi
 done
 for t in tests/t_*.sh; do
   [ -f "$t" ] || continue
-  run_one "$(basename "$t" .sh)" sh "$t"
+  n=$(basename "$t" .sh)
+  case " $PER_ENGINE_SH " in
+  *" $n "*)
+    for e in $ENGINES; do
+      run_one "$n[$e]" env RINGVM_ENGINE="$e" sh "$t"
+    done ;;
+  *) run_one "$n" env RINGVM_ENGINE="$ENGINE_FAST" sh "$t" ;;
+  esac
 done
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed, $skip skipped"

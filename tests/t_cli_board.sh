@@ -6,6 +6,7 @@
 # HLT while the host stays idle, and SIGTERM handling.
 BUILD=${BUILD:-build}
 bin="$BUILD/ringvm"
+engine=${RINGVM_ENGINE:-interp} # the engine under test (tests/harness.h)
 [ -x "$bin" ] || { echo "t_cli_board: no $bin"; exit 1; }
 command -v gcc >/dev/null && command -v ld >/dev/null || { echo "skip: no gcc/ld to build test kernels"; exit 77; }
 tmp=$(mktemp -d)
@@ -19,7 +20,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 run() {
 	k=$1
 	shift
-	timeout 20 "$bin" --accel interp --kernel "$tmp/$k.elf" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	timeout 20 "$bin" --accel "$engine" --kernel "$tmp/$k.elf" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 
@@ -51,7 +52,7 @@ run hello -debugcon "file:$tmp/dcon2" -m 2M
 run hello
 grep -q 'D' "$tmp/err" || fail "debugcon defaults to stderr"
 # output through a pipe is flushed
-out=$(timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" </dev/null 2>/dev/null | cat)
+out=$(timeout 20 "$bin" --accel "$engine" --kernel "$tmp/hello.elf" </dev/null 2>/dev/null | cat)
 [ "$out" = "Hi" ] || fail "serial output through a pipe: '$out'"
 
 # --- console input through a pipe reaches the UART (polled, no FIFO) ---
@@ -73,7 +74,7 @@ kernel echo <<'EOF2'
 EOF2
 head -c 3000 /dev/urandom | tr -d 'q' >"$tmp/in"
 printf q >>"$tmp/in"
-timeout 20 "$bin" --accel interp --kernel "$tmp/echo.elf" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+timeout 20 "$bin" --accel "$engine" --kernel "$tmp/echo.elf" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" = 33 ] || fail "echo: status $rc, want 33"
 cmp -s "$tmp/in" "$tmp/out" || fail "echo: output differs from input ($(wc -c <"$tmp/out") bytes)"
@@ -82,7 +83,7 @@ cmp -s "$tmp/in" "$tmp/out" || fail "echo: output differs from input ($(wc -c <"
 # (mov $0x3f8,%dx; mov $'B',%al; out; mov $0xf4,%dx; mov $5,%al; out; hlt)
 for size in 65536 131072; do
 	{ head -c $((size - 16)) /dev/zero; printf '\272\370\003\260\102\356\272\364\000\260\005\356\364\000\000\000'; } >"$tmp/rom.bin"
-	for accel in "--accel interp" ""; do
+	for accel in "--accel $engine" ""; do
 		timeout 20 "$bin" $accel --bios "$tmp/rom.bin" </dev/null >"$tmp/out" 2>"$tmp/err"
 		rc=$?
 		[ "$rc" = 11 ] && [ "$(cat "$tmp/out")" = B ] ||
@@ -91,10 +92,10 @@ for size in 65536 131072; do
 done
 
 # closed standard descriptors are not a problem
-timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" <&- >"$tmp/out" 2>&-
+timeout 20 "$bin" --accel "$engine" --kernel "$tmp/hello.elf" <&- >"$tmp/out" 2>&-
 rc=$?
 [ "$rc" = 67 ] && [ "$(cat "$tmp/out")" = "Hi" ] || fail "stdin and stderr closed: status $rc"
-timeout 20 "$bin" --accel interp --kernel "$tmp/hello.elf" <&- >&- 2>/dev/null
+timeout 20 "$bin" --accel "$engine" --kernel "$tmp/hello.elf" <&- >&- 2>/dev/null
 rc=$?
 [ "$rc" = 67 ] || fail "stdin and stdout closed: status $rc"
 
@@ -218,7 +219,7 @@ handler:                        /* at 0x100200: the gate below points here */
 idt:	.fill 0x20, 8, 0
 	.word 0x0200, 0x10, 0x8e00, 0x0010  /* vector 0x20: interrupt gate */
 EOF2
-"$bin" --accel interp --kernel "$tmp/timer.elf" </dev/null >"$tmp/out" 2>"$tmp/err" &
+"$bin" --accel "$engine" --kernel "$tmp/timer.elf" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 sleep 2
 # utime + stime of ringvm so far, in clock ticks

@@ -4,6 +4,7 @@
 # terminal settings are restored after C-a x, a debug exit and SIGTERM.
 BUILD=${BUILD:-build}
 bin="$BUILD/ringvm"
+engine=${RINGVM_ENGINE:-interp} # the engine under test (tests/harness.h)
 [ -x "$bin" ] || { echo "t_cli_console: no $bin"; exit 1; }
 command -v python3 >/dev/null || { echo "skip: no python3 for the pty driver"; exit 77; }
 command -v gcc >/dev/null && command -v ld >/dev/null || { echo "skip: no gcc/ld to build test kernels"; exit 77; }
@@ -31,10 +32,10 @@ kernel echo <<'EOF2'
 	out %al, %dx
 EOF2
 
-exec python3 - "$bin" "$tmp" <<'PY'
+exec python3 - "$bin" "$tmp" "$engine" <<'PY'
 import os, pty, sys, termios, time, signal, select
 
-binary, tmp = sys.argv[1], sys.argv[2]
+binary, tmp, engine = sys.argv[1], sys.argv[2], sys.argv[3]
 fails = 0
 
 def check(cond, what):
@@ -53,7 +54,7 @@ def spawn(kernel):
         os.dup2(slave, 1)
         err = os.open(os.path.join(tmp, "err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(err, 2)
-        os.execv(binary, [binary, "--accel", "interp", "--kernel", os.path.join(tmp, kernel)])
+        os.execv(binary, [binary, "--accel", engine, "--kernel", os.path.join(tmp, kernel)])
     return pid, master, slave, before
 
 def read_until(master, needle, timeout=10):

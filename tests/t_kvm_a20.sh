@@ -69,4 +69,4 @@ putc:	mov $0x3f8, %dx
 EOF2
 . tests/kvm_compare.sh
 kvm_build 0x200000
-kvm_compare "32-bit protected mode: " "this host's KVM cannot run 32-bit protected mode (probe)" "^111 11$"
+KVM_WANT='^111 11$' kvm_compare protected

@@ -6,12 +6,14 @@
 # Before the fix the run loop found the next PIT deadline already past each
 # time it had synced the state in and never entered KVM_RUN. Needs only
 # 32-bit protected mode of the host's KVM; skips (77) naming the probe
-# result when the host cannot run that, or without /dev/kvm.
+# result when the host cannot run that (tests/kvm_probe.sh).
 BUILD=${BUILD:-build}
 bin="$BUILD/ringvm"
 [ -x "$bin" ] || { echo "t_kvm_fastpit: no $bin"; exit 1; }
 [ -c /dev/kvm ] || { echo "skip: no /dev/kvm on this host"; exit 77; }
 command -v gcc >/dev/null && command -v ld >/dev/null || { echo "skip: no gcc/ld to build test kernels"; exit 77; }
+. tests/kvm_probe.sh
+kvm_need protected # a multiboot kernel without paging or interrupts
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . tests/mbkernel.sh
@@ -51,14 +53,6 @@ secs=$(($(date +%s) - start))
 echo "kvm: exit $rc after ${secs}s, output '$(cat "$tmp/out")'"
 if [ $rc -ne 33 ]; then
 	cat "$tmp/err"
-	if grep -q "^ringvm: kvm: /dev/kvm\|^ringvm: kvm: KVM_CREATE\|^ringvm: kvm: unsupported" "$tmp/err"; then
-		echo "skip: the kvm engine cannot run here: $(head -1 "$tmp/err")"
-		exit 77
-	fi
-	if grep -q "32-bit protected mode: " "$tmp/err"; then
-		echo "skip: this host's KVM cannot run 32-bit protected mode (probe: $(grep -o "32-bit protected mode: [^;)]*" "$tmp/err" | head -1))"
-		exit 77
-	fi
 	[ $rc -eq 124 ] && echo "FAIL: no progress in 120 s with a fast PIT (livelock)" ||
 		echo "FAIL: exit status $rc, want 33 (debug-exit 0x10)"
 	exit 1

@@ -114,4 +114,4 @@ stack_top:
 EOF
 . tests/kvm_compare.sh
 kvm_build 0x100000
-kvm_compare "protected-mode interrupts: " "this host's KVM cannot deliver protected-mode interrupts (probe)"
+kvm_compare protected pmint

@@ -117,4 +117,4 @@ done:	.asciz "done\n"
 EOF
 . tests/kvm_compare.sh
 kvm_build 0x8000
-kvm_compare "cannot run real mode" "this host's KVM cannot run real mode"
+kvm_compare protected real # multiboot enters in protected mode

@@ -1,16 +1,37 @@
 #!/bin/sh
 # Boots Debian's stock i686 Linux 6.1 with the busybox initramfs of
-# scripts/linux-guest.sh on the interp engine, and requires every workload
-# result (RINGVM-END lines) to equal the host's (expected.txt) and ringvm
-# to exit 0 after the guest's `reboot -f`. Builds the guest when missing;
+# scripts/linux-guest.sh on the engine under test ($RINGVM_ENGINE, default
+# interp), and requires every workload
+# result (RINGVM-END lines) to equal the host's (expected.txt, which must
+# hold one result per workload of scripts/guest-init/workloads.sh) and
+# ringvm to exit 0 after the guest's `reboot -f`. Builds the guest when missing;
 # skips when its packages cannot be downloaded.
 #
 # Limits: see tests/linux_guest.sh (progress, not speed).
 BUILD=${BUILD:-build}
+engine=${RINGVM_ENGINE:-interp} # the engine under test (tests/harness.h)
 log=$BUILD/t_linux_boot.log
 . tests/linux_guest.sh
 lg_prepare
-lg_boot "$log" interp "$(cat "$dir/cmdline.txt")"
+# expected.txt must hold one host result per workload that /init runs
+# (wl_run lines of scripts/guest-init/workloads.sh), none failed: an empty
+# or partial file would make every comparison below vacuous.
+workloads=$(sed -n 's/^[[:space:]]*wl_run \([a-z0-9_]*\) .*/\1/p' scripts/guest-init/workloads.sh)
+[ -n "$workloads" ] || { echo "FAIL: no wl_run lines in scripts/guest-init/workloads.sh"; exit 1; }
+bad_expected=
+for name in $workloads; do
+	n=$(grep -c "^RINGVM-END $name " "$dir/expected.txt")
+	[ "$n" -eq 1 ] || bad_expected="$bad_expected $name($n lines)"
+done
+[ "$(grep -c . "$dir/expected.txt")" -eq "$(echo $workloads | wc -w)" ] || bad_expected="$bad_expected (other lines)"
+grep -q ' FAILED' "$dir/expected.txt" && bad_expected="$bad_expected (a FAILED result)"
+if [ -n "$bad_expected" ]; then
+	echo "FAIL: $dir/expected.txt does not hold one result per workload:$bad_expected"
+	echo "  (rebuild it: rm -r $dir; make linux-guest)"
+	exit 1
+fi
+
+lg_boot "$log" "$engine" "$(cat "$dir/cmdline.txt")"
 why=$lg_why status=$lg_status secs=$lg_secs
 
 fail=0
@@ -20,6 +41,14 @@ if ! grep -aq '^RINGVM-INIT' "$log.txt"; then
 	fail=1
 fi
 grep -a '^RINGVM-END ' "$log.txt" >"$log.results"
+if ! grep -aq '^RINGVM-DONE' "$log.txt"; then
+	echo "FAIL: the guest never printed RINGVM-DONE (the workloads did not all run)"
+	fail=1
+fi
+if [ "$(wc -l <"$log.results")" -ne "$(wc -l <"$dir/expected.txt")" ]; then
+	echo "FAIL: $(wc -l <"$log.results") results from the guest, $(wc -l <"$dir/expected.txt") expected"
+	fail=1
+fi
 while IFS= read -r want; do
 	name=$(echo "$want" | cut -d' ' -f2)
 	got=$(grep -a "^RINGVM-END $name " "$log.results" | head -1)

@@ -4,7 +4,11 @@
  * counts and both directions, stack and flag instructions, and branch
  * outcomes, run natively (tests/diff/runner, a 32-bit process fed over a
  * pipe) and in interp (flat 32-bit, CPL 3, the same linear addresses), then
- * compared: registers, EFLAGS, the data window, and the exception vector.
+ * compared: registers, EFLAGS, the data window, and for a fault the whole
+ * fault: vector, EIP, error code (vectors that have one) and CR2 (#PF).
+ * Coverage is enforced, not only printed: every form must run to the end
+ * changing state, and every form with a memory operand must fault with
+ * #PF, error code and CR2 compared (see check_coverage).
  *
  * docs/difftest.md describes the method and the flag masks.
  * RINGVM_LONG=1 multiplies the case count by 30; RINGVM_DIFF_SEED sets the
@@ -33,11 +37,13 @@
 /* ---- catching interp's exceptions ---- */
 
 static int caught_vector = -1;
+static uint32_t caught_err;
 
 void __wrap_cpu_handle_exception(struct cpu *cpu);
 void __wrap_cpu_handle_exception(struct cpu *cpu)
 {
 	caught_vector = cpu->exc_vector;
+	caught_err = (uint32_t)cpu->exc_error;
 	cpu->shutdown = 1; /* interp_run returns CPU_STOP_SHUTDOWN */
 }
 
@@ -771,8 +777,10 @@ static void make_case(const struct form *f, struct diff_case *c)
 				hi = DIFF_DATA_ADDR + DIFF_DATA_SIZE + 8;
 			}
 			int osz0 = f->kind == K_CMPXCHG8B ? 8 : f->kind == K_BOUND ? 2 * size : size;
-			if (!fsmode && f->kind != K_BTREG && chance(4)) {
-				/* across the end of the data page: #PF on the guard page */
+			if (!fsmode && f->kind != K_BTREG && chance(8)) {
+				/* across the end of the data page: #PF on the guard page
+				 * (often enough that every memory form gets some: the
+				 * coverage check requires it) */
 				lo = DIFF_DATA_ADDR + 4096 - (uint32_t)osz0 + 1;
 				hi = DIFF_DATA_ADDR + 4096 + 1;
 			}
@@ -948,6 +956,9 @@ static int run_native(struct diff_case *cs, struct diff_result *rs, int n)
 
 /* ---- running a case in interp ---- */
 
+/* Vectors that push an error code (SDM Vol. 3, 6.13). */
+static int exc_has_err(int v) { return v == 8 || (v >= 10 && v <= 14) || v == 17; }
+
 /* Paging in the guest: the data and code pages identity-mapped, user
  * read/write (a DIFF_RO case makes the data page read-only); nothing else
  * is present, as nothing else is mapped at those addresses natively. */
@@ -1005,14 +1016,22 @@ static void run_interp(struct harness *h, const struct diff_case *c, struct diff
 	cpu->first_exc = -1;
 	cpu->in_exception = 0;
 	caught_vector = -1;
+	caught_err = 0;
+	cpu->cr2 = 0;
 	enum cpu_stop st = h_run(h, 64);
 	res->eip = cpu->eip;
-	if (st != CPU_STOP_SHUTDOWN || caught_vector < 0)
+	res->err = res->cr2 = 0;
+	if (st != CPU_STOP_SHUTDOWN || caught_vector < 0) {
 		res->vector = VEC_NOSTOP;
-	else if (cpu->eip == DIFF_CODE_ADDR - cs_base + c->len)
+	} else if (cpu->eip == DIFF_CODE_ADDR - cs_base + c->len) {
 		res->vector = -1; /* reached the HLT */
-	else
+	} else {
 		res->vector = caught_vector;
+		if (exc_has_err(caught_vector))
+			res->err = caught_err;
+		if (caught_vector == EXC_PF)
+			res->cr2 = cpu->cr2;
+	}
 	memcpy(res->r, cpu->r, sizeof(res->r));
 	res->eflags = cpu->eflags;
 	cpu_phys_read(cpu, DIFF_DATA_ADDR, res->data, DIFF_DATA_SIZE);
@@ -1037,7 +1056,7 @@ static uint32_t flag_mask(const struct form *f)
 
 static int results_differ(const struct form *f, const struct diff_result *n, const struct diff_result *i)
 {
-	if (n->vector != i->vector || n->eip != i->eip)
+	if (n->vector != i->vector || n->eip != i->eip || n->err != i->err || n->cr2 != i->cr2)
 		return 1;
 	if (memcmp(n->r, i->r, sizeof(n->r)) != 0)
 		return 1;
@@ -1049,7 +1068,8 @@ static int results_differ(const struct form *f, const struct diff_result *n, con
 
 static const char *const rname[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
 
-static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec, uint32_t eip)
+static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec, uint32_t eip, uint32_t err,
+		       uint32_t cr2)
 {
 	fprintf(stderr, "  %-6s", tag);
 	for (int i = 0; i < 8; i++)
@@ -1058,7 +1078,7 @@ static void print_regs(const char *tag, const uint32_t *r, uint32_t fl, int vec,
 	if (vec == VEC_NOSTOP)
 		fprintf(stderr, " (did not stop, eip=%08x)", eip);
 	else if (vec >= 0)
-		fprintf(stderr, " vector %d at %08x", vec, eip);
+		fprintf(stderr, " vector %d error %#x cr2 %08x at %08x", vec, err, cr2, eip);
 	fprintf(stderr, "\n");
 }
 
@@ -1072,12 +1092,18 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 	for (uint32_t k = 0; k < c->len; k++)
 		fprintf(stderr, "%02x ", c->code[k]);
 	fprintf(stderr, " %s\n", dis);
-	print_regs("in", c->r, (c->eflags & 0xed5u) | 0x202u, -1, 0);
-	print_regs("native", n->r, n->eflags, n->vector, n->eip);
-	print_regs("interp", i->r, i->eflags, i->vector, i->eip);
+	print_regs("in", c->r, (c->eflags & 0xed5u) | 0x202u, -1, 0, 0, 0);
+	print_regs("native", n->r, n->eflags, n->vector, n->eip, n->err, n->cr2);
+	print_regs("interp", i->r, i->eflags, i->vector, i->eip, i->err, i->cr2);
 	fprintf(stderr, "  differ:");
 	if (n->vector != i->vector)
 		fprintf(stderr, " vector(%d/%d)", n->vector, i->vector);
+	if (n->eip != i->eip)
+		fprintf(stderr, " eip(%08x/%08x)", n->eip, i->eip);
+	if (n->err != i->err)
+		fprintf(stderr, " error-code(%#x/%#x)", n->err, i->err);
+	if (n->cr2 != i->cr2)
+		fprintf(stderr, " cr2(%08x/%08x)", n->cr2, i->cr2);
 	for (int k = 0; k < 8; k++)
 		if (n->r[k] != i->r[k])
 			fprintf(stderr, " %s", rname[k]);
@@ -1104,6 +1130,72 @@ static void print_mismatch(const struct form *f, const struct diff_case *c, cons
 		}
 	}
 	fprintf(stderr, "\n");
+}
+
+/* ---- coverage ---- */
+
+/* What the native runs of a form reached (bits of form_seen[]). */
+#define SEEN_CHANGED 1u /* ran to the end and changed a register, flag or memory */
+#define SEEN_PF 2u      /* #PF: vector, EIP, error code and CR2 compared */
+#define SEEN_GP 4u      /* #GP: vector, EIP and error code compared */
+#define SEEN_UD 8u
+#define SEEN_DONE 16u   /* ran to the end */
+#define SEEN_BR 32u     /* #BR (BOUND) */
+
+static unsigned seen_of(const struct diff_case *c, const struct diff_result *n)
+{
+	if (n->vector == EXC_PF)
+		return SEEN_PF;
+	if (n->vector == EXC_GP)
+		return SEEN_GP;
+	if (n->vector == EXC_UD)
+		return SEEN_UD;
+	if (n->vector == EXC_BR)
+		return SEEN_BR;
+	if (n->vector != -1)
+		return 0;
+	if (memcmp(c->r, n->r, sizeof(c->r)) != 0 || memcmp(c->data, n->data, DIFF_DATA_SIZE) != 0)
+		return SEEN_DONE | SEEN_CHANGED;
+	return (((c->eflags & 0xed5u) | 0x202u) & EFL_CMP) != (n->eflags & EFL_CMP) ? SEEN_DONE | SEEN_CHANGED
+										   : SEEN_DONE;
+}
+
+/* What each form must reach, from what it is: a #UD form (its name says
+ * so) must give #UD; every other form must run to the end changing state
+ * (the NOPs change nothing but EIP: they must run to the end; BOUND must
+ * run to the end and raise #BR); a form with a memory operand that can
+ * cross the data page's end (not LEA, the NOPs, or BT* with a register
+ * bit offset, whose operand stays inside) must fault with #PF there, so
+ * its error code and CR2 are compared. */
+static unsigned form_needs(const struct form *f)
+{
+	if (strstr(f->name, "#UD"))
+		return SEEN_UD;
+	if (!strncmp(f->name, "nop", 3))
+		return SEEN_DONE;
+	unsigned need = f->kind == K_BOUND ? SEEN_DONE | SEEN_BR : SEEN_DONE | SEEN_CHANGED;
+	if (f->rm == RM_MEM && f->kind != K_LEA && f->kind != K_BTREG)
+		need |= SEEN_PF;
+	return need;
+}
+
+/* Prints, per family, how many forms reached each kind; returns how many
+ * forms missed something they must reach (each is named on stderr). */
+static int check_coverage(const unsigned *seen, const long *ran, const char *only)
+{
+	int missing = 0;
+	for (int k = 0; k < nforms; k++) {
+		if (only && !strstr(forms[k].name, only))
+			continue;
+		unsigned need = form_needs(&forms[k]);
+		if (ran[k] == 0 || (seen[k] & need) != need) {
+			if (missing++ < 40)
+				fprintf(stderr, "  coverage: [%s] %s ran %ld cases, reached %#x, needs %#x "
+					"(1 changed, 2 #PF, 4 #GP, 8 #UD, 16 end, 32 #BR)\n",
+					forms[k].fam, forms[k].name, ran[k], seen[k], need);
+		}
+	}
+	return missing;
 }
 
 /* ---- main ---- */
@@ -1193,7 +1285,9 @@ int main(int argc, char **argv)
 	static struct diff_case cs[BATCH_MAX];
 	static struct diff_result nr[BATCH_MAX];
 	static int cf[BATCH_MAX];
-	static long form_bad[MAXFORMS];
+	static long form_bad[MAXFORMS], form_ran[MAXFORMS];
+	static unsigned form_seen[MAXFORMS];
+	long fault_cases = 0, err_cases = 0, cr2_cases = 0;
 	struct fam_stat fams[16];
 	int nfam = 0;
 	long total = 0, bad = 0;
@@ -1239,6 +1333,13 @@ int main(int argc, char **argv)
 				fams[fi].changed += native_changed(&cs[b], &nr[b]);
 				total++;
 				vec_count[nr[b].vector < 0 ? 32 : nr[b].vector & 31]++;
+				form_ran[cf[b]]++;
+				form_seen[cf[b]] |= seen_of(&cs[b], &nr[b]);
+				if (nr[b].vector >= 0) {
+					fault_cases++;
+					err_cases += exc_has_err(nr[b].vector);
+					cr2_cases += nr[b].vector == EXC_PF;
+				}
 				if (results_differ(g, &nr[b], &ir)) {
 					bad++;
 					fams[fi].bad++;
@@ -1279,8 +1380,12 @@ int main(int argc, char **argv)
 		if (vec_count[v])
 			printf(", %ld vector %d", vec_count[v], v);
 	printf("\n");
-	printf("diff: %d forms, %ld cases, %ld mismatches (seed %#llx%s)\n", active, total, bad,
-	       (unsigned long long)(seed ? strtoull(seed, NULL, 0) : 0x5eed0001ull), longmode ? ", long" : "");
+	printf("faults compared: %ld (vector and EIP), %ld with their error code, %ld #PF with CR2\n", fault_cases,
+	       err_cases, cr2_cases);
+	int uncovered = check_coverage(form_seen, form_ran, only);
+	printf("diff: %d forms, %ld cases, %ld mismatches, %d forms short of their coverage (seed %#llx%s)\n",
+	       active, total, bad, uncovered, (unsigned long long)(seed ? strtoull(seed, NULL, 0) : 0x5eed0001ull),
+	       longmode ? ", long" : "");
 	h_free(&h);
-	return bad ? 1 : 0;
+	return bad || uncovered ? 1 : 0;
 }

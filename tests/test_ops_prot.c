@@ -7,10 +7,10 @@
  * - IN/OUT/INS/OUTS at CPL > IOPL and always in V86 mode consult the TSS
  *   bitmap: every bit of the access must be clear, the two bytes holding
  *   them must be inside the TSS limit, and only a 32-bit TSS has a map.
- * The ring-3 state is loaded straight into the segment caches; a fault is
- * checked either as delivered (the handler halts) or, while delivery in
- * protected mode is missing, as a shutdown with EIP at the instruction. */
-#include "harness.h"
+ * The ring 1-3 state is loaded straight into the segment caches; a fault
+ * counts only when delivered to its handler with the right error code and
+ * EIP (tests/fault_util.h). */
+#include "fault_util.h"
 
 static int failures;
 static struct harness H;
@@ -41,26 +41,24 @@ static void put_desc(uint32_t at, uint32_t base, uint32_t limit, uint32_t access
 }
 
 static void wr32(uint32_t pa, uint32_t v) { memcpy(H.ram + pa, &v, 4); }
-static uint32_t rd32(uint32_t pa)
-{
-	uint32_t v;
-	memcpy(&v, H.ram + pa, 4);
-	return v;
-}
 
 /* GDT: 08 ring-0 code, 10 ring-0 data, 18 ring-3 code, 20 ring-3 data,
- * 28 TSS. IDT: interrupt gates to halting handlers. TSS: ring-0 stack
+ * 28 TSS, 30/38 ring-1 code/data, 40/48 ring-2 code/data. IDT: interrupt gates to halting handlers. TSS: ring-0 stack
  * and an I/O map at IOMAP: ports 0x80 and 0x3f8-0x3ff open, rest shut. */
 static void tables(uint32_t tss_limit, int tss_type)
 {
-	memset(H.ram + GDT, 0, 0x40);
+	memset(H.ram + GDT, 0, 0x50);
 	put_desc(GDT + 0x08, 0, 0xfffff, 0x9b, 0xc);
 	put_desc(GDT + 0x10, 0, 0xfffff, 0x93, 0xc);
 	put_desc(GDT + 0x18, 0, 0xfffff, 0xfb, 0xc);
 	put_desc(GDT + 0x20, 0, 0xfffff, 0xf3, 0xc);
 	put_desc(GDT + 0x28, TSS, tss_limit, 0x80u | (uint32_t)tss_type, 0);
+	put_desc(GDT + 0x30, 0, 0xfffff, 0xbb, 0xc);
+	put_desc(GDT + 0x38, 0, 0xfffff, 0xb3, 0xc);
+	put_desc(GDT + 0x40, 0, 0xfffff, 0xdb, 0xc);
+	put_desc(GDT + 0x48, 0, 0xfffff, 0xd3, 0xc);
 	H.cpu.gdtr.base = GDT;
-	H.cpu.gdtr.limit = 0x3f;
+	H.cpu.gdtr.limit = 0x4f;
 	for (int v = 0; v < 32; v++) {
 		uint32_t off = HANDLERS + (uint32_t)v * 16;
 		wr32(IDT + (uint32_t)v * 8, (off & 0xffff) | (0x08u << 16));
@@ -95,8 +93,9 @@ static void ring(int cpl, int iopl, uint32_t tss_limit, int tss_type)
 {
 	h_flat32(&H, CODE, 0x80000);
 	tables(tss_limit, tss_type);
-	uint16_t cs = cpl ? 0x1b : 0x08, ds = cpl ? 0x23 : 0x10;
-	uint16_t dpl = (uint16_t)(cpl ? 0x60 : 0);
+	static const uint16_t cs_of[4] = {0x08, 0x31, 0x42, 0x1b}, ds_of[4] = {0x10, 0x39, 0x4a, 0x23};
+	uint16_t cs = cs_of[cpl], ds = ds_of[cpl];
+	uint16_t dpl = (uint16_t)(cpl << 5);
 	seg_set_cache(&H.cpu.seg[S_CS], cs, 0, 0xffffffffu, (uint16_t)(0xc09b | dpl));
 	for (int s = 0; s < S_NSEG; s++)
 		if (s != S_CS)
@@ -121,20 +120,8 @@ static void v86(int iopl)
 	H.nio = 0;
 }
 
-static int faulted(enum cpu_stop st, int vec, uint32_t eip)
-{
-	if (st == CPU_STOP_SHUTDOWN)
-		return H.cpu.exc_vector == vec && H.cpu.eip == eip;
-	if (st == CPU_STOP_HALT)
-		return H.cpu.eip == HANDLERS + (uint32_t)vec * 16 + 1 && rd32(H.cpu.r[R_ESP] + 4) == eip;
-	return 0;
-}
-
-/* EFLAGS as the faulting instruction left them */
-static uint32_t flags_at_fault(enum cpu_stop st)
-{
-	return st == CPU_STOP_HALT ? rd32(H.cpu.r[R_ESP] + 12) : H.cpu.eflags;
-}
+/* Every fault here is #GP(0) (SDM: CLI, STI, PUSHF/POPF in V86, IN/OUT). */
+static int gp0_at(enum cpu_stop st, uint32_t eip) { return h_delivered(&H, st, HANDLERS, EXC_GP, 0, eip); }
 
 static enum cpu_stop run(void) { return h_run(&H, 100000); }
 
@@ -148,27 +135,30 @@ SNIP32(popf,
 
 static void t_popf(void)
 {
-	/* CPL 3, IOPL 0: IF and IOPL silently kept */
-	ring(3, 0, IOMAP + 0x80, 11);
 	load_code(popf_start, popf_end, CODE);
-	enum cpu_stop st = run();
-	/* HLT at CPL 3 is #GP: the run ends in a fault at the hlt */
-	CHECK(st == CPU_STOP_SHUTDOWN || st == CPU_STOP_HALT, "stop %d", st);
-	CHECK(H.cpu.r[R_EAX] == (FL_1 | FL_IF), "popf 0 at cpl3/iopl0: %08x", H.cpu.r[R_EAX]);
-	CHECK(H.cpu.r[R_EBX] == 0x00240ed7u, "popf all at cpl3/iopl0: %08x", H.cpu.r[R_EBX]);
-	CHECK(H.cpu.r[R_ECX] == (FL_1 | FL_IF), "popfw at cpl3/iopl0: %08x", H.cpu.r[R_ECX]);
-
-	/* CPL 3, IOPL 3: IF follows, IOPL kept */
-	ring(3, 3, IOMAP + 0x80, 11);
-	st = run();
-	CHECK(H.cpu.r[R_EAX] == (FL_1 | 0x3000), "popf 0 at cpl3/iopl3: %08x", H.cpu.r[R_EAX]);
-	CHECK(H.cpu.r[R_EBX] == 0x00243ed7u, "popf all at cpl3/iopl3: %08x", H.cpu.r[R_EBX]);
-	CHECK(H.cpu.r[R_ECX] == (FL_1 | 0x3200), "popfw at cpl3/iopl3: %08x", H.cpu.r[R_ECX]);
+	const uint32_t hlt_at = CODE + (uint32_t)(popf_end - popf_start) - 1;
+	/* CPL 1-3 at every IOPL (SDM POPF): IF follows only when CPL <= IOPL,
+	 * else it is kept without a fault; IOPL is kept (it changes only at
+	 * CPL 0); VM never changes, RF is cleared. HLT then faults. */
+	for (int cpl = 1; cpl <= 3; cpl++) {
+		for (int iopl = 0; iopl <= 3; iopl++) {
+			ring(cpl, iopl, IOMAP + 0x80, 11);
+			enum cpu_stop st = run();
+			uint32_t io = (uint32_t)iopl << FL_IOPL_SHIFT, kept_if = cpl > iopl ? FL_IF : 0;
+			CHECK(gp0_at(st, hlt_at), "popf at cpl%d/iopl%d: no fault before the hlt", cpl, iopl);
+			CHECK(H.cpu.r[R_EAX] == (FL_1 | kept_if | io), "popf 0 at cpl%d/iopl%d: %08x", cpl, iopl,
+			      H.cpu.r[R_EAX]);
+			CHECK(H.cpu.r[R_EBX] == (0x00240ed7u | io), "popf all at cpl%d/iopl%d: %08x", cpl, iopl,
+			      H.cpu.r[R_EBX]);
+			CHECK(H.cpu.r[R_ECX] == (FL_1 | FL_IF | io), "popfw at cpl%d/iopl%d: %08x", cpl, iopl,
+			      H.cpu.r[R_ECX]);
+		}
+	}
 
 	/* CPL 0: IOPL and IF follow; VM never, RF cleared */
 	ring(0, 0, IOMAP + 0x80, 11);
-	st = run();
-	CHECK(st == CPU_STOP_HALT, "cpl0 stop %d", st);
+	enum cpu_stop st = run();
+	CHECK(st == CPU_STOP_HALT && H.cpu.eip == hlt_at + 1, "cpl0 stop %d eip %x", st, H.cpu.eip);
 	CHECK(H.cpu.r[R_EAX] == FL_1, "popf 0 at cpl0: %08x", H.cpu.r[R_EAX]);
 	CHECK(H.cpu.r[R_EBX] == 0x00243ed7u, "popf all at cpl0: %08x", H.cpu.r[R_EBX]);
 	CHECK(H.cpu.r[R_ECX] == (FL_1 | 0x3200), "popfw at cpl0: %08x", H.cpu.r[R_ECX]);
@@ -177,27 +167,37 @@ static void t_popf(void)
 /* ---- CLI/STI ---- */
 SNIP32(cli, " cli\n mov $1, %eax\n sti\n mov $2, %eax\n hlt\n")
 
+/* CLI and STI at CPL 1-3 and every IOPL (SDM CLI/STI, protected mode):
+ * allowed when CPL <= IOPL, else #GP(0) with IF unchanged. */
 static void t_cli(void)
 {
-	ring(3, 3, IOMAP + 0x80, 11);
 	load_code(cli_start, cli_end, CODE);
-	H.cpu.r[R_EAX] = 0;
-	enum cpu_stop st = run();
-	CHECK(H.cpu.r[R_EAX] == 2 && (flags_at_fault(st) & FL_IF), "cli/sti at cpl3/iopl3: eax %d fl %08x",
-	      H.cpu.r[R_EAX], flags_at_fault(st));
-	(void)st;
+	const uint32_t sti_at = CODE + 6, hlt_at = CODE + 12;
+	for (int cpl = 1; cpl <= 3; cpl++) {
+		for (int iopl = 0; iopl <= 3; iopl++) {
+			int ok = cpl <= iopl;
+			ring(cpl, iopl, IOMAP + 0x80, 11);
+			H.cpu.r[R_EAX] = 0;
+			enum cpu_stop st = run();
+			if (ok)
+				CHECK(gp0_at(st, hlt_at) && H.cpu.r[R_EAX] == 2 && (h_fault_eflags(&H, EXC_GP) & FL_IF),
+				      "cli/sti at cpl%d/iopl%d: allowed (eax %d)", cpl, iopl, H.cpu.r[R_EAX]);
+			else
+				CHECK(gp0_at(st, CODE) && H.cpu.r[R_EAX] == 0 && (h_fault_eflags(&H, EXC_GP) & FL_IF),
+				      "cli at cpl%d/iopl%d: #GP(0), IF kept (eax %d)", cpl, iopl, H.cpu.r[R_EAX]);
 
-	ring(3, 2, IOMAP + 0x80, 11);
-	H.cpu.r[R_EAX] = 0;
-	st = run();
-	CHECK(faulted(st, EXC_GP, CODE) && H.cpu.r[R_EAX] == 0, "cli at cpl3/iopl2: stop %d eip %x", st,
-	      H.cpu.eip);
-
-	ring(3, 2, IOMAP + 0x80, 11);
-	H.cpu.eip = CODE + 6; /* the sti */
-	H.cpu.eflags &= ~FL_IF;
-	st = run();
-	CHECK(faulted(st, EXC_GP, CODE + 6), "sti at cpl3/iopl2: stop %d eip %x", st, H.cpu.eip);
+			ring(cpl, iopl, IOMAP + 0x80, 11);
+			H.cpu.eip = sti_at;
+			H.cpu.eflags &= ~FL_IF;
+			st = run();
+			if (ok)
+				CHECK(gp0_at(st, hlt_at) && (h_fault_eflags(&H, EXC_GP) & FL_IF),
+				      "sti at cpl%d/iopl%d: allowed", cpl, iopl);
+			else
+				CHECK(gp0_at(st, sti_at) && !(h_fault_eflags(&H, EXC_GP) & FL_IF),
+				      "sti at cpl%d/iopl%d: #GP(0), IF kept clear", cpl, iopl);
+		}
+	}
 }
 
 /* ---- the I/O permission bitmap ---- */
@@ -248,9 +248,9 @@ static void t_iomap(void)
 		uint32_t hlt_at = CODE + (uint32_t)(c->e - c->s) - 1;
 		if (c->ok) {
 			/* passes the I/O, then faults on HLT at CPL 3 */
-			CHECK(faulted(st, EXC_GP, hlt_at), "%s: should pass (stop %d eip %x)", c->what, st, H.cpu.eip);
+			CHECK(gp0_at(st, hlt_at), "%s: should pass (stop %d eip %x)", c->what, st, H.cpu.eip);
 		} else {
-			CHECK(faulted(st, EXC_GP, CODE) && H.nio == 0, "%s: should be #GP(0) (stop %d eip %x nio %d)",
+			CHECK(gp0_at(st, CODE) && H.nio == 0, "%s: should be #GP(0) (stop %d eip %x nio %d)",
 			      c->what, st, H.cpu.eip, H.nio);
 		}
 	}
@@ -270,7 +270,7 @@ static void t_iomap(void)
 	H.cpu.r[R_ESI] = 0x5000;
 	H.cpu.r[R_ECX] = 3;
 	st = run();
-	CHECK(faulted(st, EXC_GP, CODE + 4) && H.nio == 0 && H.cpu.r[R_ECX] == 3 && H.cpu.r[R_ESI] == 0x5000,
+	CHECK(gp0_at(st, CODE + 4) && H.nio == 0 && H.cpu.r[R_ECX] == 3 && H.cpu.r[R_ESI] == 0x5000,
 	      "rep outsb to a shut port: stop %d eip %x ecx %d", st, H.cpu.eip, H.cpu.r[R_ECX]);
 }
 
@@ -285,7 +285,7 @@ static void t_v86(void)
 	load_code(v86_io_start, v86_io_end, V86_CODE);
 	enum cpu_stop st = run();
 	CHECK(H.nio == 1 && H.io_log[0].port == 0x80, "v86 out 80 passes (nio %d)", H.nio);
-	CHECK(faulted(st, EXC_GP, V86_CODE + 2), "v86 out 81 faults: stop %d eip %x", st, H.cpu.eip);
+	CHECK(gp0_at(st, V86_CODE + 2), "v86 out 81 faults: stop %d eip %x", st, H.cpu.eip);
 
 	/* IOPL 3: PUSHF/POPF/CLI/STI work, POPF keeps IOPL */
 	v86(3);
@@ -293,23 +293,23 @@ static void t_v86(void)
 	st = run();
 	CHECK((H.cpu.r[R_EAX] & 0xffff) == (FL_1 | 0x3000), "v86 pushf %04x", H.cpu.r[R_EAX] & 0xffff);
 	CHECK((H.cpu.r[R_EBX] & 0xffff) == (FL_1 | 0x3000), "v86 popf keeps iopl %04x", H.cpu.r[R_EBX] & 0xffff);
-	CHECK(H.cpu.eip == V86_CODE + 9 || (st == CPU_STOP_HALT), "v86 iopl3 reached hlt: stop %d eip %x", st,
-	      H.cpu.eip);
-	CHECK(H.cpu.eflags & FL_VM || st == CPU_STOP_HALT, "v86: VM kept");
+	/* HLT in V86 mode (CPL 3) is #GP(0), delivered to ring 0 with VM=1 in the frame */
+	CHECK(gp0_at(st, V86_CODE + 9), "v86 iopl3 reached hlt: stop %d eip %x", st, H.cpu.eip);
+	CHECK(h_fault_eflags(&H, EXC_GP) & FL_VM, "v86: VM kept (frame eflags %08x)", h_fault_eflags(&H, EXC_GP));
 
 	/* IOPL < 3: PUSHF is #GP(0) */
 	v86(2);
 	st = run();
-	CHECK(faulted(st, EXC_GP, V86_CODE), "v86 pushf at iopl2: stop %d eip %x", st, H.cpu.eip);
+	CHECK(gp0_at(st, V86_CODE), "v86 pushf at iopl2: stop %d eip %x", st, H.cpu.eip);
 	/* ... and so are CLI and POPF */
 	v86(2);
 	H.cpu.eip = V86_CODE + 7;
 	st = run();
-	CHECK(faulted(st, EXC_GP, V86_CODE + 7), "v86 cli at iopl2: stop %d eip %x", st, H.cpu.eip);
+	CHECK(gp0_at(st, V86_CODE + 7), "v86 cli at iopl2: stop %d eip %x", st, H.cpu.eip);
 	v86(2);
 	H.cpu.eip = V86_CODE + 4;
 	st = run();
-	CHECK(faulted(st, EXC_GP, V86_CODE + 4), "v86 popf at iopl2: stop %d eip %x", st, H.cpu.eip);
+	CHECK(gp0_at(st, V86_CODE + 4), "v86 popf at iopl2: stop %d eip %x", st, H.cpu.eip);
 }
 
 int main(void)

@@ -8,7 +8,7 @@
  * host-memory fast path) leaves ECX/ESI/EDI at the faulting iteration and
  * EIP at the instruction, and re-running it finishes the job. */
 #include "cpu/debug.h"
-#include "harness.h"
+#include "fault_util.h"
 
 static int failures;
 static struct harness H;
@@ -52,19 +52,11 @@ static void env_flat(void)
 	H.cpu.idtr.limit = 32 * 8 - 1;
 }
 
-/* A run that should fault with vector vec on the instruction at eip:
- * either delivered (the handler halted) or, while protected-mode delivery
- * is missing, a shutdown with EIP still at the instruction. */
-static int faulted(enum cpu_stop st, int vec, uint32_t eip)
+/* A run that should fault with vector vec and error code err on the
+ * instruction at eip, delivered to its handler (tests/fault_util.h). */
+static int faulted(enum cpu_stop st, int vec, uint32_t err, uint32_t eip)
 {
-	if (st == CPU_STOP_SHUTDOWN)
-		return H.cpu.exc_vector == vec && H.cpu.eip == eip;
-	if (st == CPU_STOP_HALT) {
-		uint32_t pushed;
-		memcpy(&pushed, H.ram + H.cpu.r[R_ESP] + 4, 4); /* after the error code */
-		return H.cpu.eip == HANDLERS + (uint32_t)vec * 16 + 1 && pushed == eip;
-	}
-	return 0;
+	return h_delivered(&H, st, HANDLERS, vec, err, eip);
 }
 
 static void set_seg(int s, uint32_t base, uint32_t limit)
@@ -334,7 +326,7 @@ static void t_faults(void)
 	memset(H.ram + 0x60000, 0x3c, 0x20);
 	memset(H.ram + 0x500f0, 0, 0x20);
 	enum cpu_stop st = h_run(&H, 100000);
-	CHECK(faulted(st, EXC_GP, CODE), "limit: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
+	CHECK(faulted(st, EXC_GP, 0, CODE), "limit: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
 	CHECK(H.cpu.r[R_ECX] == 0x10 && H.cpu.r[R_EDI] == 0x50100 && H.cpu.r[R_ESI] == 0x60010,
 	      "limit: ecx %x esi %x edi %x", H.cpu.r[R_ECX], H.cpu.r[R_ESI], H.cpu.r[R_EDI]);
 	CHECK(H.ram[0x500ff] == 0x3c && H.ram[0x50100] == 0, "limit: copied up to the limit only");
@@ -352,7 +344,7 @@ static void t_faults(void)
 	H.cpu.r[R_EDI] = 0x300000;
 	H.cpu.r[R_ECX] = 16;
 	st = h_run(&H, 100000);
-	CHECK(faulted(st, EXC_PF, CODE), "pf src: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
+	CHECK(faulted(st, EXC_PF, 0, CODE), "pf src: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
 	CHECK(H.cpu.cr2 == 0x201000, "pf src: cr2 %x", H.cpu.cr2);
 	CHECK(H.cpu.r[R_ECX] == 12 && H.cpu.r[R_ESI] == 0x201000 && H.cpu.r[R_EDI] == 0x300010,
 	      "pf src: ecx %x esi %x edi %x", H.cpu.r[R_ECX], H.cpu.r[R_ESI], H.cpu.r[R_EDI]);
@@ -381,7 +373,7 @@ static void t_faults(void)
 	H.cpu.r[R_EDI] = 0x202f00;
 	H.cpu.r[R_ECX] = 0x200;
 	st = h_run(&H, 100000);
-	CHECK(faulted(st, EXC_PF, CODE), "pf dst: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
+	CHECK(faulted(st, EXC_PF, 2, CODE), "pf dst: stop %d vec %d eip %x", st, H.cpu.exc_vector, H.cpu.eip);
 	CHECK(H.cpu.cr2 == 0x203000 && H.cpu.r[R_ECX] == 0x100 && H.cpu.r[R_EDI] == 0x203000,
 	      "pf dst: cr2 %x ecx %x edi %x", H.cpu.cr2, H.cpu.r[R_ECX], H.cpu.r[R_EDI]);
 	CHECK(H.ram[0x202fff] == 0x77 && H.ram[0x203000] == 0, "pf dst: first page filled only");

@@ -16,6 +16,10 @@ SNIP32(int43, " int $0x43\n")
 SNIP32(c_stop, STOP(0xc0))
 SNIP32(jmp_main, " ljmp $0x48, $0\n")
 SNIP32(jmp_b3, " ljmp $0x53, $0\n")
+/* 0x400000 maps to a different page in each task's directory: reading it
+ * before and after the switch shows which CR3 translates. */
+SNIP32(jmp_b_win, " mov 0x400000, %edx\n mov $0x1234, %ebx\n ljmp $0x50, $0\n int $0x40\n")
+SNIP32(b_win_back, " mov 0x400000, %ecx\n" STOP(0xb0) " ljmp $0x48, $0\n")
 SNIP32(call_b3, " lcall $0x53, $0\n")
 
 #define GATE_SEL FREE_SEL
@@ -198,21 +202,35 @@ static void t_ldt_cr3(void)
 	AT(0, jmp_b);
 	v = run();
 	CHECK(v == 0xc0 && stk(0) == TSS_C_SEL, "bad LDT in the new task: %d error %08x", v, stk(0));
-	/* CR3 is loaded from the new TSS when paging is on. */
+	/* CR3 is loaded from the new TSS when paging is on, and translates
+	 * from then on: the two directories map the low 4 MiB alike but
+	 * linear 0x400000 to different pages (0x104000 holding A's word,
+	 * 0x105000 B's), and the old task reads it first so its translation
+	 * is cached. */
 	pm_setup();
-	uint32_t pd = 0x100000;
-	for (uint32_t i = 0; i < 2; i++)
-		wr32(pd + 4 * i, (i << 22) | 0x87); /* 4 MiB identity pages */
+	uint32_t pd = 0x100000, pd_b = 0x101000, pt = 0x102000, pt_b = 0x103000;
+	memset(H.ram + pd, 0, 0x4000);
+	wr32(pd, 0x87); /* 4 MiB identity page */
+	wr32(pd_b, 0x87);
+	wr32(pd + 4, pt | 7);
+	wr32(pd_b + 4, pt_b | 7);
+	wr32(pt, 0x104000 | 7);
+	wr32(pt_b, 0x105000 | 7);
+	wr32(0x104000, 0xaaaa0001u);
+	wr32(0x105000, 0xbbbb0002u);
 	H.cpu.cr4 |= CR4_PSE;
 	H.cpu.cr3 = pd;
 	H.cpu.cr0 |= CR0_PG;
-	memcpy(H.ram + pd + 0x1000, H.ram + pd, 8);
 	tss32_init(TSS_B, CODE + 0x100, 0x60000, 0);
-	wr32(TSS_B + 0x1c, pd + 0x1000);
-	LOAD(b_jmp_back, CODE + 0x100);
-	AT(0, jmp_b);
+	wr32(TSS_B + 0x1c, pd_b);
+	LOAD(b_win_back, CODE + 0x100);
+	AT(0, jmp_b_win);
 	v = run();
-	CHECK(v == 0xb0 && H.cpu.cr3 == pd + 0x1000, "CR3 after the switch: %08x", H.cpu.cr3);
+	CHECK(v == 0xb0 && H.cpu.cr3 == pd_b, "CR3 after the switch: %08x", H.cpu.cr3);
+	/* the old task's EDX is in its TSS now */
+	CHECK(rd32(TSS_MAIN + 0x30) == 0xaaaa0001u && H.cpu.r[R_ECX] == 0xbbbb0002u,
+	      "0x400000 read %08x before the switch, %08x after (want aaaa0001, bbbb0002)",
+	      rd32(TSS_MAIN + 0x30), H.cpu.r[R_ECX]);
 }
 
 static void t_trap_bit(void)

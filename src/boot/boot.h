@@ -26,7 +26,9 @@ struct guest_ram {
 };
 
 /* Each returns 0, or -1 with a message naming the file and the reason in
- * err. Nothing is written outside [ram, ram+size). */
+ * err. Nothing is written outside [ram, ram+size). A multiboot kernel's
+ * command line is "NAME CMDLINE": name is its argv[0], as GRUB and QEMU
+ * pass the kernel's path; Linux gets cmdline alone. */
 int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t len,
 		   const char *cmdline, const char *const *mod_names, const uint8_t *const *mods,
 		   const size_t *mod_lens, int nmods, struct boot_entry *out, char *err, size_t errlen);

@@ -6,6 +6,7 @@
  * one block at BOOT_INFO_ADDR; modules go page-aligned after the kernel.
  * Everything is validated before the first byte of RAM is written.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,8 +139,8 @@ static int parse_elf(const char *name, const uint8_t *img, size_t len, struct mb
 		if (k->nseg == MB_MAX_SEGS)
 			return boot_fail(err, errlen, name, "more than %d loadable ELF segments", MB_MAX_SEGS);
 		k->seg[k->nseg++] = (struct mb_seg){paddr, filesz, memsz, off};
-		/* The entry is a virtual address; translate it through the
-		 * segment holding it, as GRUB does for higher-half kernels. */
+		/* An entry inside a segment's virtual range is translated
+		 * through it, as GRUB and QEMU do for higher-half kernels. */
 		if (!have_entry && e_entry >= vaddr && (uint64_t)e_entry < (uint64_t)vaddr + memsz) {
 			k->entry = (uint64_t)paddr + (e_entry - vaddr);
 			have_entry = 1;
@@ -147,8 +148,19 @@ static int parse_elf(const char *name, const uint8_t *img, size_t len, struct mb
 	}
 	if (k->nseg == 0)
 		return boot_fail(err, errlen, name, "ELF file has no loadable segments");
+	/* Otherwise it is taken as physical, as QEMU's -kernel takes it:
+	 * kernels linked high but entered before paging (xv6 and many
+	 * teaching kernels) give the physical address of their entry. We
+	 * still ask that it land in what was loaded. */
+	for (int i = 0; i < k->nseg && !have_entry; i++)
+		if (e_entry >= k->seg[i].pa && e_entry < k->seg[i].pa + k->seg[i].memsz) {
+			k->entry = e_entry;
+			have_entry = 1;
+		}
 	if (!have_entry)
-		return boot_fail(err, errlen, name, "ELF entry point 0x%x is not in a loadable segment", e_entry);
+		return boot_fail(err, errlen, name,
+				 "ELF entry point 0x%x is in no loadable segment (as a virtual or a physical address)",
+				 e_entry);
 	return 0;
 }
 
@@ -200,6 +212,7 @@ int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, si
 		return boot_fail(err, errlen, name, "out of memory");
 	int rc = -1;
 	uint8_t *info = NULL;
+	char *cl = NULL;
 	uint64_t *mod_at = NULL;
 	if ((flags & MBH_AOUT_KLUDGE ? parse_aout(name, img, len, hoff, k, err, errlen)
 				     : parse_elf(name, img, len, k, err, errlen)) < 0)
@@ -218,8 +231,19 @@ int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, si
 			kend = s->pa + s->memsz;
 	}
 
+	/* The command line starts with the kernel's path, as GRUB and
+	 * QEMU's -kernel give it ("PATH APPEND"): kernels read it as argv[0]. */
+	const char *append = cmdline ? cmdline : "";
+	const char *argv0 = name ? name : "kernel";
+	size_t cl_len = strlen(argv0) + 1 + strlen(append);
+	cl = malloc(cl_len + 1);
+	if (!cl) {
+		boot_fail(err, errlen, name, "out of memory");
+		goto out;
+	}
+	snprintf(cl, cl_len + 1, "%s %s", argv0, append);
+
 	/* The info block: header, memory map, module list, then strings. */
-	const char *cl = cmdline ? cmdline : "";
 	static const char loader[] = "ringvm";
 	struct boot_mem_range mm[4];
 	int nmm = boot_memmap(ram, mm, 4);
@@ -332,6 +356,7 @@ int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, si
 	out->esp = BOOT_STACK_TOP;
 	rc = 0;
 out:
+	free(cl);
 	free(info);
 	free(mod_at);
 	free(k);

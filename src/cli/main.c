@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  -m, --memory SIZE  guest RAM: a number with K, M or G (no suffix: MiB);\n"
 		"                     2 MiB to 3 GiB, default 128M\n"
 		"  --accel ENGINE     interp, bt or kvm (default: kvm if it can run this\n"
-		"                     guest here, else interp)\n"
+		"                     guest here, else bt)\n"
 		"  --bios FILE        BIOS ROM image, exactly 64 or 128 KiB; with no\n"
 		"                     --kernel the machine starts at its reset vector\n"
 		"  --no-reboot        exit instead of rebooting on reset or triple fault\n"
@@ -282,13 +282,15 @@ static const struct engine_ops *pick_engine(const char *accel, int guest_kind, i
 		}
 		return kvm;
 	}
+	/* Without a usable kvm, the translator: the fast software engine. */
+	const struct engine_ops *soft = bt ? bt : &interp_engine_ops;
 	if (!kvm) {
-		fprintf(stderr, "ringvm: using the interp engine (no kvm engine in this build)\n");
-		return &interp_engine_ops;
+		fprintf(stderr, "ringvm: using the %s engine (no kvm engine in this build)\n", soft->name);
+		return soft;
 	}
 	if (!kvm_fits(kvm, guest_kind, why, sizeof(why))) {
-		fprintf(stderr, "ringvm: using the interp engine (kvm: %s)\n", why);
-		return &interp_engine_ops;
+		fprintf(stderr, "ringvm: using the %s engine (kvm: %s)\n", soft->name, why);
+		return soft;
 	}
 	fprintf(stderr, "ringvm: using the kvm engine\n");
 	return kvm;
@@ -346,7 +348,7 @@ static int run(const struct opts *o)
 		}
 		cfg.kernel = ringvm_guest_elf;
 		cfg.kernel_len = n;
-		cfg.kernel_name = "embedded guest";
+		cfg.kernel_name = "ringos"; /* one word: the guest's argv[0] */
 	}
 	if (o->initrd) {
 		if (read_image("initrd", o->initrd, &initrd, &initrd_len) < 0)
@@ -385,9 +387,11 @@ static int run(const struct opts *o)
 			fail("--accel %s: %s", o->accel, err);
 			goto out;
 		}
-		/* The default chose kvm and it would not start: fall back. */
-		fprintf(stderr, "ringvm: kvm engine failed (%s); using interp\n", err);
-		if (pc_set_engine(pc, &interp_engine_ops, err, sizeof(err)) < 0) {
+		/* The default chose kvm and it would not start: fall back to
+		 * the translator, or the interpreter if even that fails. */
+		fprintf(stderr, "ringvm: kvm engine failed (%s); using bt\n", err);
+		if (pc_set_engine(pc, &bt_engine_ops, err, sizeof(err)) < 0 &&
+		    pc_set_engine(pc, &interp_engine_ops, err, sizeof(err)) < 0) {
 			fail("interp engine: %s%s", err, "");
 			goto out;
 		}

@@ -21,7 +21,18 @@ struct block_cache {
 	size_t used;
 	int flush_pending;
 	struct block *last; /* the block block_lookup() returned last, or NULL */
+	void (*drop)(void *opaque, struct block *b); /* see block_set_hooks */
+	void (*flush)(void *opaque);
+	void *drop_opaque;
 };
+
+void block_set_hooks(struct cpu *cpu, void (*drop)(void *opaque, struct block *b),
+		     void (*flush)(void *opaque), void *opaque)
+{
+	cpu->bc->drop = drop;
+	cpu->bc->flush = flush;
+	cpu->bc->drop_opaque = opaque;
+}
 
 struct block_cache *block_cache_new(uint32_t ram_size)
 {
@@ -61,6 +72,8 @@ void block_flush_all(struct cpu *cpu)
 	bc->used = 0;
 	bc->last = NULL;
 	cpu->block_break = 1;
+	if (bc->flush)
+		bc->flush(bc->drop_opaque);
 }
 
 bool block_page_has_code(struct cpu *cpu, uint32_t ppage)
@@ -92,6 +105,8 @@ void block_invalidate_page(struct cpu *cpu, uint32_t ppage)
 		if (b->valid) {
 			b->valid = 0;
 			hash_unlink(bc, b);
+			if (b->host_code && bc->drop)
+				bc->drop(bc->drop_opaque, b);
 		}
 		b = next;
 	}
@@ -115,7 +130,11 @@ static void page_link(struct cpu *cpu, struct block *b, uint32_t ppage, int whic
 /* Fetch and decode one instruction at lin (which is CS:EIP) into *in.
  * buf/pa describe the page already fetched. If the instruction runs into
  * the next page, that page is fetched only when allowed (first insn of a
- * block): otherwise returns 0 so the caller ends the block before it. */
+ * block): otherwise returns 0 so the caller ends the block before it.
+ * An instruction the decoder rejects comes back as DECODE_UD or
+ * DECODE_LONG, not raised: only the caller knows whether the instruction
+ * is the one about to run (the first of a block) or a later one, whose
+ * fault must wait until the instructions before it have run. */
 static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_cross, uint32_t *phys2)
 {
 	uint8_t buf[32];
@@ -130,18 +149,24 @@ static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_c
 		*phys2 = mem_fetch_page(cpu, lin + n, buf + n, more) & ~0xfffu;
 		len = decode_insn(buf, 16, cpu->code32, in);
 	}
-	if (len == DECODE_LONG || len == DECODE_MORE)
+	return len == DECODE_MORE ? DECODE_LONG : len;
+}
+
+/* The fault of an instruction decode_at() rejected, now that it is the
+ * instruction at CS:EIP. */
+static void raise_decode_fault(struct cpu *cpu, int len)
+{
+	if (len == DECODE_LONG)
 		raise_gp(cpu, 0); /* SDM: instructions longer than 15 bytes: #GP(0) */
 	if (len == DECODE_UD)
 		raise_ud(cpu);
-	return len;
 }
 
 void block_decode_one(struct cpu *cpu, struct insn *out)
 {
 	uint32_t phys2 = ~0u;
 	uint32_t eip = cpu->eip;
-	decode_at(cpu, cpu->seg[S_CS].base + eip, out, 1, &phys2);
+	raise_decode_fault(cpu, decode_at(cpu, cpu->seg[S_CS].base + eip, out, 1, &phys2));
 	if (eip + out->len - 1 > cpu->seg[S_CS].hi || eip + out->len - 1 < eip)
 		raise_gp(cpu, 0);
 }
@@ -173,14 +198,16 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 		int len;
 		if (n == 0) {
 			len = decode_at(cpu, lin, in, 1, &phys2);
+			raise_decode_fault(cpu, len);
 		} else {
 			/* Later instructions: a fault here belongs to that
 			 * instruction, so end the block and let it fault as the
-			 * first of the next block. */
+			 * first of the next block, with its own EIP and after
+			 * the instructions before it have run. */
 			if ((lin & 0xfff) == 0)
 				break; /* next page: a new block */
 			len = decode_at(cpu, lin, in, 0, &phys2);
-			if (len == 0)
+			if (len <= 0)
 				break;
 		}
 		uint32_t last = eip + off + (uint32_t)len - 1;
@@ -261,6 +288,8 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 			if (p2 != b->phys2) {
 				b->valid = 0;
 				hash_unlink(bc, b);
+				if (b->host_code && bc->drop)
+					bc->drop(bc->drop_opaque, b);
 				break;
 			}
 		}

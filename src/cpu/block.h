@@ -49,6 +49,12 @@ bool block_page_has_code(struct cpu *cpu, uint32_t ppage);
 void block_invalidate_page(struct cpu *cpu, uint32_t ppage);
 void block_flush_all(struct cpu *cpu);
 
+/* The translator's hooks: drop is called for each block with host code
+ * that a page write drops, so that nothing jumps into its translation
+ * again; flush when every block is dropped at once. */
+void block_set_hooks(struct cpu *cpu, void (*drop)(void *opaque, struct block *b),
+		     void (*flush)(void *opaque), void *opaque);
+
 /* Decoder (decode.c): one instruction from bytes. Returns the length, or
  * DECODE_MORE if the bytes end inside the instruction, DECODE_UD for an
  * invalid or unimplemented instruction, DECODE_LONG for over 15 bytes. */

@@ -24,6 +24,7 @@ void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, 
 	sg->lo = 0;
 	sg->hi = limit;
 	sg->ok = 0;
+	sg->fast = 0;
 	if (!(attr & SEGA_P))
 		return;
 	if (!(attr & SEGA_S)) {
@@ -41,6 +42,7 @@ void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, 
 				sg->ok = 0; /* empty segment */
 		}
 	}
+	seg_fast_update(sg);
 }
 
 /* Real-mode and virtual-8086 segment loads: base = selector * 16.
@@ -58,6 +60,7 @@ void seg_load_real(struct cpu *cpu, int s, uint16_t sel)
 		seg_set_cache(sg, sel, (uint32_t)sel << 4, sg->limit, attr);
 		sg->ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
 	}
+	seg_fast_update(sg);
 	if (s == S_CS || s == S_SS)
 		cpu_update_mode(cpu);
 }
@@ -68,13 +71,16 @@ void cpu_update_mode(struct cpu *cpu)
 	int vm = pe && (cpu->eflags & FL_VM);
 	cpu->pmode = (uint8_t)(pe && !vm);
 	cpu->cpl = (uint8_t)(!pe ? 0 : vm ? 3 : (cpu->seg[S_CS].sel & 3));
+	cpu->tlb_set_off = cpu->cpl == 3 ? (uint32_t)sizeof(cpu->tlb.e[0]) : 0;
 	cpu->code32 = (cpu->seg[S_CS].attr & SEGA_DB) ? 1 : 0;
 	cpu->stack32 = (cpu->seg[S_SS].attr & SEGA_DB) ? 1 : 0;
 	cpu->ac_active = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
 	if (!cpu->pmode) {
 		/* Real and V86 segments are always usable whatever cache they had. */
-		for (int s = 0; s < S_NSEG; s++)
+		for (int s = 0; s < S_NSEG; s++) {
 			cpu->seg[s].ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
+			seg_fast_update(&cpu->seg[s]);
+		}
 	}
 	cpu->block_break = 1;
 }

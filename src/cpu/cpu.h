@@ -87,6 +87,9 @@ struct seg {
 	uint16_t attr;
 	uint32_t lo, hi; /* valid offset range (expand-down aware) */
 	uint8_t ok;      /* SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC */
+	uint8_t fast;    /* ok's READ/WRITE bits if every offset is valid (lo 0,
+			  * hi 4G-1), else 0: the translator's inline check.
+			  * Kept by seg_set_cache() and seg_fast_update(). */
 };
 #define SEG_OK_READ 1
 #define SEG_OK_WRITE 2
@@ -168,6 +171,8 @@ struct cpu {
 	uint8_t stack32; /* SS.B: stack pointer is ESP, not SP */
 	uint8_t pmode;  /* CR0.PE && !EFLAGS.VM */
 	uint8_t ac_active; /* alignment checking: CR0.AM && EFLAGS.AC && CPL 3 */
+	uint32_t tlb_set_off; /* byte offset of the TLB set CPL's accesses use
+			       * (0 supervisor, or tlb.e[1]): bt's inline lookups */
 
 	/* --- execution --- */
 	uint32_t next_eip;     /* set before each handler: eip + length */
@@ -205,6 +210,12 @@ struct cpu {
 				* engines run one instruction at a time */
 	uint32_t db_pending;   /* DR6 bits of traps found during this instruction */
 
+	/* binary translator (engine/bt): blocks it may still chain before
+	 * the run core looks again, and its private state */
+	int32_t bt_countdown;
+	uint32_t bt_patch;     /* a chain jump to point at the next block */
+	struct bt *bt;
+
 	/* debug / trace */
 	int trace;             /* print each instruction to stderr */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */
@@ -222,6 +233,11 @@ void cpu_set_flat32(struct cpu *cpu);
 /* Segment cache helpers usable by any engine. */
 void seg_load_real(struct cpu *cpu, int s, uint16_t sel);      /* base = sel*16 */
 void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, uint16_t attr);
+/* Recompute sg->fast after a change of lo, hi or ok. */
+static inline void seg_fast_update(struct seg *sg)
+{
+	sg->fast = (uint8_t)(sg->lo == 0 && sg->hi == 0xffffffffu ? sg->ok & (SEG_OK_READ | SEG_OK_WRITE) : 0);
+}
 void cpu_update_mode(struct cpu *cpu); /* recompute cpl/code32/stack32/pmode */
 
 /* Physical memory access for loaders, devices (DMA) and debuggers.

@@ -93,16 +93,28 @@ ALU_DEFINE_UN(inc, "inc")
 ALU_DEFINE_UN(dec, "dec")
 ALU_DEFINE_UN(neg, "neg")
 
+/* The linear address of a read-modify-write destination in memory,
+ * checked for writing BEFORE it is read, as the processor does it: a code
+ * or read-only segment faults #GP before any page is touched, and a page
+ * that cannot be written faults as a write (W=1 in the #PF error code; a
+ * read-only page then a not-present one: the first page's fault). The
+ * host processor does so (test_diff compares error codes and CR2). */
+static inline uint32_t rmw_lin(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+	uint32_t lin = seg_lin(cpu, seg, off, size, SEG_OK_WRITE);
+	if (!tlb_hit(cpu, lin, size, ACC_W))
+		mem_probe_write(cpu, seg, off, size);
+	return lin;
+}
+
 /* The destination (op[0]) of a read-modify-write instruction: a register,
- * or memory whose segment is checked for writing BEFORE it is read, so a
- * code or read-only segment faults #GP before any page is touched, as the
- * processor does it. *lin receives the linear address for rmw_write. */
+ * or memory (rmw_lin). *lin receives the linear address for rmw_write. */
 static inline uint32_t rmw_read(struct cpu *cpu, const struct insn *in, uint32_t *lin)
 {
 	const struct opnd *o = &in->op[0];
 	if (o->kind == OPK_REG)
 		return reg_read(cpu, o->reg, o->size);
-	*lin = seg_lin(cpu, in->seg, insn_ea(cpu, in), o->size, SEG_OK_WRITE);
+	*lin = rmw_lin(cpu, in->seg, insn_ea(cpu, in), o->size);
 	return lin_read(cpu, *lin, o->size, ACC_R);
 }
 

@@ -80,8 +80,8 @@ static void op_bt(struct cpu *cpu, const struct insn *in)
 			return;                                                          \
 		}                                                                        \
 		uint32_t addr = bt_mem_addr(cpu, in, &bit);                              \
-		/* checked for writing before the read, as rmw_read() does */            \
-		uint32_t lin = seg_lin(cpu, in->seg, addr, sz, SEG_OK_WRITE);            \
+		/* checked for writing before the read (rmw_lin) */                      \
+		uint32_t lin = rmw_lin(cpu, in->seg, addr, sz);                          \
 		uint32_t a = lin_read(cpu, lin, sz, ACC_R);                              \
 		uint32_t old = cpu->eflags;                                              \
 		uint32_t r = bt_##name(cpu, sz, a, bit);                                 \

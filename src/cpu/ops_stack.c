@@ -175,9 +175,14 @@ static void op_popf(struct cpu *cpu, const struct insn *in)
 /* ---- ENTER / LEAVE ---- */
 
 /* ENTER imm16, imm8 (SDM ENTER "Operation"): push (E)BP, copy level-1
- * outer frame pointers from [(E)BP - k*size], push the new frame pointer,
- * then (E)BP = frame, (E)SP -= imm16. The stack width (SS.B) picks the
- * pointer registers; the operand size the slot width. Every read and
+ * outer frame pointers from [(E)BP - k*size], push the new frame pointer
+ * FrameTemp, then (E)BP = FrameTemp, (E)SP -= imm16. The stack width
+ * (SS.B) picks SP or ESP for the pushes and the copies' addresses; the
+ * operand size the slot width and the frame pointer's: FrameTemp is ESP
+ * after the first push, all 32 bits of it even on a 16-bit stack (its
+ * upper half is ESP's, untouched by the 16-bit pushes), and a 32-bit
+ * ENTER pushes it and loads EBP with it whole; a 16-bit one uses its low
+ * half (the host processor, tests/test_diff_stack.c). Every read and
  * write, and the final stack pointer (#SS if outside the segment, as the
  * processor touches it), is checked before anything changes. */
 static void op_enter(struct cpu *cpu, const struct insn *in)
@@ -188,7 +193,7 @@ static void op_enter(struct cpu *cpu, const struct insn *in)
 	uint32_t m = sp_mask(cpu);
 	uint32_t sp = stack_ptr(cpu);
 	uint32_t ebp = cpu->r[R_EBP] & m;
-	uint32_t frame = (sp - (uint32_t)size) & m;
+	uint32_t frame = ((sp - (uint32_t)size) & m) | (cpu->r[R_ESP] & ~m);
 	int npush = 1;
 	if (level > 0) {
 		/* a trial read of every outer frame pointer (may fault) */
@@ -208,10 +213,7 @@ static void op_enter(struct cpu *cpu, const struct insn *in)
 			push(cpu, size, mem_read(cpu, S_SS, (ebp - (uint32_t)(k * size)) & m, size));
 		push(cpu, size, frame);
 	}
-	if (cpu->stack32)
-		cpu->r[R_EBP] = frame;
-	else
-		reg_write(cpu, R_EBP, 2, frame);
+	reg_write(cpu, R_EBP, size, frame);
 	set_sp(cpu, final_sp);
 }
 

@@ -3,9 +3,6 @@
 
 #include "engine/engine.h"
 
-/* bt is weak so that the table links in a build that lacks it. */
-extern const struct engine_ops bt_engine_ops __attribute__((weak));
-
 const struct engine_ops *engine_find(const char *name)
 {
 	const struct engine_ops *const table[] = { &interp_engine_ops, &bt_engine_ops, &kvm_engine_ops };

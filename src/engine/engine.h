@@ -42,6 +42,7 @@ struct engine_ops {
 
 extern const struct engine_ops interp_engine_ops;
 extern const struct engine_ops kvm_engine_ops;
+extern const struct engine_ops bt_engine_ops;
 
 /* The engine called name ("interp", "bt", "kvm"), or NULL if this build
  * has none by that name. */

@@ -49,7 +49,8 @@ struct diff_result {
 	uint32_t eflags;
 	int32_t vector;   /* -1: ran to the end; else the exception vector */
 	uint32_t eip;     /* where it stopped: end of the code, or the fault */
-	uint32_t pad;
+	uint32_t err;     /* the fault's error code (0 without one) */
+	uint32_t cr2;     /* #PF: the faulting linear address (else 0) */
 	uint8_t data[DIFF_DATA_SIZE];
 	uint8_t tail[DIFF_TAIL]; /* the last bytes of the data page */
 };

@@ -8,8 +8,17 @@
  * window mapped at DIFF_DATA_ADDR and the code at DIFF_CODE_ADDR. A fault
  * arrives as a signal on an alternate stack (the guest ESP points into the
  * data window, which the kernel's signal frame must not overwrite); the
- * handler takes the vector (trap number) and registers from the signal
- * context and jumps back with siglongjmp.
+ * handler takes the vector (trap number), the error code and, for #PF,
+ * CR2 from the signal context (uc_mcontext: REG_TRAPNO, REG_ERR, cr2) and
+ * the registers, and jumps back with siglongjmp.
+ *
+ * What Linux passes on, and so what is comparable: the trap number is the
+ * processor's vector. REG_ERR is the processor's error code for #GP, #SS,
+ * #NP, #TS, #AC and #PF (for #PF Linux also sets the U/S bit, which a
+ * CPL 3 fault has anyway; a fault on a kernel address would get P too, and
+ * none of these cases touches one); for vectors without an error code it
+ * is 0. cr2 is the #PF address; for any other vector it is whatever the
+ * last #PF left, so it is only meaningful, and only reported, for #PF.
  *
  * Exit status: 0 at the end of input, 2 on a protocol error, 3 when this
  * host cannot provide the environment (fixed mappings, LDT entries). */
@@ -82,7 +91,7 @@ __asm__(".text\n"
 
 static sigjmp_buf fault_jb;
 static volatile int fault_vec;
-static volatile uint32_t fault_eip;
+static volatile uint32_t fault_eip, fault_err, fault_cr2;
 
 static void on_fault(int sig, siginfo_t *si, void *uc_)
 {
@@ -99,12 +108,18 @@ static void on_fault(int sig, siginfo_t *si, void *uc_)
 	ctx_out[7] = (uint32_t)g[REG_EDI];
 	ctx_out[8] = (uint32_t)g[REG_EFL];
 	fault_eip = (uint32_t)g[REG_EIP];
+	fault_err = (uint32_t)g[REG_ERR];
+	fault_cr2 = (uint32_t)uc->uc_mcontext.cr2;
 	int v = (int)g[REG_TRAPNO];
 	/* The trap number is what the processor reported; fall back on the
 	 * signal if the kernel left it 0 for something other than #DE. */
 	if (v == 0 && sig != SIGFPE)
 		v = sig == SIGILL ? 6 : sig == SIGTRAP ? 1 : 13;
 	fault_vec = v;
+	if (!(v == 8 || (v >= 10 && v <= 14) || v == 17))
+		fault_err = 0;
+	if (v != 14)
+		fault_cr2 = 0;
 	siglongjmp(fault_jb, 1);
 }
 
@@ -222,10 +237,13 @@ int main(void)
 			native_run();
 			res.vector = -1;
 			res.eip = ((c.flags & DIFF_CODE16) ? 0 : DIFF_CODE_ADDR) + c.len;
+			res.err = res.cr2 = 0;
 		} else {
 			__asm__ volatile("movl %%ds, %%eax\n\tmovl %%eax, %%es" ::: "eax");
 			res.vector = fault_vec;
 			res.eip = fault_eip;
+			res.err = fault_err;
+			res.cr2 = fault_cr2;
 		}
 		if (c.flags & DIFF_RO)
 			mprotect(data, 4096, PROT_READ | PROT_WRITE);

@@ -1,0 +1,1050 @@
+/* Guest instructions the translator emits as host code of its own: the
+ * integer instructions that dominate real code (ALU, MOV, LEA, shifts,
+ * INC/DEC, TEST, IMUL, SETcc/CMOVcc, PUSH/POP, near CALL/RET/JMP/Jcc).
+ *
+ * Guest registers live in struct cpu, so a guest register operand is a
+ * host memory operand [rbp + 4*r] (AH..BH at +1), and the guest's own
+ * instruction runs on the host with its operands remapped: the host
+ * computes the result and the flags exactly as the processor defines them,
+ * undefined flags included (the interpreter runs the same host
+ * instructions, so both engines agree with the host processor).
+ *
+ * A guest memory operand goes through an inline probe of the software
+ * TLB: effective address, segment limit and type check, TLB tag compare,
+ * host address = linear + addend. Anything the probe does not accept —
+ * a miss, MMIO, a page-crossing or misaligned-under-AC access, a segment
+ * fault — runs the interpreter's handler out of line (translate.c's slow
+ * paths), which fills the TLB or raises the guest's fault precisely.
+ */
+#include "cpu/exec.h"
+#include "engine/bt/tstate.h"
+
+#include <stdint.h>
+
+#include <Zydis/Mnemonic.h>
+
+#define TLBE_OFF ((int32_t)offsetof(struct cpu, tlb.e))
+#define SEG_OFF(s, f) ((int32_t)(offsetof(struct cpu, seg) + (size_t)(s) * sizeof(struct seg) + offsetof(struct seg, f)))
+#define REG_OFF(n) ((int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(n)))
+
+enum kind {
+	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
+	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
+	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS,
+};
+
+/* ---- which instructions, and their flags ---- */
+
+static int alu_digit(int mnem)
+{
+	switch (mnem) {
+	case ZYDIS_MNEMONIC_ADD: return 0;
+	case ZYDIS_MNEMONIC_OR: return 1;
+	case ZYDIS_MNEMONIC_ADC: return 2;
+	case ZYDIS_MNEMONIC_SBB: return 3;
+	case ZYDIS_MNEMONIC_AND: return 4;
+	case ZYDIS_MNEMONIC_SUB: return 5;
+	case ZYDIS_MNEMONIC_XOR: return 6;
+	case ZYDIS_MNEMONIC_CMP: return 7;
+	default: return -1;
+	}
+}
+
+static int is_gpr_or_mem(const struct opnd *o)
+{
+	return o->kind == OPK_REG || o->kind == OPK_MEM;
+}
+
+static int has_mem(const struct insn *in)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_MEM)
+			return 1;
+	return 0;
+}
+
+/* The count of a shift by immediate (C0/C1, D0/D1), or -1 for CL. */
+static int shift_count(const struct insn *in)
+{
+	if (in->opcode == 0xd0 || in->opcode == 0xd1)
+		return 1;
+	if (in->opcode == 0xc0 || in->opcode == 0xc1)
+		return (int)(in->imm & 0xff);
+	return -1;
+}
+
+static enum kind kind_of(const struct insn *in)
+{
+	const struct opnd *a = &in->op[0], *b = &in->op[1];
+	if (in->lock || in->map > 1)
+		return K_NONE;
+	int osz = in->osize;
+	switch (in->mnem) {
+	case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SBB:
+	case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_CMP:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
+			return K_NONE;
+		return K_ALU;
+	case ZYDIS_MNEMONIC_TEST:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM))
+			return K_NONE;
+		return K_TEST;
+	case ZYDIS_MNEMONIC_MOV:
+		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
+			return K_NONE;
+		if (a->kind == OPK_MEM && b->kind == OPK_MEM)
+			return K_NONE;
+		return K_MOV;
+	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX:
+		return in->nop == 2 && a->kind == OPK_REG && is_gpr_or_mem(b) ? K_MOVX : K_NONE;
+	case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_INCDEC : K_NONE;
+	case ZYDIS_MNEMONIC_NEG:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_NEG : K_NONE;
+	case ZYDIS_MNEMONIC_NOT:
+		return in->nop == 1 && is_gpr_or_mem(a) ? K_NOT : K_NONE;
+	case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
+	case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR:
+		if (!is_gpr_or_mem(a) || in->map != 0 || (in->opcode < 0xc0 || in->opcode > 0xd3) ||
+		    (in->opcode > 0xc1 && in->opcode < 0xd0))
+			return K_NONE;
+		return K_SHIFT;
+	case ZYDIS_MNEMONIC_IMUL:
+		if (in->nop < 2 || a->kind != OPK_REG || !is_gpr_or_mem(b) || osz == 1)
+			return K_NONE;
+		if (in->nop == 3 && in->op[2].kind != OPK_IMM)
+			return K_NONE;
+		return K_IMUL;
+	case ZYDIS_MNEMONIC_LEA:
+		return in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_AGEN && osz != 1 ? K_LEA : K_NONE;
+	case ZYDIS_MNEMONIC_XCHG:
+		return in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_REG ? K_XCHG : K_NONE;
+	case ZYDIS_MNEMONIC_SETB: case ZYDIS_MNEMONIC_SETBE: case ZYDIS_MNEMONIC_SETL: case ZYDIS_MNEMONIC_SETLE:
+	case ZYDIS_MNEMONIC_SETNB: case ZYDIS_MNEMONIC_SETNBE: case ZYDIS_MNEMONIC_SETNL: case ZYDIS_MNEMONIC_SETNLE:
+	case ZYDIS_MNEMONIC_SETNO: case ZYDIS_MNEMONIC_SETNP: case ZYDIS_MNEMONIC_SETNS: case ZYDIS_MNEMONIC_SETNZ:
+	case ZYDIS_MNEMONIC_SETO: case ZYDIS_MNEMONIC_SETP: case ZYDIS_MNEMONIC_SETS: case ZYDIS_MNEMONIC_SETZ:
+		return in->nop == 1 && is_gpr_or_mem(a) && in->map == 1 ? K_SETCC : K_NONE;
+	case ZYDIS_MNEMONIC_CMOVB: case ZYDIS_MNEMONIC_CMOVBE: case ZYDIS_MNEMONIC_CMOVL: case ZYDIS_MNEMONIC_CMOVLE:
+	case ZYDIS_MNEMONIC_CMOVNB: case ZYDIS_MNEMONIC_CMOVNBE: case ZYDIS_MNEMONIC_CMOVNL: case ZYDIS_MNEMONIC_CMOVNLE:
+	case ZYDIS_MNEMONIC_CMOVNO: case ZYDIS_MNEMONIC_CMOVNP: case ZYDIS_MNEMONIC_CMOVNS: case ZYDIS_MNEMONIC_CMOVNZ:
+	case ZYDIS_MNEMONIC_CMOVO: case ZYDIS_MNEMONIC_CMOVP: case ZYDIS_MNEMONIC_CMOVS: case ZYDIS_MNEMONIC_CMOVZ:
+		return in->nop == 2 && a->kind == OPK_REG && is_gpr_or_mem(b) && in->map == 1 ? K_CMOVCC : K_NONE;
+	case ZYDIS_MNEMONIC_NOP:
+		return K_NOP;
+	case ZYDIS_MNEMONIC_PUSH:
+		if (in->nop != 1 || osz == 1)
+			return K_NONE;
+		if (a->kind == OPK_MEM && a->size == osz)
+			return K_PUSHM;
+		return a->kind == OPK_REG || a->kind == OPK_IMM ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+	case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
+	case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
+		/* one iteration, 32-bit addressing: REP forms stay with the
+		 * handler's own loop */
+		if (in->rep || in->asize != 4 || in->map != 0)
+			return K_NONE;
+		if (in->opcode == 0xaa || in->opcode == 0xab)
+			return K_STOS;
+		if (in->opcode == 0xac || in->opcode == 0xad)
+			return K_LODS;
+		return in->opcode == 0xa4 || in->opcode == 0xa5 ? K_MOVS : K_NONE;
+	case ZYDIS_MNEMONIC_LEAVE:
+		return osz == 4 && in->map == 0 ? K_LEAVE : K_NONE;
+	case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
+		/* a memory operand with a register bit offset addresses a bit
+		 * string beyond it: left to the handler */
+		if (in->nop != 2 || osz == 1 || !is_gpr_or_mem(a) ||
+		    (b->kind != OPK_IMM && (b->kind != OPK_REG || a->kind != OPK_REG)))
+			return K_NONE;
+		return K_BT;
+	case ZYDIS_MNEMONIC_MUL:
+		return in->nop == 1 && is_gpr_or_mem(a) && a->size == 4 ? K_MUL : K_NONE;
+	case ZYDIS_MNEMONIC_DIV:
+		return in->nop == 1 && is_gpr_or_mem(a) && a->size == 4 ? K_DIV : K_NONE;
+	case ZYDIS_MNEMONIC_POP:
+		return in->nop == 1 && a->kind == OPK_REG && osz != 1 ? K_POP : K_NONE;
+	case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JLE:
+	case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JNLE:
+	case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JNP: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JNZ:
+	case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JZ:
+		return in->nop == 1 && a->kind == OPK_REL ? K_JCC : K_NONE;
+	case ZYDIS_MNEMONIC_JMP:
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG))
+			return K_NONE;
+		return K_JMP;
+	case ZYDIS_MNEMONIC_CALL:
+		if (in->nop != 1 || (a->kind != OPK_REL && a->kind != OPK_REG) || osz != 4)
+			return K_NONE;
+		return K_CALL;
+	case ZYDIS_MNEMONIC_RET:
+		if (in->map != 0 || (in->opcode != 0xc3 && in->opcode != 0xc2) || osz != 4)
+			return K_NONE;
+		return K_RET;
+	default:
+		return K_NONE;
+	}
+}
+
+#define F_ALL FL_ARITH
+
+int ident_flags(const struct insn *in, struct iflags *f)
+{
+	enum kind k = kind_of(in);
+	*f = (struct iflags){ 0, 0, 0, 0 };
+	switch (k) {
+	case K_NONE:
+		return 0;
+	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
+	case K_STOS: case K_LODS: case K_MOVS:
+		f->fault = 1;
+		break;
+	case K_BT:
+		/* CF is the bit; ZF is left alone on some processors and the
+		 * others are undefined: whatever the host does */
+		f->wdef = FL_CF;
+		f->wmay = F_ALL;
+		break;
+	case K_MUL:
+		f->wdef = FL_CF | FL_OF;
+		f->wmay = F_ALL;
+		break;
+	case K_DIV:
+		f->fault = 1;
+		f->wmay = F_ALL;
+		break;
+	case K_ALU:
+		f->wdef = f->wmay = F_ALL;
+		if (in->mnem == ZYDIS_MNEMONIC_ADC || in->mnem == ZYDIS_MNEMONIC_SBB)
+			f->read = FL_CF;
+		break;
+	case K_TEST:
+	case K_NEG:
+		f->wdef = f->wmay = F_ALL;
+		break;
+	case K_INCDEC:
+		f->wdef = f->wmay = F_ALL & ~FL_CF;
+		break;
+	case K_SHIFT: {
+		int digit = (in->modrm >> 3) & 7, n = shift_count(in);
+		int rot = digit < 4, rc = digit == 2 || digit == 3;
+		if (rc)
+			f->read = FL_CF;
+		if (n < 0) {
+			/* by CL: a count of 0 leaves every flag alone */
+			f->wmay = rot ? (FL_CF | FL_OF) : F_ALL;
+		} else if ((n & 31) != 0) {
+			/* the SDM's defined flags; AF (shifts) and OF (counts
+			 * above 1) are whatever the host does, which the
+			 * interpreter also gets from the host */
+			f->wmay = rot ? (FL_CF | FL_OF) : F_ALL;
+			f->wdef = rot ? (n == 1 ? FL_CF | FL_OF : FL_CF) : (F_ALL & ~FL_AF);
+			if (n != 1 && !rot)
+				f->wdef &= ~FL_OF;
+		}
+		break;
+	}
+	case K_IMUL:
+		f->wdef = FL_CF | FL_OF;
+		f->wmay = F_ALL;
+		break;
+	case K_JCC:
+		f->fault = 1; /* the target's CS limit */
+		f->read = F_ALL;
+		break;
+	case K_SETCC:
+	case K_CMOVCC:
+		f->read = F_ALL;
+		break;
+	default:
+		break;
+	}
+	if (has_mem(in))
+		f->fault = 1;
+	return 1;
+}
+
+/* ---- operands ---- */
+
+/* A guest operand as a host operand: a host register (reg >= 0: a cached
+ * guest register R8-R15, or a temporary) or memory at [base + disp] (the
+ * guest memory operand once probed, [rsi]; AH..BH in struct cpu). */
+struct hop {
+	int reg;
+	int base;
+	int32_t disp;
+};
+
+static struct hop hop_host(int r) { return (struct hop){ r, 0, 0 }; }
+
+/* The guest memory operand, once the probe has put its host address in
+ * RSI. */
+static const struct hop HOP_MEM = { -1, H_RSI, 0 };
+
+/* Guest register r at size: its host register (loaded if need be), or
+ * for AH..BH, which no host register names once a REX prefix is in
+ * play, its byte in struct cpu (the register is written back and
+ * uncached first). */
+static struct hop hop_reg(struct tstate *ts, int r, int size)
+{
+	if (size == 1 && (r >= 4 || ts->bytemem)) {
+		ts_reg_drop(ts, r & 3);
+		return (struct hop){ -1, H_RBP, REG_OFF(r & 3) + (r >= 4) };
+	}
+	ts_reg_use(ts, r);
+	return hop_host(ts_greg(r));
+}
+
+static struct hop hop_of(struct tstate *ts, const struct insn *in, int n)
+{
+	const struct opnd *o = &in->op[n];
+	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(ts, o->reg, o->size);
+}
+
+/* Operand n was written: a cached register becomes dirty. */
+static void def_op(struct tstate *ts, const struct insn *in, int n)
+{
+	const struct opnd *o = &in->op[n];
+	if (o->kind == OPK_REG && !(o->size == 1 && (o->reg >= 4 || ts->bytemem)))
+		ts_reg_def(ts, o->reg);
+}
+
+/* An instruction with an AH..BH operand keeps all its byte registers in
+ * struct cpu: AL and AH of one register are then never both written, one
+ * in a host register and one in memory. */
+static int has_high_byte(const struct insn *in)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_REG && in->op[i].size == 1 && in->op[i].reg >= 4)
+			return 1;
+	return 0;
+}
+
+static void pfx16(struct emit *e, int size)
+{
+	if (size == 2)
+		e8(e, 0x66);
+}
+
+/* REX for ModRM.reg = r and the operand h (R8-R15 need it) */
+static void rex_for(struct emit *e, int r, struct hop h)
+{
+	int rex = (r >= 8 ? 4 : 0) | (h.reg >= 8 ? 1 : 0);
+	if (rex)
+		e8(e, (uint8_t)(0x40 | rex));
+}
+
+static void modrm_for(struct emit *e, int r, struct hop h)
+{
+	if (h.reg >= 0)
+		e8(e, (uint8_t)(0xc0 | ((r & 7) << 3) | (h.reg & 7)));
+	else
+		e_mem(e, r, h.base, h.disp);
+}
+
+/* A one-byte-opcode instruction whose byte form is op8 and whose
+ * word/dword form is op8 + 1, on host operand h with ModRM.reg = r
+ * (a register, R8-R15 included, or an opcode extension). Byte registers
+ * are only ever AL, CL, BL or R8B-R11B here: never SPL..DIL. */
+static void e_sized(struct emit *e, int size, uint8_t op8, int r, struct hop h)
+{
+	pfx16(e, size);
+	rex_for(e, r, h);
+	e8(e, size == 1 ? op8 : (uint8_t)(op8 + 1));
+	modrm_for(e, r, h);
+}
+
+/* 0F op2 with ModRM (operand size from the prefix) */
+static void e_0f(struct emit *e, int size, uint8_t op2, int r, struct hop h)
+{
+	pfx16(e, size);
+	rex_for(e, r, h);
+	e8(e, 0x0f);
+	e8(e, op2);
+	modrm_for(e, r, h);
+}
+
+static void e_imm(struct emit *e, int size, uint32_t v)
+{
+	if (size == 1)
+		e8(e, (uint8_t)v);
+	else if (size == 2) {
+		e8(e, (uint8_t)v);
+		e8(e, (uint8_t)(v >> 8));
+	} else
+		e32(e, v);
+}
+
+/* reg <- host operand / host operand <- reg, at the given size */
+static void e_ld(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x8a, r, h); }
+static void e_st(struct emit *e, int size, int r, struct hop h) { e_sized(e, size, 0x88, r, h); }
+
+/* lea r32, [r64 + disp32] for the temporaries (RAX..RDI) */
+static void e_lea_disp(struct emit *e, int dst, int src, int32_t disp)
+{
+	e8(e, 0x8d);
+	e8(e, (uint8_t)(0x80 | (dst << 3) | src));
+	e32(e, (uint32_t)disp);
+}
+
+/* ---- the inline memory probe ---- */
+
+/* EAX = the effective address of in's memory operand, from the cached
+ * guest registers. */
+static void emit_ea(struct tstate *ts, const struct insn *in)
+{
+	struct emit *e = ts->e;
+	int b = in->base, x = in->index;
+	if (b != REG_NONE)
+		ts_reg_use(ts, b);
+	if (x != REG_NONE)
+		ts_reg_use(ts, x);
+	if (b != REG_NONE && x != REG_NONE) {
+		e8(e, 0x43);                                       /* REX.X REX.B */
+		e8(e, 0x8d); e8(e, 0x84);
+		e8(e, (uint8_t)((in->scale << 6) | ((x & 7) << 3) | (b & 7)));
+		e32(e, (uint32_t)in->disp);
+	} else if (b != REG_NONE) {
+		e_lea_r(e, H_RAX, ts_greg(b), in->disp);
+	} else if (x != REG_NONE) {
+		e8(e, 0x42);                                       /* REX.X */
+		e8(e, 0x8d); e8(e, 0x04);
+		e8(e, (uint8_t)((in->scale << 6) | ((x & 7) << 3) | 5));
+		e32(e, (uint32_t)in->disp);
+	} else {
+		e_mov32_imm(e, H_RAX, (uint32_t)in->disp);
+	}
+	if (in->asize == 2)
+		e_zext16(e, H_RAX);
+}
+
+/* EAX = offset in segment s -> EAX = linear address, or to the slow path.
+ * Inline only for a segment whose limit spans 4 GiB (seg.fast, the flat
+ * segments every 32-bit OS uses, whatever their base): the access is then
+ * valid unless its offset wraps past 4 GiB; any other segment, and
+ * alignment checking, are the handler's (limit, type and #AC faults). */
+static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, int want)
+{
+	struct emit *e = ts->e;
+	e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, fast));             /* test byte [fast], want */
+	e8(e, (uint8_t)want);
+	ts_slow_jump(ts, sl, CC_E);
+	if (size > 1) {
+		e_lea_disp(e, H_RCX, H_RAX, size - 1);            /* lea ecx, [rax+size-1] */
+		e_cmp32_rr(e, H_RCX, H_RAX);                      /* cmp ecx, eax */
+		ts_slow_jump(ts, sl, CC_B);
+	}
+	e_cmp8_mem_imm(e, CPU_OFF(ac_active), 0);
+	ts_slow_jump(ts, sl, CC_NE);
+	e_op_rm(e, 0x03, H_RAX, H_RBP, SEG_OFF(s, base));         /* add eax, [base] */
+}
+
+/* EAX = linear address -> RSI = host address, or to the slow path. The
+ * tag compared is that of the access's last byte, looked up at its first
+ * byte's slot: a page-crossing access misses (the slots differ), as
+ * tlb_hit() requires. */
+static void emit_tlb(struct tstate *ts, struct slow *sl, int size, int acc)
+{
+	struct emit *e = ts->e;
+	int32_t tag = acc == ACC_W ? (int32_t)offsetof(struct tlb_entry, tag_w) : (int32_t)offsetof(struct tlb_entry, tag_r);
+	e8(e, 0x89); e8(e, 0xc1);                                 /* mov ecx, eax */
+	e8(e, 0xc1); e8(e, 0xe9); e8(e, 12 - 5);                  /* shr ecx, 7 */
+	e8(e, 0x81); e8(e, 0xe1); e32(e, (TLB_SIZE - 1) << 5);    /* and ecx, index mask */
+	e_op_rm(e, 0x03, H_RCX, H_RBP, CPU_OFF(tlb_set_off));     /* add ecx, [tlb_set_off] */
+	e_lea_disp(e, H_RDX, H_RAX, size - 1);                    /* lea edx, [rax+size-1] */
+	e8(e, 0x81); e8(e, 0xe2); e32(e, 0xfffff000u);            /* and edx, ~0xfff */
+	e8(e, 0x3b); e8(e, 0x94); e8(e, 0x0d);                    /* cmp edx, [rbp+rcx+tag] */
+	e32(e, (uint32_t)(TLBE_OFF + tag));
+	ts_slow_jump(ts, sl, CC_NE);
+	e8(e, 0x48); e8(e, 0x8b); e8(e, 0xb4); e8(e, 0x0d);       /* mov rsi, [rbp+rcx+addend] */
+	e32(e, (uint32_t)(TLBE_OFF + (int32_t)offsetof(struct tlb_entry, addend)));
+	e8(e, 0x48); e8(e, 0x01); e8(e, 0xc6);                    /* add rsi, rax */
+}
+
+/* Before a probe: the probe clobbers the host flags. Keep the guest's
+ * there (pushed, popped after) if this or a later emitted instruction
+ * needs them from the host; else write them back to struct cpu. Either
+ * way the slow path finds them. Returns 1 if pushed. */
+static int flags_before_probe(struct tstate *ts, const struct iflags *f, unsigned k)
+{
+	if (ts->fl == FL_BOTH) {
+		ts->fl = FL_MEM;
+		return 0;
+	}
+	if (ts->fl != FL_HOST)
+		return 0;
+	if (f->read | (ts->live_host[k] & ~f->wdef)) {
+		e8(ts->e, 0x9c); /* pushfq */
+		return 1;
+	}
+	ts_flags_to_mem(ts);
+	return 0;
+}
+
+/* in's memory operand (size bytes, for acc) -> RSI = host address, or
+ * to the slow path sl. */
+static void probe_mem(struct tstate *ts, struct slow *sl, const struct insn *in, int size, int acc)
+{
+	emit_ea(ts, in);
+	emit_seg_check(ts, sl, in->seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, acc);
+}
+
+/* EAX = guest register r (32 bits) */
+static void load_guest(struct tstate *ts, int dst, int r)
+{
+	e_ld(ts->e, 4, dst, hop_reg(ts, r, 4));
+}
+
+/* The stack slot at [EBP] (from_ebp), or for a push (at ESP - size) or a
+ * pop (at ESP) -> RSI, or to the slow path sl. A 16-bit stack takes the
+ * slow path. */
+static void probe_stack(struct tstate *ts, struct slow *sl, int size, int push, int from_ebp)
+{
+	struct emit *e = ts->e;
+	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
+	ts_slow_jump(ts, sl, CC_E);
+	ts_reg_use(ts, from_ebp ? R_EBP : R_ESP);
+	e_lea_r(e, H_RAX, ts_greg(from_ebp ? R_EBP : R_ESP), push ? -size : 0);
+	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);
+}
+
+/* Open instruction k's slow path with the flags where it finds them. */
+static struct slow *open_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+			       const struct iflags *f, int *pushed)
+{
+	*pushed = flags_before_probe(ts, f, k);
+	return ts_slow_open(ts, in, off, k, *pushed);
+}
+
+static void close_probe(struct tstate *ts, int pushed)
+{
+	if (pushed)
+		e8(ts->e, 0x9d); /* popfq */
+}
+
+/* The probe for in's memory operand (size bytes, for acc). Leaves the
+ * host address in RSI and returns the slow path, whose resume point the
+ * caller sets when the instruction's fast path is complete. */
+static struct slow *emit_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+			       const struct iflags *f, int size, int acc)
+{
+	int pushed;
+	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
+	probe_mem(ts, sl, in, size, acc);
+	close_probe(ts, pushed);
+	return sl;
+}
+
+static struct slow *emit_stack_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+				     const struct iflags *f, int size, int push)
+{
+	int pushed;
+	struct slow *sl = open_probe(ts, in, off, k, f, &pushed);
+	probe_stack(ts, sl, size, push, 0);
+	close_probe(ts, pushed);
+	return sl;
+}
+
+/* Probe seg:[reg] (a string operand) -> RSI, or to the slow path. */
+static void probe_string(struct tstate *ts, struct slow *sl, int seg, int reg, int size, int acc)
+{
+	load_guest(ts, H_RAX, reg);
+	emit_seg_check(ts, sl, seg, size, acc == ACC_W ? SEG_OK_WRITE : SEG_OK_READ);
+	emit_tlb(ts, sl, size, acc);
+}
+
+/* reg += size, or -= size with EFLAGS.DF (clobbers the host flags). */
+static void emit_string_step(struct tstate *ts, int reg, int size)
+{
+	struct emit *e = ts->e;
+	e8(e, 0x0f); e8(e, 0xba);                                  /* bt dword [eflags], 10 */
+	e_mem(e, 4, H_RBP, CPU_OFF(eflags));
+	e8(e, 10);
+	e8(e, 0x19); e8(e, 0xc0);                                  /* sbb eax, eax */
+	e8(e, 0x83); e8(e, 0xe0); e8(e, (uint8_t)(-2 * size));     /* and eax, -2*size */
+	e8(e, 0x83); e8(e, 0xc0); e8(e, (uint8_t)size);            /* add eax, size */
+	e_sized(e, 4, 0x00, H_RAX, hop_reg(ts, reg, 4));           /* add reg, eax */
+	ts_reg_def(ts, reg);
+}
+
+/* ESP += delta (no flags touched) */
+static void emit_esp_add(struct tstate *ts, int32_t delta)
+{
+	ts_reg_use(ts, R_ESP);
+	e_lea_r(ts->e, ts_greg(R_ESP), ts_greg(R_ESP), delta);
+	ts_reg_def(ts, R_ESP);
+}
+
+/* ---- flags around an emitted instruction ---- */
+
+/* Make the host flags hold what the instruction needs: the flags it
+ * reads, and those it may leave unwritten that someone later sees. */
+static void flags_for(struct tstate *ts, const struct iflags *f, unsigned k)
+{
+	uint32_t need = f->read;
+	if (f->wmay)
+		need |= ts->live_any[k] & ~f->wdef;
+	if (need && ts->fl == FL_MEM)
+		ts_flags_to_host(ts);
+}
+
+static void flags_after(struct tstate *ts, const struct iflags *f)
+{
+	if (f->wmay)
+		ts->fl = FL_HOST;
+}
+
+/* ---- branches ---- */
+
+/* EAX = target; #GP(0) beyond the CS limit is the handler's to raise
+ * (slow path). Then leave the block for the target, at static offset
+ * target_off from the block's start (chainable) or, with -1, computed. */
+#define TARGET_DYNAMIC INT32_MIN
+static void emit_branch_exit(struct tstate *ts, struct slow *sl, unsigned k, int osize, int32_t target_off)
+{
+	struct emit *e = ts->e;
+	if (osize == 2)
+		e_zext16(e, H_RAX);
+	e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));       /* cmp eax, [cs.hi] */
+	ts_slow_jump(ts, sl, CC_A);
+	e_store32(e, H_RAX, CPU_OFF(eip));
+	if (target_off == TARGET_DYNAMIC)
+		ts_exit_dynamic(ts, k + 1);
+	else if (osize == 2)
+		ts_exit_next_abs(ts, k + 1);
+	else
+		ts_exit_static(ts, (uint32_t)target_off, k + 1, 1);
+}
+
+/* EAX = the block's entry EIP + rel_off (lazy EIP known at eip_off) */
+static void emit_eip_plus(struct tstate *ts, int reg, uint32_t rel_off)
+{
+	e_load32(ts->e, reg, CPU_OFF(eip));
+	e_lea_disp(ts->e, reg, reg, (int32_t)(rel_off - ts->eip_off));
+}
+
+static void emit_jcc(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+{
+	struct emit *e = ts->e;
+	int cc = in->opcode & 0xf;
+	ts_regs_flush(ts); /* movs: the flags stay for the jcc */
+	uint8_t *taken = e_jcc_fwd(e, cc);
+	struct tstate save = *ts;
+	ts_exit_next(ts, off + in->len, k + 1);
+	e_patch_here(e, taken);
+	ts->eip_off = save.eip_off;
+	ts->icount_k = save.icount_k;
+	ts->fl = save.fl;
+	ts_flags_to_mem(ts);
+	struct slow *sl = ts_slow_open(ts, in, off, k, 0);
+	emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+	emit_branch_exit(ts, sl, k, in->osize, (int32_t)(off + in->len + in->imm));
+	sl->resume = e->p; /* never resumed: a CS-limit fault leaves the block */
+}
+
+/* ---- the instructions ---- */
+
+/* The resume point of a slow path: here, with the state the fast path
+ * has reached. */
+static void end_probe(struct tstate *ts, struct slow *sl)
+{
+	if (sl) {
+		sl->resume = ts->e->p;
+		sl->fl_after = ts->fl;
+		sl->cached_after = ts->cached;
+	}
+}
+
+static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	int size = in->op[0].size, d = alu_digit(in->mnem);
+	const struct opnd *src = &in->op[1];
+	struct slow *sl = NULL;
+	if (has_mem(in))
+		sl = emit_probe(ts, in, off, k, f, size, in->op[0].kind == OPK_MEM && d != 7 ? ACC_W : ACC_R);
+	struct hop dst = hop_of(ts, in, 0);
+	if (src->kind == OPK_MEM) {
+		/* reg op= [rsi] */
+		if (dst.reg >= 0) {
+			flags_for(ts, f, k);
+			e_sized(e, size, (uint8_t)((d << 3) | 2), dst.reg, HOP_MEM);
+		} else {
+			e_ld(e, size, H_RAX, dst);
+			flags_for(ts, f, k);
+			e_sized(e, size, (uint8_t)((d << 3) | 2), H_RAX, HOP_MEM);
+			if (d != 7)
+				e_st(e, size, H_RAX, dst);
+		}
+	} else if (src->kind == OPK_IMM) {
+		flags_for(ts, f, k);
+		e_sized(e, size, 0x80, d, dst);
+		e_imm(e, size, in->imm);
+	} else {
+		struct hop s = hop_of(ts, in, 1);
+		dst = hop_of(ts, in, 0); /* AH..BH of the same register: both in memory */
+		int r = s.reg;
+		if (r < 0) {
+			e_ld(e, size, H_RAX, s);
+			r = H_RAX;
+		}
+		flags_for(ts, f, k);
+		e_sized(e, size, (uint8_t)(d << 3), r, dst);
+	}
+	if (d != 7)
+		def_op(ts, in, 0);
+	flags_after(ts, f);
+	end_probe(ts, sl);
+}
+
+/* Instructions of one memory or register operand (plus an immediate or
+ * a register source): the probe if needed, then the body, then the slow
+ * path's resume point. */
+static struct slow *maybe_probe(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k,
+				const struct iflags *f, int acc)
+{
+	for (int i = 0; i < in->nop; i++)
+		if (in->op[i].kind == OPK_MEM)
+			return emit_probe(ts, in, off, k, f, in->op[i].size, acc);
+	return NULL;
+}
+
+/* value (EAX..) of guest operand n, for sources that may be AH..BH */
+static int src_in_reg(struct tstate *ts, const struct insn *in, int n, int tmp)
+{
+	struct hop s = hop_of(ts, in, n);
+	if (s.reg >= 0)
+		return s.reg;
+	e_ld(ts->e, in->op[n].size, tmp, s);
+	return tmp;
+}
+
+void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+{
+	struct emit *e = ts->e;
+	struct iflags f;
+	ident_flags(in, &f);
+	int size = in->op[0].size;
+	struct slow *sl = NULL;
+	ts->bytemem = has_high_byte(in);
+	switch (kind_of(in)) {
+	case K_ALU:
+		emit_alu(ts, in, off, k, &f);
+		return;
+	case K_TEST:
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		if (in->op[1].kind == OPK_IMM) {
+			struct hop h = hop_of(ts, in, 0);
+			flags_for(ts, &f, k);
+			e_sized(e, size, 0xf6, 0, h);
+			e_imm(e, size, in->imm);
+		} else {
+			int r = src_in_reg(ts, in, 1, H_RAX);
+			struct hop h = hop_of(ts, in, 0);
+			flags_for(ts, &f, k);
+			e_sized(e, size, 0x84, r, h);
+		}
+		break;
+	case K_MOV: {
+		sl = maybe_probe(ts, in, off, k, &f, in->op[0].kind == OPK_MEM ? ACC_W : ACC_R);
+		if (in->op[1].kind == OPK_IMM) {
+			e_sized(e, size, 0xc6, 0, hop_of(ts, in, 0));
+			e_imm(e, size, in->imm);
+		} else if (in->op[1].kind == OPK_MEM) {
+			struct hop d = hop_of(ts, in, 0);
+			if (d.reg >= 0) {
+				e_ld(e, size, d.reg, HOP_MEM);
+			} else {
+				e_ld(e, size, H_RAX, HOP_MEM);
+				e_st(e, size, H_RAX, d);
+			}
+		} else {
+			int r = src_in_reg(ts, in, 1, H_RAX);
+			e_st(e, size, r, hop_of(ts, in, 0));
+		}
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_MOVX: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		int ssz = in->op[1].size, sx = in->mnem == ZYDIS_MNEMONIC_MOVSX;
+		struct hop s = hop_of(ts, in, 1);
+		struct hop d = hop_of(ts, in, 0);
+		/* into EAX, then the destination at its size (a 16-bit one
+		 * keeps its upper half) */
+		e_0f(e, 4, (uint8_t)((sx ? 0xbe : 0xb6) + (ssz == 2)), H_RAX, s);
+		e_st(e, size, H_RAX, d);
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_INCDEC:
+	case K_NEG:
+	case K_NOT: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		struct hop h = hop_of(ts, in, 0);
+		flags_for(ts, &f, k);
+		int digit = in->mnem == ZYDIS_MNEMONIC_INC ? 0 : in->mnem == ZYDIS_MNEMONIC_DEC ? 1
+			    : in->mnem == ZYDIS_MNEMONIC_NOT ? 2 : 3;
+		e_sized(e, size, digit < 2 ? 0xfe : 0xf6, digit, h);
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_SHIFT: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		int n = shift_count(in), digit = (in->modrm >> 3) & 7;
+		if (n < 0)
+			load_guest(ts, H_RCX, R_ECX);                     /* CL: the guest's */
+		struct hop h = hop_of(ts, in, 0);
+		flags_for(ts, &f, k);
+		e_sized(e, size, n < 0 ? 0xd2 : 0xc0, digit, h);
+		if (n >= 0)
+			e8(e, (uint8_t)n);
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_IMUL: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
+		flags_for(ts, &f, k);
+		if (in->nop == 2) {
+			e_0f(e, size, 0xaf, dst.reg, src);
+		} else {
+			pfx16(e, size);
+			rex_for(e, dst.reg, src);
+			e8(e, 0x69);
+			modrm_for(e, dst.reg, src);
+			e_imm(e, size, in->imm);
+		}
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_LEA:
+		emit_ea(ts, in);
+		e_st(e, size, H_RAX, hop_of(ts, in, 0));
+		def_op(ts, in, 0);
+		break;
+	case K_XCHG: {
+		struct hop a = hop_of(ts, in, 0), b = hop_of(ts, in, 1);
+		a = hop_of(ts, in, 0); /* AH/AL of one register: both in memory */
+		e_ld(e, size, H_RAX, a);
+		e_ld(e, size, H_RCX, b);
+		e_st(e, size, H_RCX, a);
+		e_st(e, size, H_RAX, b);
+		def_op(ts, in, 0);
+		def_op(ts, in, 1);
+		break;
+	}
+	case K_SETCC: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
+		struct hop h = hop_of(ts, in, 0);
+		flags_for(ts, &f, k);
+		e_0f(e, 4, (uint8_t)(0x90 | (in->opcode & 0xf)), 0, h);
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_CMOVCC: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
+		flags_for(ts, &f, k);
+		e_0f(e, size, (uint8_t)(0x40 | (in->opcode & 0xf)), dst.reg, src);
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_NOP:
+		break;
+	case K_BT: {
+		static const uint8_t rr[4] = { 0xa3, 0xab, 0xb3, 0xbb }; /* BT BTS BTR BTC r/m, r */
+		int which = in->mnem == ZYDIS_MNEMONIC_BT ? 0 : in->mnem == ZYDIS_MNEMONIC_BTS ? 1
+			    : in->mnem == ZYDIS_MNEMONIC_BTR ? 2 : 3;
+		sl = maybe_probe(ts, in, off, k, &f, which ? ACC_W : ACC_R);
+		struct hop h = hop_of(ts, in, 0);
+		if (in->op[1].kind == OPK_IMM) {
+			flags_for(ts, &f, k);
+			e_0f(e, size, 0xba, 4 + which, h);
+			e8(e, (uint8_t)in->imm);
+		} else {
+			/* both registers: the register form masks the offset to
+			 * the operand, as the guest's does */
+			struct hop b = hop_of(ts, in, 1);
+			flags_for(ts, &f, k);
+			e_0f(e, size, rr[which], b.reg, h);
+		}
+		if (which)
+			def_op(ts, in, 0);
+		break;
+	}
+	case K_MUL: {
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		struct hop h = hop_of(ts, in, 0);
+		load_guest(ts, H_RAX, R_EAX);
+		flags_for(ts, &f, k);
+		e_sized(e, 4, 0xf6, 4, h);                                 /* mul dword h */
+		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
+		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		ts_reg_def(ts, R_EAX);
+		ts_reg_def(ts, R_EDX);
+		break;
+	}
+	case K_DIV: {
+		/* #DE (a zero divisor, a quotient past 32 bits: EDX >= the
+		 * divisor) is the handler's: the slow path */
+		ts_flags_to_mem(ts);
+		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
+		if (!sl)
+			sl = ts_slow_open(ts, in, off, k, 0);
+		e_ld(e, 4, H_RCX, hop_of(ts, in, 0));
+		load_guest(ts, H_RDX, R_EDX);
+		e_cmp32_rr(e, H_RDX, H_RCX);
+		ts_slow_jump(ts, sl, CC_AE);
+		ts->fl = FL_MEM;
+		flags_for(ts, &f, k); /* the guest's flags in, as interp runs DIV */
+		load_guest(ts, H_RAX, R_EAX);
+		load_guest(ts, H_RDX, R_EDX);                              /* flags_for used RDX */
+		e8(e, 0xf7); e8(e, 0xf1);                                  /* div ecx */
+		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
+		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		ts_reg_def(ts, R_EAX);
+		ts_reg_def(ts, R_EDX);
+		break;
+	}
+	case K_PUSH: {
+		int n = in->osize;
+		sl = emit_stack_probe(ts, in, off, k, &f, n, 1);
+		if (in->op[0].kind == OPK_IMM)
+			e_mov32_imm(e, H_RCX, in->imm);
+		else
+			e_ld(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
+		e_st(e, n, H_RCX, HOP_MEM);
+		emit_esp_add(ts, -n);
+		break;
+	}
+	case K_POP: {
+		int n = in->osize;
+		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);
+		e_ld(e, n, H_RCX, HOP_MEM);
+		emit_esp_add(ts, n);
+		e_st(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
+		def_op(ts, in, 0);
+		break;
+	}
+	case K_JCC:
+		flags_for(ts, &f, k);
+		emit_jcc(ts, in, off, k);
+		return;
+	case K_JMP:
+		ts_flags_to_mem(ts);
+		sl = ts_slow_open(ts, in, off, k, 0);
+		if (in->op[0].kind == OPK_REL)
+			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+		else
+			load_guest(ts, H_RAX, in->op[0].reg);
+		emit_branch_exit(ts, sl, k, in->osize,
+				 in->op[0].kind == OPK_REL ? (int32_t)(off + in->len + in->imm) : TARGET_DYNAMIC);
+		sl->resume = e->p;
+		ts->ended = 1;
+		return;
+	case K_CALL: {
+		ts_flags_to_mem(ts);
+		/* The target's limit check comes first, then the push. */
+		sl = ts_slow_open(ts, in, off, k, 0);
+		if (in->op[0].kind == OPK_REL)
+			emit_eip_plus(ts, H_RAX, off + in->len + in->imm);
+		else
+			load_guest(ts, H_RAX, in->op[0].reg);
+		e_op_rm(e, 0x3b, H_RAX, H_RBP, SEG_OFF(S_CS, hi));
+		ts_slow_jump(ts, sl, CC_A);
+		e8(e, 0x89); e8(e, 0xc3);                                  /* mov ebx, eax */
+		ts->nslow--; /* the stack probe shares the same slow path */
+		struct slow keep = *sl;
+		struct slow *sp = emit_stack_probe(ts, in, off, k, &f, 4, 1);
+		for (int i = 0; i < keep.njump && sp->njump < SLOW_MAX_JUMPS; i++)
+			sp->jump[sp->njump++] = keep.jump[i];
+		sp->dirty_open = keep.dirty_open;
+		emit_eip_plus(ts, H_RCX, off + in->len);
+		e_st(e, 4, H_RCX, HOP_MEM);
+		emit_esp_add(ts, -4);
+		e_store32(e, H_RBX, CPU_OFF(eip));
+		if (in->op[0].kind == OPK_REL)
+			ts_exit_static(ts, off + in->len + in->imm, k + 1, 1);
+		else
+			ts_exit_dynamic(ts, k + 1);
+		sp->resume = e->p;
+		ts->ended = 1;
+		return;
+	}
+	case K_RET: {
+		ts_flags_to_mem(ts);
+		sl = emit_stack_probe(ts, in, off, k, &f, 4, 0);
+		e_ld(e, 4, H_RCX, HOP_MEM);
+		e_op_rm(e, 0x3b, H_RCX, H_RBP, SEG_OFF(S_CS, hi));
+		ts_slow_jump(ts, sl, CC_A);
+		e_store32(e, H_RCX, CPU_OFF(eip));
+		emit_esp_add(ts, 4 + (in->opcode == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0));
+		ts_exit_dynamic(ts, k + 1);
+		sl->resume = e->p;
+		ts->ended = 1;
+		return;
+	}
+	case K_STOS:
+	case K_LODS:
+	case K_MOVS: {
+		int pushed, kd = kind_of(in);
+		int n = (in->opcode & 1) ? in->osize : 1;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		if (kd == K_STOS) {
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_ld(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			e_st(e, n, H_RCX, HOP_MEM);
+		} else if (kd == K_LODS) {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RCX, HOP_MEM);
+			e_st(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			ts_reg_def(ts, R_EAX);
+		} else {
+			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
+			e_ld(e, n, H_RBX, HOP_MEM);
+			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
+			e_st(e, n, H_RBX, HOP_MEM);
+		}
+		/* the pushed flags go back after the DF arithmetic; without a
+		 * push they are in struct cpu already (flags_before_probe) */
+		if (kd != K_LODS)
+			emit_string_step(ts, R_EDI, n);
+		if (kd != K_STOS)
+			emit_string_step(ts, R_ESI, n);
+		close_probe(ts, pushed);
+		if (!pushed)
+			ts->fl = FL_MEM; /* the host flags were clobbered */
+		break;
+	}
+	case K_PUSHM: {
+		int n = in->osize, pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_mem(ts, sl, in, n, ACC_R);
+		e_ld(e, n, H_RBX, HOP_MEM);
+		probe_stack(ts, sl, n, 1, 0);
+		e_st(e, n, H_RBX, HOP_MEM);
+		emit_esp_add(ts, -n);
+		close_probe(ts, pushed);
+		break;
+	}
+	case K_LEAVE: {
+		int pushed;
+		sl = open_probe(ts, in, off, k, &f, &pushed);
+		probe_stack(ts, sl, 4, 0, 1);
+		e_ld(e, 4, H_RCX, HOP_MEM);
+		e_lea_r(e, ts_greg(R_ESP), ts_greg(R_EBP), 4);
+		e_st(e, 4, H_RCX, hop_reg(ts, R_EBP, 4));
+		ts_reg_def(ts, R_ESP);
+		ts_reg_def(ts, R_EBP);
+		close_probe(ts, pushed);
+		break;
+	}
+	case K_NONE:
+		return;
+	}
+	flags_after(ts, &f);
+	end_probe(ts, sl);
+}
