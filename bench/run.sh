@@ -28,14 +28,8 @@ command -v "$QEMU" >/dev/null 2>&1 || apt_install qemu-system-x86
 command -v "$QEMU" >/dev/null 2>&1 || { echo "bench: $QEMU not found, and qemu-system-x86 did not install" >&2; exit 1; }
 
 # The guest, rebuilt as tests/t_linux_boot.sh does when stale.
-stale=
-for f in vmlinuz initrd.gz expected.txt cmdline.txt; do
-	[ -f "$dir/$f" ] || stale=1
-done
-for f in scripts/linux-guest.sh scripts/guest-init/*; do
-	[ -z "$stale" ] && [ "$f" -nt "$dir/initrd.gz" ] && stale=1
-done
-if [ -n "$stale" ]; then
+LINUX_GUEST_DIR=$dir . tests/linux_guest.sh
+if lg_stale; then
 	echo "bench: building the Linux guest in $dir (scripts/linux-guest.sh)" >&2
 	mkdir -p "$BUILD/bench"
 	sh scripts/linux-guest.sh --out "$dir" >"$BUILD/bench/linux-guest-build.log" 2>&1 ||

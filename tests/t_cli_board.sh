@@ -14,17 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# kernel NAME: assemble stdin (GNU as, 32-bit) into $tmp/NAME.elf, loaded at 1 MiB.
-kernel() {
-	{
-		printf '\t.text\n\t.globl _start\n\t.align 4\n'
-		printf '\t.long 0x1badb002, 0, -0x1badb002\n_start:\n'
-		cat
-	} >"$tmp/$1.S"
-	gcc -m32 -c "$tmp/$1.S" -o "$tmp/$1.o" 2>"$tmp/as.err" &&
-		ld -N -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/$1.elf" "$tmp/$1.o" 2>>"$tmp/as.err" ||
-		{ cat "$tmp/as.err"; echo "skip: cannot build 32-bit test kernels"; exit 77; }
-}
+. tests/mbkernel.sh
 
 # run NAME ARGS...: run the kernel, stdout/stderr to $tmp/out, $tmp/err, status in $rc
 run() {

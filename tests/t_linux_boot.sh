@@ -7,42 +7,12 @@
 # ringvm to exit 0 after the guest's `reboot -f`. Builds the guest when missing;
 # skips when its packages cannot be downloaded.
 #
-# Limits: RINGVM_LINUX_TIMEOUT (default 400 s) overall, and
-# RINGVM_LINUX_STALL (default 120 s) without a new byte of console output.
+# Limits: see tests/linux_guest.sh (progress, not speed).
 BUILD=${BUILD:-build}
-dir=${LINUX_GUEST_DIR:-guest-linux}
-limit=${RINGVM_LINUX_TIMEOUT:-400}
-stall=${RINGVM_LINUX_STALL:-120}
-ringvm=$BUILD/ringvm
 engine=${RINGVM_ENGINE:-interp} # the engine under test (tests/harness.h)
 log=$BUILD/t_linux_boot.log
-mkdir -p "$BUILD"
-
-stale=
-for f in vmlinuz initrd.gz expected.txt cmdline.txt; do
-	[ -f "$dir/$f" ] || stale=1
-done
-for f in scripts/linux-guest.sh scripts/guest-init/*; do
-	[ -z "$stale" ] && [ "$f" -nt "$dir/initrd.gz" ] && stale=1
-done
-if [ -n "$stale" ]; then
-	echo "building the Linux guest in $dir"
-	sh scripts/linux-guest.sh --out "$dir" >"$BUILD/linux-guest-build.log" 2>&1
-	rc=$?
-	if [ $rc -eq 2 ]; then
-		tail -3 "$BUILD/linux-guest-build.log"
-		echo "skip: the guest's Debian packages (linux-image-686:i386, busybox-static:i386) cannot be downloaded"
-		exit 77
-	elif [ $rc -ne 0 ]; then
-		tail -20 "$BUILD/linux-guest-build.log"
-		echo "FAIL: scripts/linux-guest.sh failed (status $rc)"
-		exit 1
-	fi
-fi
-if [ ! -x "$ringvm" ]; then
-	echo "FAIL: $ringvm not built"
-	exit 1
-fi
+. tests/linux_guest.sh
+lg_prepare
 # expected.txt must hold one host result per workload that /init runs
 # (wl_run lines of scripts/guest-init/workloads.sh), none failed: an empty
 # or partial file would make every comparison below vacuous.
@@ -61,45 +31,10 @@ if [ -n "$bad_expected" ]; then
 	exit 1
 fi
 
-append=$(cat "$dir/cmdline.txt")
-# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL).
-cpu=${RINGVM_CPU:+-cpu $RINGVM_CPU}
-echo "booting: $ringvm $cpu --accel $engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $dir/initrd.gz --append \"$append\""
-start=$(date +%s)
-"$ringvm" $cpu --accel "$engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$dir/initrd.gz" \
-	--append "$append" </dev/null >"$log" 2>&1 &
-pid=$!
-# Watchdog: the overall limit, and a shorter one for a guest that stopped
-# printing (a hang in early boot should not cost the whole limit).
-why=
-last_size=-1
-last_change=$start
-while kill -0 $pid 2>/dev/null; do
-	sleep 1
-	now=$(date +%s)
-	size=$(wc -c <"$log")
-	if [ "$size" != "$last_size" ]; then
-		last_size=$size
-		last_change=$now
-	fi
-	if [ $((now - start)) -ge "$limit" ]; then
-		why="no exit within ${limit}s"
-	elif [ $((now - last_change)) -ge "$stall" ]; then
-		why="no console output for ${stall}s"
-	fi
-	if [ -n "$why" ]; then
-		kill $pid 2>/dev/null
-		sleep 1
-		kill -9 $pid 2>/dev/null
-		break
-	fi
-done
-wait $pid
-status=$?
-secs=$(($(date +%s) - start))
+lg_boot "$log" "$engine" "$(cat "$dir/cmdline.txt")"
+why=$lg_why status=$lg_status secs=$lg_secs
 
 fail=0
-tr -d '\r' <"$log" >"$log.txt"
 grep -a '^RINGVM-\(INIT\|BEGIN\|DONE\)' "$log.txt" | sed 's/^/  guest: /'
 if ! grep -aq '^RINGVM-INIT' "$log.txt"; then
 	echo "FAIL: the guest's /init never ran"

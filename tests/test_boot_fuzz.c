@@ -371,6 +371,12 @@ static void test_bad_bzimage(void)
 	expect_fail(LXLOAD(n, "", sizeof rd), "initrd.gz", "initrd does not fit");
 	w32(img + 0x22c, 0xc00fff);
 	CHECK(LXLOAD(n, "", sizeof rd) == 0 && r32(g.ram + BOOT_INFO_ADDR + 0x218) == 0xc00000);
+	/* pref_address + init_size past 2^64 must not wrap to a small end
+	 * (the non-wrapping 4 GiB is refused too). */
+	memcpy(img, base, n), w64(img + 0x258, 0xffffffffffff0000ull);
+	expect_fail(LXLOAD(n, "", 0), "vmlinuz", "pref_address");
+	memcpy(img, base, n), w64(img + 0x258, 0x100000000ull);
+	expect_fail(LXLOAD(n, "", 0), "vmlinuz", "pref_address");
 	/* Too little RAM for the kernel's init_size at 16 MiB. */
 	free(g.ram);
 	g = mkram(16 * MB);

@@ -214,6 +214,7 @@ int main(void)
 	CHECK(inb(0xe9) == 0xe9);
 	outb(0xe9, 'h');
 	outb(0xe9, 'i');
+	debugcon_flush(&dc); /* the board flushes between CPU runs */
 	fflush(dcf);
 	rewind(dcf);
 	char buf[8] = "";

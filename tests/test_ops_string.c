@@ -461,6 +461,60 @@ static void t_data_breakpoint(void)
 	debug_update(&H.cpu);
 }
 
+/* ---- a REP STOSB that overwrites its own bytes: the processor runs the
+ * instruction it fetched to the end (ECX = 0), then fetches what follows
+ * afresh; only a delivered event (interrupt, exception) makes it fetch
+ * the REP itself again ---- */
+static void t_self_overwrite(void)
+{
+	/* rep stosb; 6 x nop; hlt at CODE + 8. EDI starts 4092 bytes below
+	 * the REP, so iterations 4092..4099 overwrite the REP and the NOPs
+	 * with NOPs (more than one resumable chunk, 4096 iterations). */
+	static const uint8_t code[] = {0xf3, 0xaa, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xf4};
+	env_flat();
+	h_load(&H, CODE, code, sizeof(code));
+	H.cpu.r[R_EAX] = 0x90;
+	H.cpu.r[R_EDI] = CODE - 4092;
+	H.cpu.r[R_ECX] = 4100;
+	enum cpu_stop st = h_run(&H, 100000);
+	CHECK(st == CPU_STOP_HALT && H.cpu.r[R_ECX] == 0 && H.cpu.r[R_EDI] == CODE + 8 && H.cpu.eip == CODE + 9,
+	      "REP STOSB over itself: stop %d ecx %u edi %x eip %x (want ecx 0, edi %x, hlt at %x)", st,
+	      H.cpu.r[R_ECX], H.cpu.r[R_EDI], H.cpu.eip, CODE + 8, CODE + 8);
+}
+
+/* ---- an interrupt still ends a long REP at an iteration boundary, EIP
+ * at the instruction (SDM Vol. 2, REP) ---- */
+static void t_rep_interrupt(void)
+{
+	static const uint8_t code[] = {0xf3, 0xaa, 0xf4};
+	env_flat();
+	h_load(&H, CODE, code, sizeof(code));
+	/* vector 0x20: interrupt gate to a handler that halts */
+	uint32_t off = HANDLERS + 0x200;
+	uint32_t lo = (off & 0xffff) | (0x10u << 16), hi = (off & 0xffff0000u) | 0x8e00u;
+	memcpy(H.ram + IDT + 0x20 * 8, &lo, 4);
+	memcpy(H.ram + IDT + 0x20 * 8 + 4, &hi, 4);
+	H.ram[off] = 0xf4;
+	H.cpu.idtr.limit = 0x21 * 8 - 1;
+	H.cpu.r[R_EDI] = 0x200000;
+	H.cpu.r[R_ECX] = 0x100000;
+	cpu_set_eflags(&H.cpu, FL_IF, FL_IF);
+	/* One instruction's worth of run: the REP does part of its work. */
+	h_run(&H, 1);
+	uint32_t left = H.cpu.r[R_ECX];
+	CHECK(H.cpu.eip == CODE && left > 0 && left < 0x100000, "long REP STOSB: eip %x ecx %x after one run",
+	      H.cpu.eip, left);
+	H.cpu.intr_line = 1;
+	H.pending_vector = 0x20;
+	enum cpu_stop st = h_run(&H, 100000);
+	uint32_t pushed = 0;
+	memcpy(&pushed, H.ram + H.cpu.r[R_ESP], 4);
+	CHECK(st == CPU_STOP_HALT && H.cpu.eip == off + 1 && pushed == CODE && H.cpu.r[R_ECX] == left,
+	      "interrupt during REP STOSB: stop %d eip %x return %x ecx %x (want the handler, the REP, part done)", st,
+	      H.cpu.eip, pushed, H.cpu.r[R_ECX]);
+	H.cpu.intr_line = 0;
+}
+
 int main(void)
 {
 	h_init(&H, 4 << 20);
@@ -468,6 +522,8 @@ int main(void)
 	t_faults();
 	t_single_step();
 	t_data_breakpoint();
+	t_self_overwrite();
+	t_rep_interrupt();
 	t_random(getenv("RINGVM_LONG") ? 20000 : 1500);
 	h_free(&H);
 	if (failures) {

@@ -119,6 +119,11 @@ int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t
 	 * if that is higher (arch/x86/boot/compressed/head_32.S). */
 	if (version >= 0x020a) {
 		uint64_t pref = rd64(img + HDR_PREF_ADDRESS);
+		/* A 32-bit kernel runs below 4 GiB; refusing larger values
+		 * here also keeps pref + init_size from wrapping 2^64. */
+		if (pref > 0xffffffffu)
+			return boot_fail(err, errlen, name, "pref_address 0x%llx is not below 4 GiB",
+					 (unsigned long long)pref);
 		uint64_t rt = kstart, align = rd32(img + HDR_KERNEL_ALIGNMENT);
 		if (img[HDR_RELOCATABLE] && align && !(align & (align - 1)))
 			rt = (kstart + align - 1) & ~(align - 1);

@@ -12,7 +12,8 @@
  *   ... services pending interrupts ... after each iteration"). Every
  *   iteration commits its (E)CX/(E)SI/(E)DI updates, so a fault midway
  *   leaves the registers at that iteration with EIP at the instruction,
- *   which re-executes the rest.
+ *   which re-executes the rest. Resuming re-fetches the instruction, so a
+ *   string that wrote decoded code goes on instead (may_suspend()).
  * - REP MOVS/STOS have a fast path for runs inside one page of plain RAM
  *   whose TLB entries are filled; it keeps the element-by-element
  *   semantics (overlapping MOVS copies element by element in order).
@@ -205,6 +206,19 @@ static uint32_t str_fast(struct cpu *cpu, const struct sctx *c, uint32_t n)
 
 /* ---- the driver ---- */
 
+/* May the instruction stop at this iteration boundary to be resumed from
+ * its bytes in memory? The processor fetched it once and re-fetches it
+ * only after delivering an event, so once this run wrote a page holding
+ * decoded code (block_invalidate_page set block_break, perhaps over the
+ * instruction's own bytes) it goes on until an event is there to take. */
+static int may_suspend(const struct cpu *cpu, int wrote_code)
+{
+	if (!wrote_code)
+		return 1;
+	return cpu->stop_request || cpu->nmi_pending || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
+	       (cpu->eflags & FL_TF);
+}
+
 static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 {
 	struct sctx c;
@@ -232,7 +246,12 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 	 * string instruction (SDM Vol. 3, "Single-Step Exception Condition"),
 	 * so run one and resume. */
 	uint32_t budget = (cpu->eflags & FL_TF) ? 1 : STR_BUDGET;
-	while (budget) {
+	for (;;) {
+		if (!budget) {
+			if (may_suspend(cpu, cpu->block_break))
+				break;
+			budget = STR_BUDGET;
+		}
 		uint32_t done = 0;
 		if (fast)
 			done = str_fast(cpu, &c, count < budget ? count : budget);
@@ -263,6 +282,7 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 	cpu->next_eip = cpu->eip;
 	cpu->block_break = 1;
 }
+
 
 static void op_movs(struct cpu *cpu, const struct insn *in) { str_run(cpu, in, K_MOVS); }
 static void op_cmps(struct cpu *cpu, const struct insn *in) { str_run(cpu, in, K_CMPS); }

@@ -9,11 +9,20 @@ static uint32_t dcon_read(void *opaque, uint32_t off, int size)
 static void dcon_write(void *opaque, uint32_t off, int size, uint32_t v)
 {
 	struct debugcon *d = opaque;
-	if (d->out) {
-		fputc((int)(v & 0xff), d->out);
-		if ((v & 0xff) == '\n')
-			fflush(d->out);
-	}
+	if (!d->out)
+		return;
+	if (d->len == DEBUGCON_BUF)
+		debugcon_flush(d);
+	d->buf[d->len++] = (unsigned char)v;
+}
+
+void debugcon_flush(struct debugcon *d)
+{
+	if (!d->len)
+		return;
+	fwrite(d->buf, 1, d->len, d->out);
+	fflush(d->out);
+	d->len = 0;
 }
 
 static const struct bus_ops dcon_ops = { dcon_read, dcon_write, 1, "debugcon" };
@@ -21,6 +30,7 @@ static const struct bus_ops dcon_ops = { dcon_read, dcon_write, 1, "debugcon" };
 int debugcon_init_port(struct debugcon *d, struct bus *pio, uint16_t port, FILE *out)
 {
 	d->out = out;
+	d->len = 0;
 	return bus_add_pio(pio, port, 1, &dcon_ops, d);
 }
 

@@ -104,27 +104,44 @@ static uint64_t next_rise(const struct pit_channel *c, uint64_t d)
 	return 0;
 }
 
-static void arm(struct pit *p, struct pit_channel *c)
+/* Arm the timer for the first rising edge of OUT after tick `from` (since
+ * the count was loaded). The deadline may already have passed: the timer
+ * then runs at once and makes the edge. */
+static void arm(struct pit *p, struct pit_channel *c, uint64_t from)
 {
 	uint64_t e = 0;
 	if (c->armed && (c->gate || !gate_stops(c)))
-		e = next_rise(c, elapsed(p, c));
+		e = next_rise(c, from);
 	if (e)
 		timer_mod(p->clock, &p->timer, c->load_ns + ticks_to_ns(e));
 	else
 		timer_del(p->clock, &p->timer);
 }
 
-/* After a guest write: IRQ0 follows OUT now; arm for the next rise. */
-static void irq_update(struct pit *p)
+/* After a guest write: IRQ0 follows OUT now; arm for the next rise after
+ * tick `from`. A new count passes from = 0: its first edge is owed even if
+ * the clock has already moved past it by now (the host may stop ringvm
+ * between reading the clock for the load and here). Searching from "now"
+ * lost the one-tick pulse of mode 4, Linux's one-shot clockevent, and with
+ * it every later timer interrupt: the guest reprograms the PIT only from
+ * that interrupt. */
+static void irq_update(struct pit *p, uint64_t from)
 {
 	struct pit_channel *c = &p->ch[0];
 	int out = channel_out(p, c);
 	if (out != c->out_level) {
 		c->out_level = (uint8_t)out;
 		irq_set(&p->irq0, out);
+		if (out) /* that edge is made: look for the next one from now */
+			from = elapsed(p, c);
 	}
-	arm(p, c);
+	arm(p, c, from);
+}
+
+/* irq_update() for a change that owes no earlier edge. */
+static void irq_update_now(struct pit *p)
+{
+	irq_update(p, elapsed(p, &p->ch[0]));
 }
 
 /* A rising edge of OUT0 is due. The loop may run this timer late, past a
@@ -140,7 +157,7 @@ static void timer_cb(void *opaque)
 	if (!out)
 		irq_set(&p->irq0, 0);
 	c->out_level = (uint8_t)out;
-	arm(p, c);
+	arm(p, c, elapsed(p, c));
 }
 
 static uint16_t to_bcd(uint32_t v)
@@ -185,7 +202,7 @@ static void load_count(struct pit *p, struct pit_channel *c, uint32_t v)
 	 * period on real parts; loading it now is close enough. */
 	c->load_ns = clock_now(p->clock);
 	if (c == &p->ch[0])
-		irq_update(p);
+		irq_update(p, 0);
 }
 
 static void channel_write(struct pit *p, int i, uint8_t v)
@@ -206,7 +223,7 @@ static void channel_write(struct pit *p, int i, uint8_t v)
 				c->frozen = elapsed(p, c);
 				c->armed = 0;
 				if (i == 0)
-					irq_update(p);
+					irq_update_now(p);
 			}
 		} else {
 			c->write_hi = 0;
@@ -296,7 +313,7 @@ static void control_write(struct pit *p, uint8_t v)
 	c->latched = 0;
 	c->status_latched = 0;
 	if (sc == 0)
-		irq_update(p);
+		irq_update_now(p);
 }
 
 static uint32_t pit_read(void *opaque, uint32_t off, int size)
@@ -335,7 +352,7 @@ static void set_gate(struct pit *p, int i, int gate)
 	}
 	c->gate = (uint8_t)gate;
 	if (i == 0)
-		irq_update(p);
+		irq_update_now(p);
 }
 
 /* Port 0x61 (system control port B): bit 4 toggles with DRAM refresh

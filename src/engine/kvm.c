@@ -29,12 +29,24 @@
 #define KVM_TSS_ADDR 0xfffbd000u
 #define KVM_IDMAP_ADDR 0xfffbc000ull
 
+/* Slots for the A20-off map of the largest RAM (3 GiB): two per even MiB,
+ * and the BIOS. */
+#define A20_SLOTS_MAX (3072 + 8)
+
+struct kslot;
+
 struct kvm_state {
 	int sys_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;
 	timer_t timer;
 	int have_timer;
+	int ro_ok;              /* KVM_CAP_READONLY_MEM */
+	int max_slots;          /* KVM_CAP_NR_MEMSLOTS */
+	int nslots;             /* slots 0..nslots-1 are in use */
+	bool a20;               /* the A20 state the slots map */
+	int a20_warned;
+	struct kslot *a20_slots; /* A20_SLOTS_MAX entries */
 };
 
 static struct kvm_run *volatile kick_run; /* the run area to kick */
@@ -65,33 +77,98 @@ static int set_slot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void 
 	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-/* The board's physical map (see mem.c): RAM with the VGA hole at
- * 0xA0000 (no slot: MMIO exits), 0xC0000-0xFFFFF read-only, and the BIOS
- * image at the top of the first MiB and of 4 GiB. */
-static int map_memory(struct kvm_state *k, const struct cpu_memmap *m, char *err, size_t errlen)
+/* One KVM memory slot. */
+struct kslot {
+	uint64_t gpa, size;
+	uint8_t *host;
+	int ro;
+};
+
+/* The board's physical map with A20 on (see mem.c): RAM with the VGA hole
+ * at 0xA0000 (no slot: MMIO exits), 0xC0000-0xFFFFF read-only, and the
+ * BIOS image at the top of the first MiB and of 4 GiB. Returns how many
+ * slots (at most 5). */
+static int base_layout(const struct cpu_memmap *m, int ro_ok, struct kslot *o)
 {
-	int ro_ok = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
-	uint32_t slot = 0;
+	int n = 0;
 	uint32_t low = m->ram_size < 0xa0000 ? m->ram_size : 0xa0000;
-	if (set_slot(k->vm_fd, slot++, 0, low, m->ram, 0) < 0)
-		goto fail;
+	o[n++] = (struct kslot){ 0, low, m->ram, 0 };
 	if (m->ram_size > 0xc0000) {
 		uint32_t rom_lo = m->rom ? 0x100000 - m->rom_size : 0x100000;
-		if (rom_lo > 0xc0000 &&
-		    set_slot(k->vm_fd, slot++, 0xc0000, rom_lo - 0xc0000, m->ram + 0xc0000, ro_ok) < 0)
-			goto fail;
-		if (m->rom && set_slot(k->vm_fd, slot++, rom_lo, m->rom_size, m->rom, ro_ok) < 0)
-			goto fail;
+		if (rom_lo > 0xc0000)
+			o[n++] = (struct kslot){ 0xc0000, rom_lo - 0xc0000, m->ram + 0xc0000, ro_ok };
+		if (m->rom)
+			o[n++] = (struct kslot){ rom_lo, m->rom_size, m->rom, ro_ok };
 	}
-	if (m->ram_size > 0x100000 &&
-	    set_slot(k->vm_fd, slot++, 0x100000, m->ram_size - 0x100000, m->ram + 0x100000, 0) < 0)
-		goto fail;
-	if (m->rom && set_slot(k->vm_fd, slot++, 0x100000000ull - m->rom_size, m->rom_size, m->rom, ro_ok) < 0)
-		goto fail;
+	if (m->ram_size > 0x100000)
+		o[n++] = (struct kslot){ 0x100000, m->ram_size - 0x100000, m->ram + 0x100000, 0 };
+	if (m->rom)
+		o[n++] = (struct kslot){ 0x100000000ull - m->rom_size, m->rom_size, m->rom, ro_ok };
+	return n;
+}
+
+/* With A20 off physical bit 20 reads as 0 (mem.c's a20_mask): what is
+ * mapped in each even MiB appears again in the odd MiB above it, and what
+ * the A20-on map has in odd MiBs is unreachable. Splits the base map at
+ * MiB boundaries, so about one slot per MiB of RAM; stops at max. */
+static int a20_off_layout(const struct kslot *b, int nb, struct kslot *o, int max)
+{
+	int n = 0;
+	for (int i = 0; i < nb; i++) {
+		for (uint64_t at = b[i].gpa; at < b[i].gpa + b[i].size;) {
+			uint64_t end = (at | 0xfffff) + 1;
+			if (end > b[i].gpa + b[i].size)
+				end = b[i].gpa + b[i].size;
+			if (!(at & 0x100000)) {
+				if (n + 2 > max)
+					return n;
+				struct kslot c = { at, end - at, b[i].host + (at - b[i].gpa), b[i].ro };
+				o[n++] = c;
+				c.gpa |= 0x100000;
+				o[n++] = c;
+			}
+			at = end;
+		}
+	}
+	return n;
+}
+
+/* Map the board's memory as the A20 gate has it now: the old slots are
+ * deleted first, since KVM refuses overlapping slots. */
+static int map_memory(struct kvm_state *k, const struct cpu_memmap *m, char *err, size_t errlen)
+{
+	struct kslot base[5];
+	int nb = base_layout(m, k->ro_ok, base);
+	int n = nb;
+	struct kslot *sl = base;
+	if (!m->a20) {
+		if (!k->a20_slots && !(k->a20_slots = calloc(A20_SLOTS_MAX, sizeof(struct kslot)))) {
+			snprintf(err, errlen, "kvm: out of memory");
+			return -1;
+		}
+		sl = k->a20_slots;
+		n = a20_off_layout(base, nb, sl, A20_SLOTS_MAX);
+		if (n > k->max_slots) {
+			if (!k->a20_warned)
+				fprintf(stderr, "ringvm: kvm: %d memory slots are too few to alias all RAM with A20 "
+						"off: addresses above %d MiB are not aliased\n",
+					k->max_slots, k->max_slots);
+			k->a20_warned = 1;
+			n = k->max_slots;
+		}
+	}
+	for (int i = 0; i < k->nslots; i++)
+		set_slot(k->vm_fd, (uint32_t)i, 0, 0, NULL, 0);
+	k->nslots = 0;
+	for (int i = 0; i < n; i++) {
+		if (set_slot(k->vm_fd, (uint32_t)i, sl[i].gpa, sl[i].size, sl[i].host, sl[i].ro) < 0) {
+			snprintf(err, errlen, "kvm: cannot map guest memory: %s", strerror(errno));
+			return -1;
+		}
+		k->nslots = i + 1;
+	}
+	k->a20 = m->a20;
 	return 0;
-fail:
-	snprintf(err, errlen, "kvm: cannot map guest memory: %s", strerror(errno));
-	return -1;
 }
 
 /* CPUID: what KVM supports, filtered to the CPU model interp and bt
@@ -152,6 +229,7 @@ static int setup_cpuid(struct kvm_state *k, const struct cpu *cpu, char *err, si
 
 static void kvm_close(struct kvm_state *k)
 {
+	free(k->a20_slots);
 	if (k->have_timer)
 		timer_delete(k->timer);
 	if (k->run)
@@ -187,6 +265,10 @@ static int kvm_open(struct kvm_state *k, char *err, size_t errlen)
 	ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
 	uint64_t idmap = KVM_IDMAP_ADDR;
 	ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
+	k->ro_ok = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	k->max_slots = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	if (k->max_slots <= 0)
+		k->max_slots = 32; /* the documented minimum */
 	k->vcpu_fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, 0);
 	if (k->vcpu_fd < 0) {
 		snprintf(err, errlen, "kvm: KVM_CREATE_VCPU: %s", strerror(errno));
@@ -443,6 +525,8 @@ static void do_io(struct cpu *cpu, struct kvm_run *run)
 static void do_mmio(struct cpu *cpu, struct kvm_run *run)
 {
 	uint32_t pa = (uint32_t)run->mmio.phys_addr;
+	if (!cpu->mem.a20)
+		pa &= ~0x100000u; /* the bus sees what interp's a20_mask gives */
 	/* Writes that land in read-only slots (ROM) also exit here: drop. */
 	if (run->mmio.is_write && ((pa >= 0xc0000 && pa < 0x100000 && pa < cpu->mem.ram_size) ||
 				   (cpu->mem.rom && pa >= (uint32_t)(0x100000000ull - cpu->mem.rom_size))))
@@ -477,6 +561,12 @@ static void arm_timer(struct kvm_state *k, uint64_t deadline_ns)
 
 static unsigned probed_modes(void);
 
+/* Every run lets the guest execute for at least this long, even when the
+ * board's deadline has already passed by the time the state is synced in
+ * (a PIT at 1.19 MHz is always due): the guest makes progress however
+ * fast its timers are, and a timer is late by at most this much. */
+#define KVM_MIN_RUN_NS 50000u
+
 static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64_t icount_limit)
 {
 	(void)icount_limit; /* hardware does not count instructions for us */
@@ -488,15 +578,21 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 	 * register) only on the next KVM_RUN: remember one is pending, so the
 	 * state copied out below includes it. */
 	int pending_io = 0;
+	/* No KVM_RUN has entered the guest yet in this call: the deadline
+	 * does not end the run before one has. */
+	int entered = 0;
 	kvm_sync_in(e);
 	kick_run = run;
+	uint64_t now = now_ns();
+	if (deadline_ns < now + KVM_MIN_RUN_NS)
+		deadline_ns = now + KVM_MIN_RUN_NS;
 	arm_timer(k, deadline_ns);
 	for (;;) {
 		if (cpu->stop_request) {
 			why = CPU_STOP_REQUEST;
 			break;
 		}
-		if (now_ns() >= deadline_ns) {
+		if (entered && now_ns() >= deadline_ns) {
 			why = CPU_STOP_BUDGET;
 			break;
 		}
@@ -516,6 +612,25 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 			why = CPU_STOP_HALT;
 			break;
 		}
+		if (cpu->mem.a20 != k->a20) {
+			char err[160];
+			if (map_memory(k, &cpu->mem, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ringvm: %s\n", err);
+				cpu->shutdown = 1;
+				why = CPU_STOP_SHUTDOWN;
+				break;
+			}
+		}
+		if (!entered && run->immediate_exit) {
+			/* The deadline signal came before the guest ran at all
+			 * (syncing is slow on an emulated KVM): give it its
+			 * minimum run from now. */
+			run->immediate_exit = 0;
+			deadline_ns = now_ns() + KVM_MIN_RUN_NS;
+			arm_timer(k, deadline_ns);
+		}
+		if (!run->immediate_exit)
+			entered = 1;
 		int rc = ioctl(k->vcpu_fd, KVM_RUN, 0);
 		run->immediate_exit = 0;
 		pending_io = 0;

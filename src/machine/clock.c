@@ -20,7 +20,7 @@ void clock_init(struct clock *c, enum clock_mode mode)
 	c->ns_per_insn = 1;
 }
 
-static uint64_t raw_now(const struct clock *c)
+static uint64_t raw_now(struct clock *c)
 {
 	switch (c->mode) {
 	case CLOCK_HOST:
@@ -30,7 +30,8 @@ static uint64_t raw_now(const struct clock *c)
 			return c->icount_time_base;
 		return c->icount_time_base + (*c->icount - c->icount_base) * c->ns_per_insn;
 	case CLOCK_MANUAL:
-		return c->manual;
+		c->manual += c->manual_step;
+		return c->manual - c->manual_step;
 	}
 	return 0;
 }

@@ -32,6 +32,9 @@ struct clock {
 	uint64_t icount_time_base;
 	uint32_t ns_per_insn;
 	uint64_t manual;         /* CLOCK_MANUAL time */
+	uint64_t manual_step;    /* CLOCK_MANUAL: added after every read, so
+				  * tests can make time move on between two
+				  * reads as a preempted host does */
 	uint64_t last;           /* highest value returned (monotonic guard) */
 	struct timer *armed;
 	/* While the CPU runs to run_until (CLOCK_NEVER: it is not running),

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,17 +24,25 @@ void console_restore_tty(void)
 	}
 }
 
+/* Writes wait for the reader at most 100 ms at a time and in pieces a
+ * pipe takes whole once it polls writable, so that a stop request (a
+ * signal that came just before a write blocked) is seen in time. */
 static void write_all(struct console *c, const uint8_t *p, int n)
 {
 	while (n > 0 && c->out_open) {
-		ssize_t w = write(c->out_fd, p, (size_t)n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { c->out_fd, POLLOUT, 0 };
-			poll(&pfd, 1, 100);
-			continue;
+		if (c->stop && *c->stop) {
+			c->out_open = false; /* stopping: drop what the reader did not take */
+			return;
 		}
+		struct pollfd pfd = { c->out_fd, POLLOUT, 0 };
+		if (!c->out_file && poll(&pfd, 1, 100) <= 0)
+			continue;
+		size_t chunk = (size_t)n;
+		if (!c->out_file && chunk > PIPE_BUF)
+			chunk = PIPE_BUF;
+		ssize_t w = write(c->out_fd, p, chunk);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (w <= 0) {
 			c->out_open = false; /* reader gone (EPIPE) or error: drop output */
 			return;
@@ -49,6 +59,8 @@ void console_open(struct console *c, int in_fd, int out_fd)
 	c->out_fd = out_fd;
 	c->in_open = in_fd >= 0 && fcntl(in_fd, F_GETFL) >= 0;
 	c->out_open = out_fd >= 0;
+	struct stat st;
+	c->out_file = c->out_open && fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode);
 	if (c->in_open && isatty(in_fd) && saved_fd < 0) {
 		struct termios t;
 		if (tcgetattr(in_fd, &t) == 0) {

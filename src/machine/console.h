@@ -10,6 +10,7 @@
 #ifndef RINGVM_CONSOLE_H
 #define RINGVM_CONSOLE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,12 +22,16 @@ struct console {
 	bool tty;         /* in_fd is a terminal in raw mode */
 	bool in_open;     /* in_fd still has input to give */
 	bool out_open;    /* out_fd still takes output */
+	bool out_file;    /* out_fd is a regular file (never blocks) */
 	bool escape;      /* the last key was C-a */
 	bool quit;        /* the user asked to quit (C-a x) */
 	uint8_t in[CONSOLE_IN_BUF];
 	int in_len;
 	uint8_t out[CONSOLE_OUT_BUF];
 	int out_len;
+	/* Non-zero once the user asked ringvm to stop (a signal): output
+	 * still waiting for a reader that does not read is then dropped. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Set up on in_fd/out_fd; raw mode if in_fd is a terminal. */

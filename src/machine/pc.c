@@ -223,6 +223,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		.set_a20 = req_a20,
 	};
 	console_open(&pc->con, cfg->console_in, cfg->console_out);
+	pc->con.stop = &got_signal;
 
 	/* ISA IRQ wiring, as on every PC: 0 PIT, 1 keyboard, 2 cascade,
 	 * 4 COM1, 8 RTC, 12 PS/2 aux. */
@@ -265,6 +266,8 @@ void pc_destroy(struct pc *pc)
 		pc->eng->ops->destroy(pc->eng);
 	if (pc->cpu_ok)
 		cpu_free(&pc->cpu);
+	debugcon_flush(&pc->dcon);
+	debugcon_flush(&pc->dcon402);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);
 	bus_free(&pc->pio);
@@ -434,9 +437,17 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 	ppoll(pfd, (nfds_t)n, tsp, NULL);
 }
 
-static void fatal_stop(struct pc *pc, const char *msg)
+/* Everything the guest wrote so far, to its console and debug console. */
+static void flush_output(struct pc *pc)
 {
 	console_flush(&pc->con);
+	debugcon_flush(&pc->dcon);
+	debugcon_flush(&pc->dcon402);
+}
+
+static void fatal_stop(struct pc *pc, const char *msg)
+{
+	flush_output(pc);
 	fprintf(pc->cfg.log, "ringvm: %s\n", msg);
 	cpu_dump(&pc->cpu, pc->cfg.log);
 	fflush(pc->cfg.log);
@@ -458,7 +469,7 @@ int pc_run(struct pc *pc)
 	while (status < 0) {
 		/* Requests from devices and the user. */
 		if (got_signal) {
-			console_flush(&pc->con);
+			flush_output(pc);
 			fprintf(pc->cfg.log, "ringvm: terminating on signal %d\n", (int)got_signal);
 			status = 128 + got_signal;
 			break;
@@ -490,7 +501,7 @@ int pc_run(struct pc *pc)
 		/* Devices: input, timers, output. */
 		feed_console(pc);
 		clock_run_timers(&pc->clock);
-		console_flush(&pc->con);
+		flush_output(pc);
 
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
@@ -523,7 +534,7 @@ int pc_run(struct pc *pc)
 			feed_console(pc);
 			if (cpu->intr_line)
 				break;
-			console_flush(&pc->con);
+			flush_output(pc);
 			next = clock_next_deadline(&pc->clock);
 			if (pc->clock.mode == CLOCK_HOST) {
 				wait_idle(pc, clock_host_deadline(&pc->clock, next));
@@ -555,6 +566,7 @@ int pc_run(struct pc *pc)
 			break;
 		}
 	}
+	flush_output(pc);
 	console_close(&pc->con);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);

@@ -1,0 +1,105 @@
+# Sourced by the tests that boot the Debian Linux guest (t_linux_boot,
+# t_linux_load). Callers set BUILD. Provides:
+#
+#   lg_stale           true when the guest needs (re)building
+#   lg_prepare         the guest in $dir (LINUX_GUEST_DIR, default
+#                      guest-linux), built when missing or older than
+#                      scripts/guest-init/*; exits 77 when its packages
+#                      cannot be downloaded, 1 on other failures
+#   lg_boot LOG ENGINE APPEND [INITRD]
+#                      boots it with --no-reboot, console to LOG; sets
+#                      lg_status (exit status), lg_why (why the watchdog
+#                      killed it, or empty) and lg_secs
+#
+# The watchdog judges progress, never speed (a loaded host makes a boot
+# several times slower, and CI hosts are loaded): it kills ringvm only when
+#   - the console printed nothing for RINGVM_LINUX_IDLE seconds (default
+#     60) while ringvm slept nearly all that time: the guest is idle and
+#     nothing wakes it, the hang a lost timer gives;
+#   - the console printed nothing for RINGVM_LINUX_STALL seconds (default
+#     600) whatever ringvm did (the longest silent stretch, the kernel
+#     unpacking its initramfs, takes ~25 s on an idle host);
+#   - RINGVM_LINUX_TIMEOUT seconds (default 3600) have passed: a last net.
+dir=${LINUX_GUEST_DIR:-guest-linux}
+ringvm=$BUILD/ringvm
+
+# lg_stale: true when the guest in $dir is missing or older than its sources.
+lg_stale() {
+	for f in vmlinuz initrd.gz expected.txt cmdline.txt; do
+		[ -f "$dir/$f" ] || return 0
+	done
+	for f in scripts/linux-guest.sh scripts/guest-init/*; do
+		[ "$f" -nt "$dir/initrd.gz" ] && return 0
+	done
+	return 1
+}
+
+lg_prepare() {
+	mkdir -p "$BUILD"
+	if lg_stale; then
+		echo "building the Linux guest in $dir"
+		sh scripts/linux-guest.sh --out "$dir" >"$BUILD/linux-guest-build.log" 2>&1
+		rc=$?
+		if [ $rc -eq 2 ]; then
+			tail -3 "$BUILD/linux-guest-build.log"
+			echo "skip: the guest's Debian packages (linux-image-686:i386, busybox-static:i386) cannot be downloaded"
+			exit 77
+		elif [ $rc -ne 0 ]; then
+			tail -20 "$BUILD/linux-guest-build.log"
+			echo "FAIL: scripts/linux-guest.sh failed (status $rc)"
+			exit 1
+		fi
+	fi
+	if [ ! -x "$ringvm" ]; then
+		echo "FAIL: $ringvm not built"
+		exit 1
+	fi
+}
+
+lg_boot() {
+	lg_log=$1 lg_engine=$2 lg_append=$3 lg_initrd=${4:-$dir/initrd.gz}
+	lg_idle=${RINGVM_LINUX_IDLE:-60}
+	lg_stall=${RINGVM_LINUX_STALL:-600}
+	lg_limit=${RINGVM_LINUX_TIMEOUT:-3600}
+	# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL).
+	lg_cpu=${RINGVM_CPU:+-cpu $RINGVM_CPU}
+	echo "booting: $ringvm $lg_cpu --accel $lg_engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $lg_initrd --append \"$lg_append\""
+	lg_start=$(date +%s)
+	"$ringvm" $lg_cpu --accel "$lg_engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$lg_initrd" \
+		--append "$lg_append" </dev/null >"$lg_log" 2>&1 &
+	lg_pid=$!
+	lg_why=
+	lg_last_size=-1
+	lg_last_change=$lg_start
+	lg_asleep=0 # seconds since the last output in which ringvm was seen asleep
+	while kill -0 $lg_pid 2>/dev/null; do
+		sleep 1
+		lg_now=$(date +%s)
+		lg_size=$(wc -c <"$lg_log")
+		if [ "$lg_size" != "$lg_last_size" ]; then
+			lg_last_size=$lg_size
+			lg_last_change=$lg_now
+			lg_asleep=0
+		fi
+		lg_state=$(sed 's/.*) //' "/proc/$lg_pid/stat" 2>/dev/null | cut -c1)
+		[ "$lg_state" = S ] && lg_asleep=$((lg_asleep + 1))
+		lg_quiet=$((lg_now - lg_last_change))
+		if [ $((lg_now - lg_start)) -ge "$lg_limit" ]; then
+			lg_why="no exit within ${lg_limit}s"
+		elif [ $lg_quiet -ge "$lg_stall" ]; then
+			lg_why="no console output for ${lg_stall}s"
+		elif [ $lg_quiet -ge "$lg_idle" ] && [ $((lg_asleep * 10)) -ge $((lg_quiet * 9)) ]; then
+			lg_why="no console output for ${lg_quiet}s with ringvm asleep ${lg_asleep}s of them: the guest waits and nothing wakes it"
+		fi
+		if [ -n "$lg_why" ]; then
+			kill $lg_pid 2>/dev/null
+			sleep 1
+			kill -9 $lg_pid 2>/dev/null
+			break
+		fi
+	done
+	wait $lg_pid
+	lg_status=$?
+	lg_secs=$(($(date +%s) - lg_start))
+	tr -d '\r' <"$lg_log" >"$lg_log.txt"
+}
