@@ -10,6 +10,7 @@
 #define FEAT_MSR (1u << 5)
 #define FEAT_CX8 (1u << 8)
 #define FEAT_SEP (1u << 11)
+#define FEAT_APIC (1u << 9)
 #define FEAT_MTRR (1u << 12)
 #define FEAT_PGE (1u << 13)
 #define FEAT_CMOV (1u << 15)
@@ -22,7 +23,7 @@
 #define CPUID_MAX_BASIC 2u
 #define CPUID_MAX_EXT 0x80000000u
 
-void cpuid_query(uint32_t leaf, uint32_t out[4])
+void cpuid_query(const struct cpu *cpu, uint32_t leaf, uint32_t out[4])
 {
 	/* "If a value entered for CPUID.EAX is higher than the maximum input
 	 * value for basic or extended function for that processor then the
@@ -40,7 +41,7 @@ void cpuid_query(uint32_t leaf, uint32_t out[4])
 		out[0] = CPUID_SIGNATURE;
 		out[1] = 0; /* no brand index, CLFLUSH size or APIC ID on a P6 */
 		out[2] = 0;
-		out[3] = CPUID_EDX_FEATURES;
+		out[3] = CPUID_EDX_FEATURES | (cpu->apic_present ? FEAT_APIC : 0);
 		break;
 	case 2:
 		/* One iteration (AL=1); descriptors of a 512 KiB L2 Pentium II:
@@ -152,6 +153,8 @@ int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 		if (val & (PHYS_HI_RSVD | 0x6ffu))
 			return -1;
 		cpu->apic_base = val;
+		if (cpu->bus && cpu->bus->apic_base_write)
+			cpu->bus->apic_base_write(cpu->bus->opaque, val);
 		return 0;
 	case MSR_BIOS_SIGN_ID:
 		return 0; /* writing 0 before CPUID latches the revision */

@@ -39,7 +39,8 @@
 int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val);
 int msr_write(struct cpu *cpu, uint32_t index, uint64_t val);
 
-/* CPUID leaf -> EAX, EBX, ECX, EDX. */
-void cpuid_query(uint32_t leaf, uint32_t out[4]);
+/* CPUID leaf -> EAX, EBX, ECX, EDX, for this CPU on its board (the APIC
+ * feature bit follows cpu->apic_present). */
+void cpuid_query(const struct cpu *cpu, uint32_t leaf, uint32_t out[4]);
 
 #endif

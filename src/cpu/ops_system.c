@@ -235,7 +235,7 @@ static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
 	uint32_t out[4];
-	cpuid_query(cpu->r[R_EAX], out);
+	cpuid_query(cpu, cpu->r[R_EAX], out);
 	cpu->r[R_EAX] = out[0];
 	cpu->r[R_EBX] = out[1];
 	cpu->r[R_ECX] = out[2];

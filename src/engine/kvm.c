@@ -95,9 +95,11 @@ fail:
 
 /* CPUID: what KVM supports, filtered to the P6-class processor the board
  * presents — leaf 1 EDX keeps only the features interp's CPUID reports
- * (cpuid_query), so both engines describe the same processor's features;
- * no SSE/PAE/APIC/long mode; leaves up to 2 and the brand string. */
-static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
+ * (cpuid_query), so both engines describe the same processor's features
+ * (APIC included when the board has one: KVM's in-kernel APIC is not
+ * created, so the APIC page is MMIO handled by the board's local APIC);
+ * no SSE/PAE/long mode; leaves up to 2 and the brand string. */
+static int setup_cpuid(struct kvm_state *k, const struct cpu *cpu, char *err, size_t errlen)
 {
 	int n = 128;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(struct kvm_cpuid_entry2));
@@ -120,7 +122,7 @@ static int setup_cpuid(struct kvm_state *k, char *err, size_t errlen)
 		case 0: e.eax = e.eax < 2 ? e.eax : 2; break;
 		case 1: {
 			uint32_t ours[4];
-			cpuid_query(1, ours);
+			cpuid_query(cpu, 1, ours);
 			e.edx &= ours[3];
 			e.ecx = 0;
 			e.ebx = 0;
@@ -393,7 +395,7 @@ static struct engine *kvm_create(struct cpu *cpu, char *err, size_t errlen)
 		return NULL;
 	}
 	if (kvm_open(k, err, errlen) < 0 || map_memory(k, &cpu->mem, err, errlen) < 0 ||
-	    setup_cpuid(k, err, errlen) < 0) {
+	    setup_cpuid(k, cpu, err, errlen) < 0) {
 		kvm_close(k);
 		free(k);
 		free(e);
@@ -489,6 +491,13 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 		if (now_ns() >= deadline_ns) {
 			why = CPU_STOP_BUDGET;
 			break;
+		}
+		if (cpu->nmi_pending) {
+			/* Without KVM_CREATE_IRQCHIP, KVM_NMI queues the NMI
+			 * (the board's local APIC: self-IPI, LINT1). */
+			ioctl(k->vcpu_fd, KVM_NMI);
+			cpu->nmi_pending = 0;
+			cpu->halted = 0;
 		}
 		if (cpu->intr_line) {
 			if (run->ready_for_interrupt_injection && run->if_flag) {
