@@ -35,12 +35,18 @@ static void cpu_intr(void *opaque, int level)
 {
 	struct pc *pc = opaque;
 	pc->cpu.intr_line = (uint8_t)level;
+	/* An interrupt raised by the running instruction (a self-IPI, a TPR
+	 * or EOI write) is taken at the next instruction boundary, not at
+	 * the end of the block. */
+	if (level)
+		pc->cpu.block_break = 1;
 }
 
 static void cpu_nmi(void *opaque)
 {
 	struct pc *pc = opaque;
 	pc->cpu.nmi_pending = 1;
+	pc->cpu.block_break = 1;
 }
 
 static int pic_ack(void *opaque)
