@@ -74,9 +74,9 @@ static void write_cnt(struct acpi_pm *pm, uint16_t v)
 	if (typ == ACPI_SLP_TYP_S5) {
 		if (pm->board && pm->board->poweroff)
 			pm->board->poweroff(pm->board->opaque);
-	} else if (pm->log) {
-		fprintf(pm->log, "ringvm: ACPI: sleep type %u is not supported (only S5, type %u), ignored\n", typ,
-			ACPI_SLP_TYP_S5);
+	} else {
+		dev_logf(pm->log, &pm->logged, "ACPI", "sleep type %u is not supported (only S5, type %u), ignored", typ,
+			 ACPI_SLP_TYP_S5);
 	}
 }
 

@@ -42,6 +42,7 @@ struct acpi_pm {
 	struct timer tmr_timer; /* the next bit-23 toggle, while TMR_EN is set */
 	const struct board_req *board;
 	FILE *log;
+	unsigned logged;
 };
 
 int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, struct clock *clk, struct irq_line sci,

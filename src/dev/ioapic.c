@@ -2,7 +2,8 @@
  * datasheet, "Register Description"). See ioapic.h. */
 #include "dev/ioapic.h"
 
-#include <stdarg.h>
+#include "dev/dev.h"
+
 #include <string.h>
 
 #define RE_VECTOR 0xffu
@@ -14,21 +15,8 @@
 #define RE_MASKED (1u << 16)
 /* Bits the guest can write: all but delivery status and remote IRR. */
 #define RE_WRITABLE_LO (RE_VECTOR | 0x700u | RE_LOGICAL | RE_POLARITY | RE_LEVEL | RE_MASKED)
-#define LOG_LIMIT 20u
 
-static void io_log(struct ioapic *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void io_log(struct ioapic *io, const char *fmt, ...)
-{
-	if (!io->log || io->logged >= LOG_LIMIT)
-		return;
-	io->logged++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(io->log, "ringvm: IOAPIC: ");
-	vfprintf(io->log, fmt, ap);
-	fprintf(io->log, io->logged == LOG_LIMIT ? " (further messages suppressed)\n" : "\n");
-	va_end(ap);
-}
+#define io_log(dev, ...) dev_logf((dev)->log, &(dev)->logged, "IOAPIC", __VA_ARGS__)
 
 static int mode_of(uint64_t re) { return (int)((re >> RE_MODE_SHIFT) & 7); }
 

@@ -2,14 +2,14 @@
  * Controller (APIC)"; the P6 family's register set). See lapic.h. */
 #include "dev/lapic.h"
 
-#include <stdarg.h>
+#include "dev/dev.h"
+
 #include <string.h>
 
 #define LAPIC_MAX_LVT 4u  /* P6: five LVT entries (SDM, "Local APIC Version Register") */
 #define LVT_MASKED 0x10000u
 #define LVT_PERIODIC 0x20000u
 #define SVR_ENABLE 0x100u
-#define LOG_LIMIT 20u
 
 /* ESR bits a P6 sets (SDM, "Error Handling"). */
 #define ESR_SEND_ILLEGAL 0x20u
@@ -28,19 +28,7 @@ enum {
  * delivery status and remote IRR are read-only. */
 static const uint32_t lvt_writable[LAPIC_NLVT] = { 0x300ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff };
 
-static void lapic_log(struct lapic *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void lapic_log(struct lapic *a, const char *fmt, ...)
-{
-	if (!a->log || a->logged >= LOG_LIMIT)
-		return;
-	a->logged++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(a->log, "ringvm: local APIC: ");
-	vfprintf(a->log, fmt, ap);
-	fprintf(a->log, a->logged == LOG_LIMIT ? " (further messages suppressed)\n" : "\n");
-	va_end(ap);
-}
+#define lapic_log(dev, ...) dev_logf((dev)->log, &(dev)->logged, "local APIC", __VA_ARGS__)
 
 /* ---- 256-bit vector sets ---- */
 
