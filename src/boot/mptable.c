@@ -1,7 +1,8 @@
 /* MultiProcessor Specification 1.4 tables: the floating pointer structure
  * (4.1) and the configuration table (4.2, 4.3) of a board in virtual-wire
- * mode (3.6.2.2: no IMCR, the 8259 reaches the CPUs through LINT0 and the
- * IOAPIC's pin 0). */
+ * mode (3.6.2.2: no IMCR, the 8259 reaches the CPUs through LINT0). The
+ * 8259's line to IOAPIC pin 0 is not listed, as SeaBIOS does not: Linux
+ * takes an ExtINT entry as a claim that the firmware programmed that pin. */
 #include <string.h>
 
 #include "boot/bootutil.h"
@@ -39,7 +40,7 @@ int mptable_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct 
 {
 	if (b->ncpus < 1 || b->ncpus > MP_MAX_CPUS)
 		return -1;
-	uint32_t size = 16 + MPC_HEADER + 20u * (uint32_t)b->ncpus + 8 + 8 + 8 * 16 + 8 * 2;
+	uint32_t size = 16 + MPC_HEADER + 20u * (uint32_t)b->ncpus + 8 + 8 + 8 * 15 + 8 * 2;
 	if (size > room || (uint64_t)at + room > g->size || (at & 15))
 		return -1;
 	uint8_t *fp = g->ram + at, *t = fp + 16;
@@ -64,9 +65,8 @@ int mptable_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct 
 	e[3] = 0x01; /* EN */
 	wr32(e + 4, b->ioapic_addr);
 	e += 8;
-	/* I/O interrupt assignments (4.3.4): the 8259 on pin 0, then each ISA
-	 * IRQ but the cascade; IRQ 0 on irq0_pin. */
-	e = irq_entry(e, MPE_IOINT, MPI_EXTINT, 0, b->ioapic_id, 0);
+	/* I/O interrupt assignments (4.3.4): each ISA IRQ but the cascade;
+	 * IRQ 0 on irq0_pin. */
 	for (int irq = 0; irq < 16; irq++)
 		if (irq != 2)
 			e = irq_entry(e, MPE_IOINT, MPI_INT, (uint8_t)irq, b->ioapic_id,
@@ -76,7 +76,7 @@ int mptable_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct 
 	e = irq_entry(e, MPE_LINT, MPI_EXTINT, 0, 0xff, 0);
 	e = irq_entry(e, MPE_LINT, MPI_NMI, 0, 0xff, 1);
 
-	uint16_t entries = (uint16_t)(b->ncpus + 2 + 16 + 2);
+	uint16_t entries = (uint16_t)(b->ncpus + 2 + 15 + 2);
 	memcpy(t, "PCMP", 4); /* configuration table header (4.2) */
 	wr16(t + 4, (uint16_t)(e - t));
 	t[6] = 4; /* spec 1.4 */
