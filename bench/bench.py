@@ -526,7 +526,7 @@ def main():
                 if res["why"]:
                     fail("linux %s run %d killed: %s" % (k, r + 1, res["why"]))
                 elif res["status"] != 0:
-                    fail("linux %s run %d: exit status %d (expected 0 after reboot -f)" % (k, r + 1, res["status"]))
+                    fail("linux %s run %d: exit status %d (expected 0 after poweroff -f)" % (k, r + 1, res["status"]))
                 for b in wt["bad"]:
                     fail("linux %s run %d: %s" % (k, r + 1, b))
             for i in range(3 if bindir else 0):

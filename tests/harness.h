@@ -99,7 +99,7 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 		perror("mmap");
 		exit(1);
 	}
-	h->bus = (struct cpu_bus){h, h_pio_read, h_pio_write, h_mmio_read, h_mmio_write, h_intr_ack, NULL};
+	h->bus = (struct cpu_bus){h, h_pio_read, h_pio_write, h_mmio_read, h_mmio_write, h_intr_ack, NULL, NULL};
 	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .a20 = true};
 	if (cpu_init(&h->cpu, &mm, &h->bus) != 0) {
 		fprintf(stderr, "cpu_init failed\n");

@@ -22,13 +22,20 @@ fi
 
 # CPU models: "EAX EDX checks allowed-skips". Allowed skips are the names
 # of conf_skip() families, separated by '|', and each needs a reason here.
-#  - 0x633 0x180b93d: pentium2, the default (src/cpu/cpumodel.c), SEP and
-#    PSE present: every check runs, nothing may be skipped.
-#  - 0x543 0x80013d: pentium (P5), no SEP: the SYSENTER/SYSEXIT family
+#  - 0x633 0x180bb3d: pentium2, the default (src/cpu/cpumodel.c), on
+#    ringvm's board (local APIC present: CPUID.1:EDX bit 9), SEP and PSE
+#    present: every check runs, nothing may be skipped.
+#  - 0x543 0x80033d: pentium (P5), no SEP: the SYSENTER/SYSEXIT family
 #    (5 checks) is skipped, everything else runs.
-#  - 0x673 0x380b93d, 0xf27 0x788b93d, 0x6d6 0x788b93d: pentium3,
+#  - 0x673 0x380bb3d, 0xf27 0x788bb3d, 0x6d6 0x788bb3d: pentium3,
 #    pentium4, pentium-m: every check runs.
-models='0x633 0x180b93d 275 -
+#  - the same without bit 9: a board without a local APIC.
+models='0x633 0x180bb3d 275 -
+0x543 0x80033d 270 SYSENTER/SYSEXIT checks
+0x673 0x380bb3d 275 -
+0xf27 0x788bb3d 275 -
+0x6d6 0x788bb3d 275 -
+0x633 0x180b93d 275 -
 0x543 0x80013d 270 SYSENTER/SYSEXIT checks
 0x673 0x380b93d 275 -
 0xf27 0x788b93d 275 -

@@ -4,8 +4,12 @@
 # interp), and requires every workload
 # result (RINGVM-END lines) to equal the host's (expected.txt, which must
 # hold one result per workload of scripts/guest-init/workloads.sh) and
-# ringvm to exit 0 after the guest's `reboot -f`. Builds the guest when missing;
-# skips when its packages cannot be downloaded.
+# ringvm to exit 0 after the guest's `poweroff -f` (ACPI S5). The kernel
+# log (with apic=verbose added to the command line) must show the board's
+# APIC side: the ACPI tables, the IOAPIC, the timer through IOAPIC pin 2,
+# the local APIC timer calibrated and in use, the PM timer, interrupts
+# through the IOAPIC, and the power-off through ACPI. Builds the guest
+# when missing; skips when its packages cannot be downloaded.
 #
 # Limits: see tests/linux_guest.sh (progress, not speed).
 BUILD=${BUILD:-build}
@@ -31,7 +35,7 @@ if [ -n "$bad_expected" ]; then
 	exit 1
 fi
 
-lg_boot "$log" "$engine" "$(cat "$dir/cmdline.txt")"
+lg_boot "$log" "$engine" "$(cat "$dir/cmdline.txt") apic=verbose"
 why=$lg_why status=$lg_status secs=$lg_secs
 
 fail=0
@@ -59,11 +63,41 @@ while IFS= read -r want; do
 		fail=1
 	fi
 done <"$dir/expected.txt"
+# The APIC board as Linux saw it (docs/board.md, docs/boot.md).
+need() { # need REGEX WHAT
+	if grep -aq -- "$1" "$log.txt"; then
+		echo "  ok   $2"
+	else
+		echo "  FAIL $2: no line matching '$1'"
+		fail=1
+	fi
+}
+need '^\[.*\] ACPI: RSDP 0x00000000000F0800 000014 (v00 RINGVM)' "ACPI RSDP found"
+need '^\[.*\] ACPI: FACP 0x' "ACPI FADT"
+need '^\[.*\] ACPI: DSDT 0x' "ACPI DSDT"
+need '^\[.*\] ACPI: APIC 0x' "ACPI MADT"
+need '^\[.*\] ACPI: PM-Timer IO Port: 0xb008' "the PM timer from the FADT"
+need '^\[.*\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23' "the IOAPIC from the MADT"
+need '^\[.*\] ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)' "ISA IRQ 0 -> GSI 2 override"
+need '^\[.*\] ..TIMER: vector=0x30 apic1=0 pin1=2 apic2=-1 pin2=-1' "the PIT through IOAPIC pin 2 (check_timer)"
+need '^\[.*\] calibrating APIC timer' "the local APIC timer calibrated"
+need '^\[.*\] ..... host bus clock speed is \(9[0-9]\|10[0-9]\)\.' "APIC timer: the 100 MHz bus clock (within 10%)"
+need '^\[.*\] clocksource: acpi_pm: mask: 0xffffff' "the ACPI PM timer accepted as a clocksource"
+need '^\[.*\] ACPI: PM: (supports S0 S5)' "the DSDT's _S5"
+need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
+need '^RINGVM-IRQ LOC: *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts taken"
+need '^RINGVM-IRQ 4: *[1-9][0-9]* *IO-APIC *4-edge *ttyS0' "the serial port's IRQ 4 through the IOAPIC"
+need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
+need '^\[.*\] reboot: Power down' "the kernel powered down (not reset)"
+if grep -aq 'Kernel panic' "$log.txt"; then
+	echo "  FAIL the kernel panicked"
+	fail=1
+fi
 if [ -n "$why" ]; then
 	echo "FAIL: killed ringvm: $why"
 	fail=1
 elif [ $status -ne 0 ]; then
-	echo "FAIL: ringvm exited with status $status, expected 0 after reboot -f"
+	echo "FAIL: ringvm exited with status $status, expected 0 after poweroff -f"
 	fail=1
 fi
 echo "ringvm ran ${secs}s, exit status $status; console log in $log"

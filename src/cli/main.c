@@ -48,13 +48,14 @@ static void usage(FILE *f)
 		"  --bios FILE        BIOS ROM image, exactly 64 or 128 KiB; with no\n"
 		"                     --kernel the machine starts at its reset vector\n"
 		"  --no-reboot        exit instead of rebooting on reset or triple fault\n"
+		"  --no-acpi          leave the ACPI tables out (the MP table stays)\n"
 		"  --debugcon FILE    port 0xe9 output to FILE (default: stderr)\n"
 		"  --trace            print every instruction executed (stderr)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
-		"-bios -no-reboot -debugcon -cpu (and --cpu).\n"
+		"-bios -no-reboot -no-acpi -debugcon -cpu (and --cpu).\n"
 		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n"
 		"Exit status: 0 power off or C-a x, 1 error, 2 triple fault (--no-reboot),\n"
 		"4 HLT with interrupts off, (v << 1) | 1 after a write of v to port 0xf4,\n"
@@ -116,7 +117,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 }
 
 enum {
-	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_DEBUGCON,
+	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU,
 };
 
@@ -129,6 +130,7 @@ static const struct option long_opts[] = {
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "bios", required_argument, NULL, OPT_BIOS },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
@@ -142,7 +144,7 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
-					     "no-reboot", "debugcon", "memory", "cpu", NULL };
+					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -172,7 +174,7 @@ struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon;
 	const struct cpu_model *cpu;
 	uint64_t ram;
-	int no_reboot, trace, deterministic;
+	int no_reboot, no_acpi, trace, deterministic;
 };
 
 /* Returns -1 to continue, else an exit status. */
@@ -192,6 +194,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_BIOS: o->bios = optarg; break;
 		case OPT_DEBUGCON: o->debugcon = optarg; break;
 		case OPT_NO_REBOOT: o->no_reboot = 1; break;
+		case OPT_NO_ACPI: o->no_acpi = 1; break;
 		case OPT_TRACE: o->trace = 1; break;
 		case OPT_DETERMINISTIC: o->deterministic = 1; break;
 		case OPT_CPU:
@@ -329,6 +332,7 @@ static int run(const struct opts *o)
 	cfg.ram_size = o->ram;
 	cfg.cmdline = o->append ? o->append : "";
 	cfg.no_reboot = o->no_reboot;
+	cfg.no_acpi = o->no_acpi;
 	cfg.trace = o->trace;
 	cfg.deterministic = o->deterministic;
 	cfg.console_in = STDIN_FILENO;

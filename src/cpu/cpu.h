@@ -126,6 +126,9 @@ struct cpu_bus {
 	 * (so --deterministic runs read reproducible TSC values). NULL: host
 	 * monotonic time since reset. */
 	uint64_t (*now_ns)(void *opaque);
+	/* Optional: IA32_APIC_BASE was written (the local APIC moves or is
+	 * disabled). */
+	void (*apic_base_write)(void *opaque, uint64_t val);
 };
 
 /* Why a run of the CPU returned to the machine. */
@@ -167,6 +170,7 @@ struct cpu {
 	uint64_t tsc_offset; /* guest TSC = host-derived count + offset */
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t apic_base;
+	uint8_t apic_present; /* the board has a local APIC: CPUID.1:EDX.APIC */
 	uint64_t mtrr_cap, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t pat, misc_enable;
 

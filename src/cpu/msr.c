@@ -120,6 +120,8 @@ int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 		if (val & (PHYS_HI_RSVD | 0x6ffu))
 			return -1;
 		cpu->apic_base = val;
+		if (cpu->bus && cpu->bus->apic_base_write)
+			cpu->bus->apic_base_write(cpu->bus->opaque, val);
 		return 0;
 	case MSR_BIOS_SIGN_ID:
 		return 0; /* writing 0 before CPUID latches the revision */

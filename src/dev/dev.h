@@ -5,6 +5,7 @@
 #define RINGVM_DEV_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* One interrupt request line. set(opaque, n, level) drives input n of
  * whatever controller the board wired it to. */
@@ -28,5 +29,11 @@ struct board_req {
 	void (*exit)(void *opaque, int status);  /* leave ringvm with status */
 	void (*set_a20)(void *opaque, bool on);  /* A20 gate */
 };
+
+/* A device reports what a guest programmed wrong (a reserved delivery
+ * mode, a register that does not exist) to log as "ringvm: WHO: ...", at
+ * most 20 times per *count; log NULL: silent. */
+void dev_logf(FILE *log, unsigned *count, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -596,6 +596,13 @@ static enum cpu_stop kvm_run_vcpu(struct engine *e, uint64_t deadline_ns, uint64
 			why = CPU_STOP_BUDGET;
 			break;
 		}
+		if (cpu->nmi_pending) {
+			/* Without KVM_CREATE_IRQCHIP, KVM_NMI queues the NMI
+			 * (the board's local APIC: self-IPI, LINT1). */
+			ioctl(k->vcpu_fd, KVM_NMI);
+			cpu->nmi_pending = 0;
+			cpu->halted = 0;
+		}
 		if (cpu->intr_line) {
 			if (run->ready_for_interrupt_injection && run->if_flag) {
 				struct kvm_interrupt irq = {.irq = (uint32_t)(cpu->bus->intr_ack(cpu->bus->opaque) & 0xff)};

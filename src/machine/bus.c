@@ -55,6 +55,16 @@ int bus_add(struct bus *b, uint32_t base, uint32_t len, const struct bus_ops *op
 	return 0;
 }
 
+int bus_del(struct bus *b, uint32_t base)
+{
+	int i = upper(b, base) - 1;
+	if (i < 0 || b->r[i].base != base)
+		return -1;
+	memmove(&b->r[i], &b->r[i + 1], (size_t)(b->n - i - 1) * sizeof(*b->r));
+	b->n--;
+	return 0;
+}
+
 int bus_add_pio(struct bus *b, uint16_t base, uint32_t len, const struct bus_ops *ops, void *opaque)
 {
 	return bus_add(b, base, len, ops, opaque);

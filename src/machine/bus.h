@@ -40,6 +40,10 @@ int bus_add(struct bus *b, uint32_t base, uint32_t len, const struct bus_ops *op
 int bus_add_pio(struct bus *b, uint16_t base, uint32_t len, const struct bus_ops *ops, void *opaque);
 int bus_add_mmio(struct bus *b, uint32_t base, uint32_t len, const struct bus_ops *ops, void *opaque);
 
+/* Remove the range that starts at base (a relocated device): 0, or -1 if
+ * no range starts there. */
+int bus_del(struct bus *b, uint32_t base);
+
 /* The range that holds addr, or NULL. */
 const struct bus_range *bus_find(const struct bus *b, uint32_t addr);
 

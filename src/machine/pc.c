@@ -134,24 +134,12 @@ static void cb_mmio_write(void *opaque, uint32_t pa, int size, uint32_t val)
 	bus_write(&pc->mmio, pa, size, val);
 }
 
-static int cb_intr_ack(void *opaque)
-{
-	struct pc *pc = opaque;
-	return pic_intack(&pc->pic);
-}
-
 /* RDTSC follows the virtual clock, so --deterministic runs are
  * reproducible down to the TSC values the guest reads. */
 static uint64_t cb_now_ns(void *opaque)
 {
 	struct pc *pc = opaque;
 	return clock_now(&pc->clock);
-}
-
-static void pic_output(void *opaque, int level)
-{
-	struct pc *pc = opaque;
-	pc->cpu.intr_line = (uint8_t)level;
 }
 
 static void uart_tx(void *opaque, uint8_t b)
@@ -196,8 +184,9 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		.pio_write = cb_pio_write,
 		.mmio_read = cb_mmio_read,
 		.mmio_write = cb_mmio_write,
-		.intr_ack = cb_intr_ack,
+		.intr_ack = pc_cb_intr_ack,
 		.now_ns = cb_now_ns,
+		.apic_base_write = pc_cb_apic_base,
 	};
 	struct cpu_memmap mm = {
 		.ram = pc->ram.base,
@@ -226,13 +215,14 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	pc->con.stop = &got_signal;
 
 	/* ISA IRQ wiring, as on every PC: 0 PIT, 1 keyboard, 2 cascade,
-	 * 4 COM1, 8 RTC, 12 PS/2 aux. */
+	 * 4 COM1, 8 RTC, 9 ACPI SCI, 12 PS/2 aux; each to the 8259 pair and
+	 * the IOAPIC (pc_apic.c). */
 	struct irq_line irq[16];
 	for (int i = 0; i < 16; i++)
-		irq[i] = (struct irq_line){ pic_set_irq, &pc->pic, i };
+		irq[i] = (struct irq_line){ pc_isa_irq, pc, i };
 	int64_t start = cfg->deterministic ? DETERMINISTIC_EPOCH : (int64_t)time(NULL);
 	int bad = 0;
-	bad |= pic_init(&pc->pic, &pc->pio, pic_output, pc);
+	bad |= pc_apic_init(pc);
 	bad |= pit_init(&pc->pit, &pc->pio, &pc->clock, irq[0]);
 	bad |= i8042_init(&pc->kbd, &pc->pio, irq[1], irq[12], &pc->req);
 	bad |= uart_init(&pc->uart, &pc->pio, 0x3f8, irq[4], &pc->clock, uart_tx, pc);
@@ -314,7 +304,7 @@ static void apply_entry(struct pc *pc, const struct boot_entry *be)
 
 static void reset_devices(struct pc *pc)
 {
-	pic_reset(&pc->pic);
+	pc_apic_reset(pc);
 	pit_reset(&pc->pit);
 	uart_reset(&pc->uart);
 	rtc_reset(&pc->rtc);
@@ -357,6 +347,12 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 		}
 		if (r < 0)
 			return -1;
+		/* No BIOS runs: leave the tables it would have (a --bios ROM
+		 * covers the BIOS area and brings its own). */
+		if (!cfg->rom && pc_fw_tables(pc, &g) < 0) {
+			snprintf(err, errlen, "internal error: the firmware tables do not fit");
+			return -1;
+		}
 	} else if (!cfg->rom) {
 		snprintf(err, errlen, "nothing to boot: no kernel and no BIOS");
 		return -1;

@@ -11,9 +11,13 @@
 #include <stdio.h>
 
 #include "cpu/cpu.h"
+#include "boot/boot.h"
+#include "dev/acpi_pm.h"
 #include "dev/apm_shutdown.h"
 #include "dev/debugcon.h"
 #include "dev/i8042.h"
+#include "dev/ioapic.h"
+#include "dev/lapic.h"
 #include "dev/pci_host.h"
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
@@ -53,6 +57,7 @@ struct pc_config {
 	bool no_reboot;
 	bool deterministic;
 	bool trace;
+	bool no_acpi;            /* omit the ACPI tables (QEMU's -no-acpi) */
 	FILE *debugcon;          /* port 0xe9 output (NULL: stderr) */
 	FILE *log;               /* board messages (NULL: stderr) */
 	int console_in, console_out; /* serial backend fds (-1: none) */
@@ -71,6 +76,9 @@ struct pc {
 	struct engine *eng;
 	struct board_req req;
 	struct pic pic;
+	struct lapic lapic;
+	struct ioapic ioapic;
+	struct acpi_pm acpi_pm;
 	struct pit pit;
 	struct uart uart;
 	struct rtc rtc;
@@ -86,6 +94,14 @@ struct pc {
 	int sig_pipe[2];
 	unsigned triple_faults;
 };
+
+/* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */
+void pc_isa_irq(void *pc, int irq, int level); /* ISA IRQ line: 8259 and IOAPIC */
+int pc_cb_intr_ack(void *pc);
+void pc_cb_apic_base(void *pc, uint64_t val);
+int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
+void pc_apic_reset(struct pc *pc);
+int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
