@@ -6,6 +6,7 @@
 #include "machine/pc.h"
 
 #include "boot/fwtables.h"
+#include "cpu/cpumodel.h"
 #include "cpu/msr.h"
 
 #define IOAPIC_ID 1    /* after the local APIC IDs (one CPU), as SeaBIOS numbers it */
