@@ -452,8 +452,8 @@ static int run(const struct opts *o)
 	}
 	rc = pc_run(pc);
 out:
+	gdbstub_close(gdb); /* first: it detaches from the CPU */
 	pc_destroy(pc);
-	gdbstub_close(gdb);
 	if (dcon && dcon != stdout)
 		fclose(dcon);
 	free(kernel);

@@ -65,9 +65,10 @@ void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len);
 void gdb_interrupt(struct gdbstub *g);
 
 /* ---- gdb_regs.c ---- */
-/* Write the target description (qXfer:features:read:target.xml) into
- * out; its length, or 0 if n is too small. */
-size_t gdb_target_xml(char *out, size_t n);
+/* Write the target description (qXfer:features:read:target.xml) for
+ * the bfd architecture arch ("i386", "i8086") into out; its length, or 0
+ * if n is too small. */
+size_t gdb_target_xml(char *out, size_t n, const char *arch);
 /* All registers for 'g' (hex into out); one for 'p' (-1: no such). */
 void gdb_regs_read(const struct cpu *cpu, char *out);
 int gdb_reg_read(const struct cpu *cpu, unsigned n, char *out);

@@ -99,11 +99,11 @@ static void put_regs(struct xml_out *x, unsigned from, unsigned to)
 	}
 }
 
-size_t gdb_target_xml(char *out, size_t n)
+size_t gdb_target_xml(char *out, size_t n, const char *arch)
 {
 	struct xml_out x = { out, out + n, false };
 	put(&x, "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-		"<target version=\"1.0\"><architecture>i386</architecture>");
+		"<target version=\"1.0\"><architecture>%s</architecture>", arch);
 	put(&x, "<feature name=\"org.gnu.gdb.i386.core\">");
 	put_flags(&x, "i386_eflags", eflags_bits);
 	put_regs(&x, 0, R_SYS);

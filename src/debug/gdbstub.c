@@ -93,7 +93,6 @@ struct gdbstub *gdbstub_open(const char *spec, int wait, FILE *log, char *err, s
 	g->log = log ? log : stderr;
 	g->wait = wait != 0;
 	g->last_mode = -1;
-	g->xml_len = gdb_target_xml(g->xml, sizeof(g->xml));
 	g->lfd = listen_on(host, port, &g->port, err, errlen);
 	if (g->lfd < 0) {
 		free(g);
@@ -336,6 +335,14 @@ static void xfer_features(struct gdbstub *g, const char *a, char *o)
 	if (gdb_parse_hex(&a, &off) < 0 || *a++ != ',' || gdb_parse_hex(&a, &len) < 0) {
 		strcpy(o, "E01");
 		return;
+	}
+	if (off == 0) {
+		/* gdb reads the description once, when it connects, and takes
+		 * its architecture from it: 'set architecture i8086' does not
+		 * change how a target described as i386 is disassembled. So a
+		 * CPU in 16-bit code then is described as an i8086. */
+		enum gdb_mode m = gdb_mode(g->cpu);
+		g->xml_len = gdb_target_xml(g->xml, sizeof(g->xml), m == GDB_MODE_PROT32 ? "i386" : "i8086");
 	}
 	if (off >= g->xml_len) {
 		strcpy(o, "l");
