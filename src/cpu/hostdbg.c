@@ -87,6 +87,7 @@ void hostdbg_resume(struct cpu *cpu, int step)
 	struct hostdbg *hd = cpu->hostdbg;
 	hd->step = (uint8_t)(step != 0);
 	hd->resume = 1;
+	hd->resume_lin = cpu->seg[S_CS].base + cpu->eip;
 	hd->ran = 0;
 	hd->stop = HOSTDBG_NONE;
 	recompute(cpu);
@@ -121,11 +122,15 @@ int hostdbg_before(struct cpu *cpu)
 		hd->resume = 0;
 		return 0;
 	}
+	uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
 	if (hd->resume) {
 		hd->resume = 0;
-		return 0;
+		/* Only the instruction gdb continued from: an interrupt taken
+		 * first leads to a handler whose breakpoint must hold. */
+		if (lin == hd->resume_lin)
+			return 0;
 	}
-	if (is_bp(hd, cpu->seg[S_CS].base + cpu->eip)) {
+	if (is_bp(hd, lin)) {
 		hd->stop = HOSTDBG_BREAK;
 		return 1;
 	}

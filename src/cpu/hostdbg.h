@@ -44,6 +44,7 @@ struct hostdbg {
 	unsigned nwp;
 	uint8_t step;   /* stop after one instruction */
 	uint8_t resume; /* the first instruction runs even at a breakpoint */
+	uint32_t resume_lin; /* ... if it is still the one at this address */
 	uint8_t ran;    /* a step's instruction has started */
 	/* Why the CPU stopped, set by the hooks (hostdbg_resume clears it). */
 	uint8_t stop;   /* enum hostdbg_stop */
