@@ -15,7 +15,7 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 LDLIBS := -lZydis -lm -lpthread
 TEST_LDFLAGS := -fsanitize=address,undefined
 
-LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/engine/*/*.c src/machine/*.c src/dev/*.c src/boot/*.c))
+LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/engine/*/*.c src/machine/*.c src/dev/*.c src/boot/*.c src/debug/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 

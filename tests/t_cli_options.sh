@@ -46,6 +46,13 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	fi
 	expect 1 "needs --kernel" --initrd /dev/null
 	expect 1 "--deterministic needs a software engine" --deterministic --accel kvm
+	# the gdb stub (docs/gdb.md)
+	expect 1 "-S (start stopped) needs a gdb stub" -S
+	expect 1 "the gdb stub needs a software engine" -s --accel kvm
+	expect 1 "gdb: 'tcp:localhost': expected tcp:HOST:PORT" --gdb tcp:localhost
+	expect 1 "gdb: 'tcp::65536': expected" -gdb tcp::65536
+	expect 1 "gdb: 'tcp::1234,server': expected" --gdb tcp::1234,server
+	expect 1 "gdb: no.such.host.invalid" --gdb tcp:no.such.host.invalid:1234
 
 	# files
 	expect 1 "kernel '$tmp/none': No such file or directory" --kernel "$tmp/none"

@@ -12,6 +12,7 @@
 
 #include "boot/boot.h"
 #include "cpu/cpumodel.h"
+#include "debug/gdbstub.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
 #include "machine/pc.h"
@@ -51,11 +52,15 @@ static void usage(FILE *f)
 		"  --no-acpi          leave the ACPI tables out (the MP table stays)\n"
 		"  --debugcon FILE    port 0xe9 output to FILE (default: stderr)\n"
 		"  --trace            print every instruction executed (stderr)\n"
+		"  --gdb tcp:[HOST]:PORT  serve gdb's remote protocol there (host default\n"
+		"                     127.0.0.1; port 0: any free port, printed on stderr)\n"
+		"  -s                 the same as --gdb tcp::1234\n"
+		"  -S                 start stopped: the guest waits for gdb to continue it\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
-		"-bios -no-reboot -no-acpi -debugcon -cpu (and --cpu).\n"
+		"-bios -no-reboot -no-acpi -debugcon -gdb -cpu (and --cpu).\n"
 		"Console: serial port on stdin/stdout; on a terminal, C-a x quits, C-a h helps.\n"
 		"Exit status: 0 power off or C-a x, 1 error, 2 triple fault (--no-reboot),\n"
 		"4 HLT with interrupts off, (v << 1) | 1 after a write of v to port 0xf4,\n"
@@ -118,7 +123,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
-	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU,
+	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
 };
 
 static const struct option long_opts[] = {
@@ -134,6 +139,7 @@ static const struct option long_opts[] = {
 	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
+	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -144,7 +150,7 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
-					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", NULL };
+					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -171,10 +177,10 @@ static char **qemu_spellings(int argc, char **argv)
 }
 
 struct opts {
-	const char *kernel, *initrd, *append, *accel, *bios, *debugcon;
+	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
 	const struct cpu_model *cpu;
 	uint64_t ram;
-	int no_reboot, no_acpi, trace, deterministic;
+	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
 };
 
 /* Returns -1 to continue, else an exit status. */
@@ -185,7 +191,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, ":m:h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:hsS", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
@@ -209,6 +215,9 @@ static int parse(int argc, char **argv, struct opts *o)
 				return 1;
 			}
 			break;
+		case OPT_GDB: o->gdb = optarg; break;
+		case 's': o->gdb = "tcp::1234"; break;
+		case 'S': o->gdb_wait = 1; break;
 		case 'm':
 			if (ram_parse_size(optarg, &o->ram, err, sizeof(err)) < 0)
 				return fail("%s%s", err, "");
@@ -247,6 +256,15 @@ static int parse(int argc, char **argv, struct opts *o)
 		return fail("--deterministic needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
 	if (o->deterministic && !o->accel)
 		o->accel = "interp";
+	if (o->gdb_wait && !o->gdb)
+		return fail("-S (start stopped) needs a gdb stub: add -s or --gdb tcp::PORT%s%s", "", "");
+	/* Breakpoints and steps run in the software engines' run core; kvm
+	 * would need KVM_SET_GUEST_DEBUG, which is not wired up (docs/gdb.md). */
+	if (o->gdb && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("the gdb stub needs a software engine (--accel interp or bt); "
+			    "it does not drive kvm yet%s%s", "", "");
+	if (o->gdb && !o->accel)
+		o->accel = "bt";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
 	return -1;
@@ -324,6 +342,26 @@ static void free_args(int argc, char **argv, char **av)
 	free(av);
 }
 
+/* The gdb stub as the board's debugger (machine/pc.h). */
+static int dbg_service(void *opaque)
+{
+	switch (gdbstub_service(opaque)) {
+	case GDBSTUB_AGAIN: return PC_DBG_AGAIN;
+	case GDBSTUB_KILL: return PC_DBG_KILL;
+	default: return PC_DBG_RUN;
+	}
+}
+
+static int dbg_wait_fd(void *opaque)
+{
+	return gdbstub_wait_fd(opaque);
+}
+
+static void dbg_ended(void *opaque, int status)
+{
+	gdbstub_ended(opaque, status);
+}
+
 /* Read the images, build the board, run it. Returns the exit status. */
 static int run(const struct opts *o)
 {
@@ -342,6 +380,7 @@ static int run(const struct opts *o)
 	size_t kernel_len = 0, initrd_len = 0;
 	FILE *dcon = NULL;
 	struct pc *pc = NULL;
+	struct gdbstub *gdb = NULL;
 	char err[512];
 	int rc = 1;
 	if (o->bios) {
@@ -398,6 +437,13 @@ static int run(const struct opts *o)
 	const struct engine_ops *eng = pick_engine(o->accel, kind, !o->kernel || kind == 2);
 	if (!eng)
 		goto out;
+	if (o->gdb) {
+		gdb = gdbstub_open(o->gdb, o->gdb_wait, stderr, err, sizeof(err));
+		if (!gdb) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+	}
 	pc = pc_create(&cfg, err, sizeof(err));
 	if (!pc) {
 		fail("%s%s", err, "");
@@ -423,8 +469,13 @@ static int run(const struct opts *o)
 		fail("%s%s", err, "");
 		goto out;
 	}
+	if (gdb) {
+		gdbstub_attach(gdb, &pc->cpu, pc->eng);
+		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
+	}
 	rc = pc_run(pc);
 out:
+	gdbstub_close(gdb); /* first: it detaches from the CPU */
 	pc_destroy(pc);
 	if (dcon && dcon != stdout)
 		fclose(dcon);

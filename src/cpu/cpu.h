@@ -138,6 +138,7 @@ enum cpu_stop {
 	CPU_STOP_REQUEST,  /* cpu->stop_request was set (device, signal) */
 	CPU_STOP_SHUTDOWN, /* triple fault: processor shut down */
 	CPU_STOP_RESET,    /* the guest asked for a reset through the CPU */
+	CPU_STOP_DEBUG,    /* the host debugger's breakpoint or step (cpu/hostdbg.h) */
 };
 
 /* Physical memory map as the CPU sees it. RAM is host-backed at
@@ -224,6 +225,10 @@ struct cpu {
 	uint8_t debug_active;  /* DR7 arms a breakpoint or a #DB trap is pending:
 				* engines run one instruction at a time */
 	uint32_t db_pending;   /* DR6 bits of traps found during this instruction */
+	/* a debugger on the host (cpu/hostdbg.h, the gdb stub), or NULL */
+	struct hostdbg *hostdbg;
+	uint8_t hostdbg_insn;  /* its breakpoints or step need the run core
+				* to look at each block (hostdbg.c keeps it) */
 
 	/* binary translator (engine/bt): blocks it may still chain before
 	 * the run core looks again, and its private state */

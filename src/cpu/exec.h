@@ -159,6 +159,9 @@ void tlb_unwrite_ppage(struct cpu *cpu, uint32_t ppage);
  * the physical address. Raises #PF. */
 uint32_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len);
 bool mem_is_ram(struct cpu *cpu, uint32_t pa);
+/* The host byte of physical address pa (A20 applied) when it is RAM or
+ * ROM (*rom says which), NULL for MMIO: the debugger's memory view. */
+uint8_t *mem_phys_host(struct cpu *cpu, uint32_t pa, int *rom);
 /* Segment fault: #SS for SS, #GP otherwise (error code 0 for limit). */
 _Noreturn void seg_fault(struct cpu *cpu, int s);
 

@@ -10,6 +10,7 @@
 #include "cpu/block.h"
 #include "cpu/debug.h"
 #include "cpu/exec.h"
+#include "cpu/hostdbg.h"
 
 enum { PK_RAM, PK_ROM, PK_MMIO };
 
@@ -259,7 +260,8 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 				   : TLB_INVALID;
 		/* debug.c hook (system): a page with an armed data breakpoint
 		 * is not cached for data, so accesses reach the slow path. */
-		if (cpu->debug_active && debug_page_watched(cpu, lpage))
+		if ((cpu->debug_active && debug_page_watched(cpu, lpage)) ||
+		    (cpu->hostdbg && hostdbg_page_watched(cpu, lpage))) /* hostdbg.c: the same for gdb's watchpoints */
 			e->tag_r = e->tag_w = TLB_INVALID;
 		cpu->tlb.filled[user][i / 32] |= 1u << (i % 32);
 		if (w.global)
@@ -284,12 +286,16 @@ uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc)
 		}
 		if (cpu->debug_active) /* debug.c hook: data breakpoints */
 			debug_data_access(cpu, lin, size, 0);
+		if (cpu->hostdbg) /* hostdbg.c hook: gdb's watchpoints */
+			hostdbg_access(cpu, lin, size, 0);
 		return v;
 	}
 	uint32_t pa = mmu_translate(cpu, lin, acc);
 	uint32_t v = phys_read(cpu, pa, size);
 	if (cpu->debug_active) /* debug.c hook: data breakpoints */
 		debug_data_access(cpu, lin, size, 0);
+	if (cpu->hostdbg) /* hostdbg.c hook: gdb's watchpoints */
+		hostdbg_access(cpu, lin, size, 0);
 	return v;
 }
 
@@ -309,6 +315,8 @@ void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int
 	}
 	if (cpu->debug_active) /* debug.c hook: data breakpoints */
 		debug_data_access(cpu, lin, size, 1);
+	if (cpu->hostdbg) /* hostdbg.c hook: gdb's watchpoints */
+		hostdbg_access(cpu, lin, size, 1);
 }
 
 void mem_probe_write(struct cpu *cpu, int s, uint32_t off, int size)
@@ -351,4 +359,12 @@ bool mem_is_ram(struct cpu *cpu, uint32_t pa)
 	int kind;
 	phys_host(cpu, a20_mask(cpu, pa), &kind);
 	return kind == PK_RAM;
+}
+
+uint8_t *mem_phys_host(struct cpu *cpu, uint32_t pa, int *rom)
+{
+	int kind;
+	uint8_t *h = phys_host(cpu, a20_mask(cpu, pa), &kind);
+	*rom = kind == PK_ROM;
+	return h;
 }

@@ -7,6 +7,7 @@
 #include "cpu/block.h"
 #include "cpu/debug.h"
 #include "cpu/exec.h"
+#include "cpu/hostdbg.h"
 #include "cpu/run.h"
 
 /* Blocks between two looks at the host clock. */
@@ -110,10 +111,16 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 		}
 		int shadow = cpu->inhibit_irq;
 		cpu->inhibit_irq = 0;
-		if (!shadow && (cpu->intr_line || cpu->nmi_pending) && take_interrupt(cpu))
+		if (!shadow && (cpu->intr_line || cpu->nmi_pending) && !hostdbg_masks_irq(cpu) && take_interrupt(cpu))
 			continue;
 		if (cpu->halted) {
 			why = CPU_STOP_HALT;
+			goto out;
+		}
+		/* hostdbg.c hook (the gdb stub): stop before an instruction at
+		 * one of its breakpoints, or once its step has run. */
+		if (cpu->hostdbg_insn && hostdbg_before(cpu)) {
+			why = CPU_STOP_DEBUG;
 			goto out;
 		}
 		/* debug.c hook (system): with a breakpoint armed, TF or RF set,
@@ -122,7 +129,10 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 		int dbg = cpu->debug_active || (cpu->eflags & (FL_TF | FL_RF));
 		uint32_t dbg_before = dbg ? debug_before(cpu) : 0;
 		struct block *b = block_lookup(cpu);
-		if (shadow || cpu->trace || dbg) {
+		/* The gdb stub's breakpoints and steps need single instructions
+		 * only where a breakpoint lies inside this block, or to step. */
+		int host_one = cpu->hostdbg_insn && hostdbg_single(cpu, b);
+		if (shadow || cpu->trace || dbg || host_one) {
 			/* One instruction, by the interpreter, whatever the
 			 * engine: the shadow, the trace and the debug traps are
 			 * per instruction. */
@@ -132,8 +142,15 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 			until_clock--;
 			if (dbg) /* traps after that instruction (may raise #DB) */
 				debug_after(cpu, &b->insn[0], dbg_before);
+			if (host_one && hostdbg_after(cpu)) {
+				why = CPU_STOP_DEBUG;
+				goto out;
+			}
 		} else {
-			unsigned ran = re->run_block(cpu, b, chain_allowance(cpu, icount_limit, until_clock), re->opaque);
+			/* With gdb breakpoints set, one block per look (no chaining):
+			 * hostdbg_before() must see every block's first instruction. */
+			unsigned allow = cpu->hostdbg_insn ? 1 : chain_allowance(cpu, icount_limit, until_clock);
+			unsigned ran = re->run_block(cpu, b, allow, re->opaque);
 			until_clock = ran >= until_clock ? 0 : until_clock - ran;
 		}
 		if (cpu->shutdown) {

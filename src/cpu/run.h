@@ -36,12 +36,13 @@ void run_interp_block(struct cpu *cpu, const struct block *b, int n);
 /* May an engine go from one block to the next without returning to
  * cpu_run()? Not when anything the loop must look at is pending: a stop
  * request, an interrupt the CPU would take, HLT, a debug trap or
- * single-step, tracing, or an interrupt shadow. */
+ * single-step, tracing, the gdb stub's breakpoints, or an interrupt
+ * shadow. */
 static inline bool cpu_run_may_chain(const struct cpu *cpu)
 {
 	return !cpu->stop_request && !cpu->halted && !cpu->shutdown && !cpu->nmi_pending &&
 	       !(cpu->intr_line && (cpu->eflags & FL_IF)) && !cpu->inhibit_irq && !cpu->trace &&
-	       !cpu->debug_active && !(cpu->eflags & (FL_TF | FL_RF));
+	       !cpu->debug_active && !cpu->hostdbg_insn && !(cpu->eflags & (FL_TF | FL_RF));
 }
 
 #endif

@@ -411,7 +411,7 @@ static void drain_sig_pipe(struct pc *pc)
  * (CLOCK_NEVER: no timeout). */
 static void wait_idle(struct pc *pc, uint64_t host_deadline)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int n = 0;
 	int in = console_wait_fd(&pc->con);
 	/* A terminal is always watched (C-a x); other input only while the
@@ -420,6 +420,9 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 		pfd[n++] = (struct pollfd){ in, POLLIN, 0 };
 	if (pc->sig_pipe[0] >= 0)
 		pfd[n++] = (struct pollfd){ pc->sig_pipe[0], POLLIN, 0 };
+	int dfd = pc->dbg.wait_fd ? pc->dbg.wait_fd(pc->dbg.opaque) : -1;
+	if (dfd >= 0) /* the debugger's Ctrl-C or connection */
+		pfd[n++] = (struct pollfd){ dfd, POLLIN, 0 };
 	struct timespec ts, *tsp = NULL;
 	if (host_deadline != CLOCK_NEVER) {
 		uint64_t now = clock_host_ns();
@@ -494,6 +497,17 @@ int pc_run(struct pc *pc)
 			break;
 		}
 
+		/* The debugger: it holds the guest here while stopped. */
+		if (pc->dbg.service) {
+			int r = pc->dbg.service(pc->dbg.opaque);
+			if (r == PC_DBG_KILL) {
+				status = PC_EXIT_OK;
+				break;
+			}
+			if (r == PC_DBG_AGAIN)
+				continue; /* a signal came: look at it first */
+		}
+
 		/* Devices: input, timers, output. */
 		feed_console(pc);
 		clock_run_timers(&pc->clock);
@@ -512,6 +526,7 @@ int pc_run(struct pc *pc)
 		switch (why) {
 		case CPU_STOP_BUDGET:
 		case CPU_STOP_REQUEST:
+		case CPU_STOP_DEBUG: /* the debugger's service call reports it */
 			break;
 		case CPU_STOP_HALT:
 			if (pc->action != PC_ACT_NONE)
@@ -563,6 +578,8 @@ int pc_run(struct pc *pc)
 		}
 	}
 	flush_output(pc);
+	if (pc->dbg.ended)
+		pc->dbg.ended(pc->dbg.opaque, status);
 	console_close(&pc->con);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);

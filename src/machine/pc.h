@@ -65,6 +65,20 @@ struct pc_config {
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
 
+/* A debugger that drives the machine between runs of the CPU (the gdb
+ * stub, which the CLI plugs in; all NULL: none). service() is called
+ * before each run and may block while the debugger holds the guest
+ * stopped; it returns PC_DBG_*. wait_fd() is watched while the guest
+ * idles, so a debugger's Ctrl-C wakes the board. ended() hears the exit
+ * status. */
+enum { PC_DBG_RUN, PC_DBG_AGAIN, PC_DBG_KILL };
+struct pc_debugger {
+	void *opaque;
+	int (*service)(void *opaque);
+	int (*wait_fd)(void *opaque);
+	void (*ended)(void *opaque, int status);
+};
+
 struct pc {
 	struct pc_config cfg;
 	struct ram ram;
@@ -93,6 +107,7 @@ struct pc {
 	int exit_status;
 	int sig_pipe[2];
 	unsigned triple_faults;
+	struct pc_debugger dbg;
 };
 
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */

@@ -1,0 +1,89 @@
+/* Internal to the gdb stub (debug/gdb*.c): the stub's state, packet
+ * framing (gdb_packet.c), registers and the target description
+ * (gdb_regs.c), monitor commands (gdb_monitor.c). */
+#ifndef RINGVM_GDB_INT_H
+#define RINGVM_GDB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+#include "cpu/hostdbg.h"
+
+#define GDB_PKT_MAX 16384   /* the PacketSize we announce */
+#define GDB_OUT_MAX 32768   /* our longest reply, hex digits included */
+
+struct engine;
+
+enum gdb_rx { RX_IDLE, RX_DATA, RX_SUM1, RX_SUM2 };
+
+struct gdbstub {
+	int lfd, cfd;          /* listening socket, connected gdb (-1: none) */
+	int port;
+	FILE *log;
+	struct cpu *cpu;
+	struct engine *eng;
+	struct hostdbg hd;
+	bool wait;             /* -S: hold the guest until gdb resumes it */
+	bool stopped;          /* gdb holds the guest */
+	bool kill;             /* gdb asked to end ringvm */
+	bool no_ack;           /* QStartNoAckMode */
+	int stop_sig;          /* signal of the stop reply: 5 trap, 2 interrupt */
+	int last_mode;         /* mode last announced (gdb_mode_*) */
+	/* packet being received */
+	enum gdb_rx rx;
+	char pkt[GDB_PKT_MAX + 1];
+	size_t pkt_len;
+	bool pkt_overflow;
+	unsigned sum;
+	char sum_hi;
+	char out[GDB_OUT_MAX + 1]; /* reply being built */
+	char xml[8192];        /* the target description */
+	size_t xml_len;
+};
+
+/* ---- gdb_packet.c ---- */
+/* Feed received bytes; calls gdb_dispatch() for each good packet and
+ * gdb_interrupt() for a Ctrl-C byte outside packets. */
+void gdb_rx_bytes(struct gdbstub *g, const uint8_t *b, size_t n);
+/* Send a packet (framing and checksum added). 0, or -1 if the
+ * connection failed (it is then closed). */
+int gdb_send(struct gdbstub *g, const char *data);
+void gdb_close_client(struct gdbstub *g);
+int gdb_hexval(int c);
+/* Parse hex digits at *p (at least one), advancing *p. 0 or -1. */
+int gdb_parse_hex(const char **p, uint32_t *v);
+/* Hex-encode n bytes into out (2n digits + NUL); returns out + 2n. */
+char *gdb_hex(char *out, const uint8_t *b, size_t n);
+/* Decode hex digits into bytes: the count, or -1 on a bad digit. */
+long gdb_unhex(uint8_t *b, size_t max, const char *hex);
+
+/* ---- gdbstub.c ---- */
+void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len);
+void gdb_interrupt(struct gdbstub *g);
+
+/* ---- gdb_regs.c ---- */
+/* Write the target description (qXfer:features:read:target.xml) for
+ * the bfd architecture arch ("i386", "i8086") into out; its length, or 0
+ * if n is too small. */
+size_t gdb_target_xml(char *out, size_t n, const char *arch);
+/* All registers for 'g' (hex into out); one for 'p' (-1: no such). */
+void gdb_regs_read(const struct cpu *cpu, char *out);
+int gdb_reg_read(const struct cpu *cpu, unsigned n, char *out);
+/* 'P' and 'G': 0, or -1 for a register that cannot take this value. */
+int gdb_reg_write(struct cpu *cpu, unsigned n, const uint8_t *v, size_t len);
+int gdb_regs_write(struct cpu *cpu, const uint8_t *v, size_t len);
+/* The PC as gdb sees it: CS.base + EIP (the linear address). */
+uint32_t gdb_pc(const struct cpu *cpu);
+
+/* ---- gdb_monitor.c ---- */
+enum gdb_mode { GDB_MODE_REAL, GDB_MODE_V86, GDB_MODE_PROT16, GDB_MODE_PROT32 };
+enum gdb_mode gdb_mode(const struct cpu *cpu);
+/* One line saying the mode and how to debug in it (no newline). */
+void gdb_mode_line(const struct cpu *cpu, char *out, size_t n);
+/* Run a monitor command; its output text goes to out. */
+void gdb_monitor(struct gdbstub *g, const char *cmd, char *out, size_t n);
+
+#endif

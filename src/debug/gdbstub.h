@@ -1,0 +1,44 @@
+/* A gdb remote serial protocol stub (docs/gdb.md): gdb connects over
+ * TCP and reads and writes registers and memory (linear addresses,
+ * through the guest's page tables), sets breakpoints and watchpoints the
+ * guest cannot see, steps, continues, interrupts with Ctrl-C, detaches
+ * and kills. The board calls gdbstub_service() between runs of the CPU
+ * (machine/pc.h, struct pc_debugger); the stub holds the guest stopped by
+ * not returning until gdb resumes it. */
+#ifndef RINGVM_GDBSTUB_H
+#define RINGVM_GDBSTUB_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+
+struct gdbstub;
+struct engine;
+
+/* Listen on spec: "tcp:HOST:PORT", "tcp::PORT" (QEMU's spellings; the
+ * host defaults to 127.0.0.1), PORT 0 for any free port. wait: hold the
+ * guest until gdb connects and resumes it (-S). Messages go to log.
+ * NULL with a message in err. */
+struct gdbstub *gdbstub_open(const char *spec, int wait, FILE *log, char *err, size_t errlen);
+/* The port it listens on (the chosen one for port 0). */
+int gdbstub_port(const struct gdbstub *g);
+/* The CPU it debugs and the engine that runs it (synced around stops). */
+void gdbstub_attach(struct gdbstub *g, struct cpu *cpu, struct engine *eng);
+
+enum gdbstub_next {
+	GDBSTUB_RUN,   /* run the guest */
+	GDBSTUB_AGAIN, /* still stopped, a signal came: look at it, call again */
+	GDBSTUB_KILL,  /* gdb killed the machine */
+};
+/* Between runs: notice stops, Ctrl-C and connections; serve gdb for as
+ * long as it holds the guest stopped. */
+enum gdbstub_next gdbstub_service(struct gdbstub *g);
+/* The fd to watch while the guest idles (HLT), so Ctrl-C and a
+ * connecting gdb are noticed; -1 if none. */
+int gdbstub_wait_fd(const struct gdbstub *g);
+/* The machine ended with this exit status: tell gdb. */
+void gdbstub_ended(struct gdbstub *g, int status);
+void gdbstub_close(struct gdbstub *g);
+
+#endif
