@@ -28,6 +28,7 @@ struct bt {
 	size_t size;       /* bytes */
 	size_t fixed;      /* trampolines: [0, fixed) survive a flush */
 	size_t used;
+	size_t settled;    /* [fixed, settled) of the writable view is unmapped */
 	/* trampoline entry points (executable view) */
 	void (*enter)(struct cpu *cpu, const void *code);
 	const uint8_t *exit_rx;     /* back to bt_run_block's caller */
@@ -60,6 +61,9 @@ void tcache_free(struct bt *bt);
 /* Forget every translation (the blocks that held them are dropped by
  * the caller with block_flush_all()). */
 void tcache_reset(struct bt *bt);
+/* After a translation: let go of the writable view's pages the
+ * translator has finished with (see tcache.c). */
+void tcache_settle(struct bt *bt);
 static inline const uint8_t *tcache_rx(const struct bt *bt, const uint8_t *rw)
 {
 	return bt->rx + (rw - bt->rw);

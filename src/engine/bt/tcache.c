@@ -116,6 +116,7 @@ static void emit_trampolines(struct bt *bt)
 	e8(&e, 0xc3);                   /* ret */
 	bt->fixed = (size_t)(e.p - bt->rw + 63) & ~(size_t)63;
 	bt->used = bt->fixed;
+	bt->settled = (bt->fixed + 4095) & ~(size_t)4095;
 }
 
 int tcache_init(struct bt *bt, size_t size, char *err, size_t errlen)
@@ -153,8 +154,24 @@ void tcache_free(struct bt *bt)
 	close(bt->fd);
 }
 
+/* Both views of a page count in the process's resident size, though the
+ * memory is the memfd's, once: a page the translator has filled is
+ * unmapped from the writable view (its contents stay in the memfd and in
+ * the executable view), 1 MiB at a time. A later patch of a chained jump
+ * maps the page back for a moment. */
+#define SETTLE_BATCH (1u << 20)
+void tcache_settle(struct bt *bt)
+{
+	size_t upto = bt->used & ~(size_t)4095;
+	if (upto < bt->settled + SETTLE_BATCH)
+		return;
+	madvise(bt->rw + bt->settled, upto - bt->settled, MADV_DONTNEED);
+	bt->settled = upto;
+}
+
 void tcache_reset(struct bt *bt)
 {
+	bt->settled = (bt->fixed + 4095) & ~(size_t)4095;
 	bt->used = bt->fixed;
 	bt->flushes++;
 }

@@ -372,6 +372,7 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 		return NULL;
 	}
 	bt->used = (size_t)(e.p - bt->rw + 15) & ~(size_t)15;
+	tcache_settle(bt);
 	bt->host_bytes += (size_t)(e.p - start) + BT_PROLOGUE;
 	bt->blocks_translated++;
 	bt->guest_insns_translated += b->n;
