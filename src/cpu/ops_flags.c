@@ -24,11 +24,13 @@ static void check_if_change(struct cpu *cpu)
 	}
 }
 
+/* Clearing IF never makes anything deliverable: the block goes on (no
+ * block_break), which keeps bt's translated code running through the
+ * CLI ... POPF/STI sections kernels are full of. */
 static void op_cli(struct cpu *cpu, const struct insn *in)
 {
 	check_if_change(cpu);
 	cpu->eflags &= ~FL_IF;
-	cpu->block_break = 1;
 }
 
 /* STI: interrupts stay blocked until after the next instruction, but only
@@ -38,9 +40,12 @@ static void op_cli(struct cpu *cpu, const struct insn *in)
 static void op_sti(struct cpu *cpu, const struct insn *in)
 {
 	check_if_change(cpu);
-	if (!(cpu->eflags & FL_IF))
-		cpu->inhibit_irq = 1;
+	if (cpu->eflags & FL_IF)
+		return; /* already set: nothing changes, no shadow */
+	cpu->inhibit_irq = 1;
 	cpu->eflags |= FL_IF;
+	/* a pending interrupt may now be taken, after the shadow: the run
+	 * core must look */
 	cpu->block_break = 1;
 }
 
