@@ -309,27 +309,17 @@ static struct hop hop_host(int r) { return (struct hop){ r, 0, 0 }; }
  * RSI. */
 static const struct hop HOP_MEM = { -1, H_RSI, 0 };
 
-/* Guest register r (never AH..BH: see has_high_byte) */
-static struct hop hop_reg(struct tstate *ts, int r, int size)
+/* Guest register r (never AH..BH: see has_high_byte): its host
+ * register, which a write updates in place. */
+static struct hop hop_reg(int r)
 {
-	(void)ts;
-	(void)size;
 	return hop_host(ts_greg(r));
 }
 
-static struct hop hop_of(struct tstate *ts, const struct insn *in, int n)
+static struct hop hop_of(const struct insn *in, int n)
 {
 	const struct opnd *o = &in->op[n];
-	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(ts, o->reg, o->size);
-}
-
-/* Operand n was written (nothing to do: the host register is the
- * guest's; kept to say so where it happens). */
-static void def_op(struct tstate *ts, const struct insn *in, int n)
-{
-	(void)ts;
-	(void)in;
-	(void)n;
+	return o->kind == OPK_MEM ? HOP_MEM : hop_reg(o->reg);
 }
 
 static void pfx16(struct emit *e, int size)
@@ -506,7 +496,7 @@ static void probe_mem(struct tstate *ts, struct slow *sl, const struct insn *in,
 /* EAX = guest register r (32 bits) */
 static void load_guest(struct tstate *ts, int dst, int r)
 {
-	e_ld(ts->e, 4, dst, hop_reg(ts, r, 4));
+	e_ld(ts->e, 4, dst, hop_reg(r));
 }
 
 /* The stack slot at [EBP] (from_ebp), or for a push (at ESP - size) or a
@@ -581,7 +571,7 @@ static void emit_string_step(struct tstate *ts, int reg, int size)
 	e8(e, 0x19); e8(e, 0xc0);                                  /* sbb eax, eax */
 	e8(e, 0x83); e8(e, 0xe0); e8(e, (uint8_t)(-2 * size));     /* and eax, -2*size */
 	e8(e, 0x83); e8(e, 0xc0); e8(e, (uint8_t)size);            /* add eax, size */
-	e_sized(e, 4, 0x00, H_RAX, hop_reg(ts, reg, 4));           /* add reg, eax */
+	e_sized(e, 4, 0x00, H_RAX, hop_reg(reg));           /* add reg, eax */
 }
 
 /* ESP += delta (no flags touched) */
@@ -693,36 +683,16 @@ static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, uns
 	struct slow *sl = NULL;
 	if (has_mem(in))
 		sl = emit_probe(ts, in, off, k, f, size, in->op[0].kind == OPK_MEM && d != 7 ? ACC_W : ACC_R);
-	struct hop dst = hop_of(ts, in, 0);
+	struct hop dst = hop_of(in, 0);
+	flags_for(ts, f, k);
 	if (src->kind == OPK_MEM) {
-		/* reg op= [rsi] */
-		if (dst.reg >= 0) {
-			flags_for(ts, f, k);
-			e_sized(e, size, (uint8_t)((d << 3) | 2), dst.reg, HOP_MEM);
-		} else {
-			e_ld(e, size, H_RAX, dst);
-			flags_for(ts, f, k);
-			e_sized(e, size, (uint8_t)((d << 3) | 2), H_RAX, HOP_MEM);
-			if (d != 7)
-				e_st(e, size, H_RAX, dst);
-		}
+		e_sized(e, size, (uint8_t)((d << 3) | 2), dst.reg, HOP_MEM); /* reg op= [rsi] */
 	} else if (src->kind == OPK_IMM) {
-		flags_for(ts, f, k);
 		e_sized(e, size, 0x80, d, dst);
 		e_imm(e, size, in->imm);
 	} else {
-		struct hop s = hop_of(ts, in, 1);
-		dst = hop_of(ts, in, 0); /* AH..BH of the same register: both in memory */
-		int r = s.reg;
-		if (r < 0) {
-			e_ld(e, size, H_RAX, s);
-			r = H_RAX;
-		}
-		flags_for(ts, f, k);
-		e_sized(e, size, (uint8_t)(d << 3), r, dst);
+		e_sized(e, size, (uint8_t)(d << 3), hop_of(in, 1).reg, dst);
 	}
-	if (d != 7)
-		def_op(ts, in, 0);
 	flags_after(ts, f);
 	end_probe(ts, sl);
 }
@@ -737,16 +707,6 @@ static struct slow *maybe_probe(struct tstate *ts, const struct insn *in, uint32
 		if (in->op[i].kind == OPK_MEM)
 			return emit_probe(ts, in, off, k, f, in->op[i].size, acc);
 	return NULL;
-}
-
-/* value (EAX..) of guest operand n, for sources that may be AH..BH */
-static int src_in_reg(struct tstate *ts, const struct insn *in, int n, int tmp)
-{
-	struct hop s = hop_of(ts, in, n);
-	if (s.reg >= 0)
-		return s.reg;
-	e_ld(ts->e, in->op[n].size, tmp, s);
-	return tmp;
 }
 
 /* An ALU, TEST, MOV or MOVZX/MOVSX with AH..BH: its register operands
@@ -843,13 +803,13 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_TEST:
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		if (in->op[1].kind == OPK_IMM) {
-			struct hop h = hop_of(ts, in, 0);
+			struct hop h = hop_of(in, 0);
 			flags_for(ts, &f, k);
 			e_sized(e, size, 0xf6, 0, h);
 			e_imm(e, size, in->imm);
 		} else {
-			int r = src_in_reg(ts, in, 1, H_RAX);
-			struct hop h = hop_of(ts, in, 0);
+			int r = hop_of(in, 1).reg;
+			struct hop h = hop_of(in, 0);
 			flags_for(ts, &f, k);
 			e_sized(e, size, 0x84, r, h);
 		}
@@ -857,45 +817,35 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_MOV: {
 		sl = maybe_probe(ts, in, off, k, &f, in->op[0].kind == OPK_MEM ? ACC_W : ACC_R);
 		if (in->op[1].kind == OPK_IMM) {
-			e_sized(e, size, 0xc6, 0, hop_of(ts, in, 0));
+			e_sized(e, size, 0xc6, 0, hop_of(in, 0));
 			e_imm(e, size, in->imm);
 		} else if (in->op[1].kind == OPK_MEM) {
-			struct hop d = hop_of(ts, in, 0);
-			if (d.reg >= 0) {
-				e_ld(e, size, d.reg, HOP_MEM);
-			} else {
-				e_ld(e, size, H_RAX, HOP_MEM);
-				e_st(e, size, H_RAX, d);
-			}
+			e_ld(e, size, hop_of(in, 0).reg, HOP_MEM);
 		} else {
-			int r = src_in_reg(ts, in, 1, H_RAX);
-			e_st(e, size, r, hop_of(ts, in, 0));
+			e_st(e, size, hop_of(in, 1).reg, hop_of(in, 0));
 		}
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_MOVX: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		int ssz = in->op[1].size, sx = in->mnem == ZYDIS_MNEMONIC_MOVSX;
-		struct hop s = hop_of(ts, in, 1);
-		struct hop d = hop_of(ts, in, 0);
+		struct hop s = hop_of(in, 1);
+		struct hop d = hop_of(in, 0);
 		/* into EAX, then the destination at its size (a 16-bit one
 		 * keeps its upper half) */
 		e_0f(e, 4, (uint8_t)((sx ? 0xbe : 0xb6) + (ssz == 2)), H_RAX, s);
 		e_st(e, size, H_RAX, d);
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_INCDEC:
 	case K_NEG:
 	case K_NOT: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
-		struct hop h = hop_of(ts, in, 0);
+		struct hop h = hop_of(in, 0);
 		flags_for(ts, &f, k);
 		int digit = in->mnem == ZYDIS_MNEMONIC_INC ? 0 : in->mnem == ZYDIS_MNEMONIC_DEC ? 1
 			    : in->mnem == ZYDIS_MNEMONIC_NOT ? 2 : 3;
 		e_sized(e, size, digit < 2 ? 0xfe : 0xf6, digit, h);
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_SHIFT: {
@@ -903,17 +853,16 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		int n = shift_count(in), digit = (in->modrm >> 3) & 7;
 		if (n < 0)
 			load_guest(ts, H_RCX, R_ECX);                     /* CL: the guest's */
-		struct hop h = hop_of(ts, in, 0);
+		struct hop h = hop_of(in, 0);
 		flags_for(ts, &f, k);
 		e_sized(e, size, n < 0 ? 0xd2 : 0xc0, digit, h);
 		if (n >= 0)
 			e8(e, (uint8_t)n);
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_IMUL: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
+		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
 		flags_for(ts, &f, k);
 		if (in->nop == 2) {
 			e_0f(e, size, 0xaf, dst.reg, src);
@@ -924,39 +873,32 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			modrm_for(e, dst.reg, src);
 			e_imm(e, size, in->imm);
 		}
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_LEA:
 		emit_ea(ts, in);
-		e_st(e, size, H_RAX, hop_of(ts, in, 0));
-		def_op(ts, in, 0);
+		e_st(e, size, H_RAX, hop_of(in, 0));
 		break;
 	case K_XCHG: {
-		struct hop a = hop_of(ts, in, 0), b = hop_of(ts, in, 1);
-		a = hop_of(ts, in, 0); /* AH/AL of one register: both in memory */
+		struct hop a = hop_of(in, 0), b = hop_of(in, 1);
 		e_ld(e, size, H_RAX, a);
 		e_ld(e, size, H_RCX, b);
 		e_st(e, size, H_RCX, a);
 		e_st(e, size, H_RAX, b);
-		def_op(ts, in, 0);
-		def_op(ts, in, 1);
 		break;
 	}
 	case K_SETCC: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_W);
-		struct hop h = hop_of(ts, in, 0);
+		struct hop h = hop_of(in, 0);
 		flags_for(ts, &f, k);
 		e_0f(e, 4, (uint8_t)(0x90 | (in->opcode & 0xf)), 0, h);
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_CMOVCC: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop src = hop_of(ts, in, 1), dst = hop_of(ts, in, 0);
+		struct hop src = hop_of(in, 1), dst = hop_of(in, 0);
 		flags_for(ts, &f, k);
 		e_0f(e, size, (uint8_t)(0x40 | (in->opcode & 0xf)), dst.reg, src);
-		def_op(ts, in, 0);
 		break;
 	}
 	case K_NOP:
@@ -966,7 +908,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		int which = in->mnem == ZYDIS_MNEMONIC_BT ? 0 : in->mnem == ZYDIS_MNEMONIC_BTS ? 1
 			    : in->mnem == ZYDIS_MNEMONIC_BTR ? 2 : 3;
 		sl = maybe_probe(ts, in, off, k, &f, which ? ACC_W : ACC_R);
-		struct hop h = hop_of(ts, in, 0);
+		struct hop h = hop_of(in, 0);
 		if (in->op[1].kind == OPK_IMM) {
 			flags_for(ts, &f, k);
 			e_0f(e, size, 0xba, 4 + which, h);
@@ -974,22 +916,20 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		} else {
 			/* both registers: the register form masks the offset to
 			 * the operand, as the guest's does */
-			struct hop b = hop_of(ts, in, 1);
+			struct hop b = hop_of(in, 1);
 			flags_for(ts, &f, k);
 			e_0f(e, size, rr[which], b.reg, h);
 		}
-		if (which)
-			def_op(ts, in, 0);
 		break;
 	}
 	case K_MUL: {
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
-		struct hop h = hop_of(ts, in, 0);
+		struct hop h = hop_of(in, 0);
 		flags_for(ts, &f, k); /* first: it may use RAX and RDX */
 		load_guest(ts, H_RAX, R_EAX);
 		e_sized(e, 4, 0xf6, 4, h);                                 /* mul dword h */
-		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
-		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		e_st(e, 4, H_RAX, hop_reg(R_EAX));
+		e_st(e, 4, H_RDX, hop_reg(R_EDX));
 		break;
 	}
 	case K_DIV: {
@@ -999,7 +939,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = maybe_probe(ts, in, off, k, &f, ACC_R);
 		if (!sl)
 			sl = ts_slow_open(ts, in, off, k, 0);
-		e_ld(e, 4, H_RCX, hop_of(ts, in, 0));
+		e_ld(e, 4, H_RCX, hop_of(in, 0));
 		load_guest(ts, H_RDX, R_EDX);
 		e_cmp32_rr(e, H_RDX, H_RCX);
 		ts_slow_jump(ts, sl, CC_AE);
@@ -1008,8 +948,8 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		load_guest(ts, H_RAX, R_EAX);
 		load_guest(ts, H_RDX, R_EDX);                              /* flags_for used RDX */
 		e8(e, 0xf7); e8(e, 0xf1);                                  /* div ecx */
-		e_st(e, 4, H_RAX, hop_reg(ts, R_EAX, 4));
-		e_st(e, 4, H_RDX, hop_reg(ts, R_EDX, 4));
+		e_st(e, 4, H_RAX, hop_reg(R_EAX));
+		e_st(e, 4, H_RDX, hop_reg(R_EDX));
 		break;
 	}
 	case K_PUSH: {
@@ -1018,7 +958,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		if (in->op[0].kind == OPK_IMM)
 			e_mov32_imm(e, H_RCX, in->imm);
 		else
-			e_ld(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
+			e_ld(e, n, H_RCX, hop_reg(in->op[0].reg));
 		e_st(e, n, H_RCX, HOP_MEM);
 		emit_esp_add(ts, -n);
 		break;
@@ -1028,8 +968,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);
 		e_ld(e, n, H_RCX, HOP_MEM);
 		emit_esp_add(ts, n);
-		e_st(e, n, H_RCX, hop_reg(ts, in->op[0].reg, n));
-		def_op(ts, in, 0);
+		e_st(e, n, H_RCX, hop_reg(in->op[0].reg));
 		break;
 	}
 	case K_JCC:
@@ -1070,7 +1009,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			probe_mem(ts, sl, in, 4, ACC_R);
 			e_ld(e, 4, H_RBX, HOP_MEM);
 		} else {
-			e_ld(e, 4, H_RBX, hop_reg(ts, in->op[0].reg, 4));
+			e_ld(e, 4, H_RBX, hop_reg(in->op[0].reg));
 		}
 		emit_cs_flat_check(ts, sl);
 		probe_stack(ts, sl, 4, 1, 0);
@@ -1109,12 +1048,12 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = open_probe(ts, in, off, k, &f, &pushed);
 		if (kd == K_STOS) {
 			probe_string(ts, sl, S_ES, R_EDI, n, ACC_W);
-			e_ld(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			e_ld(e, n, H_RCX, hop_reg(R_EAX));
 			e_st(e, n, H_RCX, HOP_MEM);
 		} else if (kd == K_LODS) {
 			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
 			e_ld(e, n, H_RCX, HOP_MEM);
-			e_st(e, n, H_RCX, hop_reg(ts, R_EAX, n));
+			e_st(e, n, H_RCX, hop_reg(R_EAX));
 		} else {
 			probe_string(ts, sl, in->seg, R_ESI, n, ACC_R);
 			e_ld(e, n, H_RBX, HOP_MEM);
@@ -1149,7 +1088,7 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		probe_stack(ts, sl, 4, 0, 1);
 		e_ld(e, 4, H_RCX, HOP_MEM);
 		e_lea_r(e, ts_greg(R_ESP), ts_greg(R_EBP), 4);
-		e_st(e, 4, H_RCX, hop_reg(ts, R_EBP, 4));
+		e_st(e, 4, H_RCX, hop_reg(R_EBP));
 		close_probe(ts, pushed, &f, k);
 		break;
 	}

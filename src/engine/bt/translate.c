@@ -230,14 +230,13 @@ static void call_handler(struct tstate *ts, const struct insn *in, uint32_t off,
 	}
 }
 
-static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int last)
+static void emit_callout(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
 {
 	call_handler(ts, in, off, k, ts->bt->callouts, 0);
 	if (in->flags & INSN_ENDS_BLOCK) {
 		e8(ts->e, 0xcc); /* bt_call() left through next: not reached */
 		ts->ended = 1;
 	}
-	(void)last;
 }
 
 struct slow *ts_slow_open(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, int pushed)
@@ -347,7 +346,7 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 		if (ident_flags(in, &f))
 			ident_emit(&ts, in, off, k);
 		else
-			emit_callout(&ts, in, off, k, k + 1 == b->n);
+			emit_callout(&ts, in, off, k);
 		off += in->len;
 	}
 	if (!ts.ended)

@@ -82,40 +82,6 @@ static inline void e_lea_r(struct emit *e, int dst, int base, int32_t disp)
 static inline void e_load32(struct emit *e, int r, int32_t disp) { e_op_rm(e, 0x8b, r, H_RBP, disp); }
 static inline void e_store32(struct emit *e, int r, int32_t disp) { e_op_rm(e, 0x89, r, H_RBP, disp); }
 
-/* add dword [rbp+disp], imm */
-static inline void e_add32_mem_imm(struct emit *e, int32_t disp, int32_t imm)
-{
-	if (fits8(imm)) {
-		e_op_rm(e, 0x83, 0, H_RBP, disp);
-		e8(e, (uint8_t)imm);
-	} else {
-		e_op_rm(e, 0x81, 0, H_RBP, disp);
-		e32(e, (uint32_t)imm);
-	}
-}
-
-/* add qword [rbp+disp], imm8 (imm fits in a signed byte) */
-static inline void e_add64_mem_imm8(struct emit *e, int32_t disp, int8_t imm)
-{
-	e8(e, 0x48);
-	e_op_rm(e, 0x83, 0, H_RBP, disp);
-	e8(e, (uint8_t)imm);
-}
-
-/* add r32, imm */
-static inline void e_add32_imm(struct emit *e, int r, int32_t imm)
-{
-	if (fits8(imm)) {
-		e8(e, 0x83);
-		e8(e, (uint8_t)(0xc0 | r));
-		e8(e, (uint8_t)imm);
-	} else {
-		e8(e, 0x81);
-		e8(e, (uint8_t)(0xc0 | r));
-		e32(e, (uint32_t)imm);
-	}
-}
-
 /* movzx r32, r16 (same register) */
 static inline void e_zext16(struct emit *e, int r)
 {
