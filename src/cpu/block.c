@@ -58,9 +58,9 @@ void block_cache_free(struct block_cache *bc)
 	free(bc);
 }
 
-static inline uint32_t hash_of(uint32_t phys, int code32)
+static inline uint32_t hash_of(uint32_t phys, unsigned mode)
 {
-	uint32_t h = (phys ^ (phys >> HASH_BITS) ^ ((uint32_t)code32 << 15)) * 0x9e3779b1u;
+	uint32_t h = (phys ^ (phys >> HASH_BITS) ^ ((uint32_t)mode << 15)) * 0x9e3779b1u;
 	return h >> (32 - HASH_BITS);
 }
 
@@ -84,7 +84,7 @@ bool block_page_has_code(struct cpu *cpu, uint32_t ppage)
 
 static void hash_unlink(struct block_cache *bc, struct block *b)
 {
-	struct block **pp = &bc->hash[hash_of(b->phys, b->code32)];
+	struct block **pp = &bc->hash[hash_of(b->phys, b->mode)];
 	while (*pp && *pp != b)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -181,6 +181,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	b->phys = phys;
 	b->phys2 = ~0u;
 	b->code32 = cpu->code32;
+	b->mode = cpu_block_mode(cpu);
 	b->valid = 1;
 	b->host_code = NULL;
 	b->succ[0] = b->succ[1] = NULL;
@@ -229,7 +230,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	b->size = off;
 	bc->used += sizeof(struct block) + (size_t)n * sizeof(struct insn);
 	bc->used = (bc->used + 15) & ~(size_t)15;
-	uint32_t h = hash_of(phys, b->code32);
+	uint32_t h = hash_of(phys, b->mode);
 	b->hnext = bc->hash[h];
 	bc->hash[h] = b;
 	page_link(cpu, b, phys & ~0xfffu, 0);
@@ -249,7 +250,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
  * lookup find it now? */
 static inline bool usable(struct cpu *cpu, const struct block *b, uint32_t lin, uint32_t eip)
 {
-	if (!b->valid || b->code32 != cpu->code32 || b->phys2 != ~0u)
+	if (!b->valid || b->mode != cpu_block_mode(cpu) || b->phys2 != ~0u)
 		return false;
 	const struct tlb_entry *e = &cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~0xfffu))
@@ -279,8 +280,9 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 		phys = cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)].ppage | (lin & 0xfff);
 	else
 		phys = mmu_translate(cpu, lin, ACC_X);
-	for (struct block *b = bc->hash[hash_of(phys, cpu->code32)]; b; b = b->hnext) {
-		if (b->phys != phys || b->code32 != cpu->code32)
+	uint8_t mode = cpu_block_mode(cpu);
+	for (struct block *b = bc->hash[hash_of(phys, mode)]; b; b = b->hnext) {
+		if (b->phys != phys || b->mode != mode)
 			continue;
 		if (b->phys2 != ~0u) {
 			/* The second page may map elsewhere now: check it. */

@@ -18,6 +18,7 @@ struct block {
 	uint8_t code32;
 	uint8_t valid;
 	uint16_t n;
+	uint8_t mode;         /* cpu_block_mode() it was decoded in: part of its key */
 	struct block *hnext;  /* hash chain */
 	struct block *pnext[2]; /* per-page lists: [0] first page, [1] second */
 	void *host_code;      /* reserved for the translator */

@@ -63,9 +63,14 @@ void seg_load_real(struct cpu *cpu, int s, uint16_t sel)
 		sg->ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
 	}
 	seg_fast_update(sg);
+	cpu->block_break = 1; /* the block's mode may have changed */
 	if (s == S_CS || s == S_SS)
 		cpu_update_mode(cpu);
 }
+
+/* cpu_block_mode() names the TLB set by its index. */
+_Static_assert(offsetof(struct tlb, none) - offsetof(struct tlb, e) == 2 * sizeof(((struct tlb *)0)->e[0]),
+	       "tlb.none must follow tlb.e");
 
 void cpu_update_mode(struct cpu *cpu)
 {

@@ -261,6 +261,36 @@ static inline void seg_fast_update(struct seg *sg)
 }
 void cpu_update_mode(struct cpu *cpu); /* recompute cpl/code32/stack32/pmode */
 
+/* A block's mode: what its translation may take as constant, so blocks
+ * are keyed by it with their physical address (block.c) and bt
+ * specialises on it. Everything in it changes only through instructions
+ * that end their block (cpu_update_mode() and segment loads set
+ * block_break), so code reached from a block by chaining always runs in
+ * the block's own mode. */
+#define BMODE_CODE32 0x01
+#define BMODE_STACK32 0x02
+#define BMODE_FLAT_ES 0x04 /* ES, SS, DS: base 0, 4 GiB, readable and writable */
+#define BMODE_FLAT_SS 0x08
+#define BMODE_FLAT_DS 0x10
+#define BMODE_SET_SHIFT 5  /* the TLB set (tlb_set_off / sizeof tlb.e[0]) */
+static inline uint8_t bmode_flat_bit(int s)
+{
+	return s == S_ES ? BMODE_FLAT_ES : s == S_SS ? BMODE_FLAT_SS : s == S_DS ? BMODE_FLAT_DS : 0;
+}
+static inline uint8_t cpu_block_mode(const struct cpu *cpu)
+{
+	const uint8_t rw = SEG_OK_READ | SEG_OK_WRITE;
+	return (uint8_t)(cpu->code32 | (cpu->stack32 << 1) |
+			 (cpu->seg[S_ES].fast0 == rw ? BMODE_FLAT_ES : 0) |
+			 (cpu->seg[S_SS].fast0 == rw ? BMODE_FLAT_SS : 0) |
+			 (cpu->seg[S_DS].fast0 == rw ? BMODE_FLAT_DS : 0) |
+			 ((cpu->tlb_set_off / sizeof(cpu->tlb.e[0])) << BMODE_SET_SHIFT));
+}
+static inline uint32_t bmode_tlb_set_off(uint8_t mode)
+{
+	return (uint32_t)(mode >> BMODE_SET_SHIFT) * (uint32_t)sizeof(((struct cpu *)0)->tlb.e[0]);
+}
+
 /* Physical memory access for loaders, devices (DMA) and debuggers.
  * Returns 0 on success, -1 if [pa, pa+len) is not all RAM. */
 int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len);

@@ -148,12 +148,35 @@ static const uint8_t mem_class[8][8] = {
 	{MC_LOAD, 0, MC_ST, MC_STP, MC_LOAD, MC_LOAD, MC_STP, MC_STP},               /* DF */
 };
 
-/* 64 stubs of 32 bytes, by escape byte and ModRM.reg: uint16_t fn(st0 in
- * and new ST(0) out at rdi, operand at rsi, control word at rdx) returns
- * the host's status word. The ones that leave a new ST(0) (arithmetic,
- * loads) store it back with FSTPT. */
+/* The frame of every stub, without FNINIT (~40 ns each on the
+ * development machines, twice per instruction) or an unconditional FNCLEX
+ * (~18 ns): the x87 stack is empty at a call (the ABI), so the stub only
+ * clears exception flags something left set, saves the host's control
+ * word (callee-saved) at 2(%rdx) and loads the guest's from (%rdx); after
+ * the instruction it clears a pending unmasked exception before the next
+ * waiting instruction could trap on it, and at the end frees the (at most
+ * two) registers it left and puts the host's control word back. The
+ * exception flags a masked exception left stay set (the status word is
+ * caller-saved); the next stub's prologue clears them. */
+__asm__(".macro x87_stub_enter\n"
+	".byte 0xdf, 0xe0, 0xa8, 0x3f, 0x74, 0x02, 0xdb, 0xe2\n" /* fnstsw %ax; test $0x3f, %al; jz 1f; fnclex; 1: */
+	".byte 0xd9, 0x7a, 0x02, 0xd9, 0x2a\n"                   /* fnstcw 2(%rdx); fldcw (%rdx) */
+	".endm\n"
+	".macro x87_stub_status\n"
+	".byte 0xdf, 0xe0, 0xa8, 0x80, 0x74, 0x02, 0xdb, 0xe2\n" /* fnstsw %ax; test $0x80, %al; jz 1f; fnclex; 1: */
+	".endm\n"
+	".macro x87_stub_leave\n"
+	".byte 0xdd, 0xc0, 0xdd, 0xc1\n"                         /* ffree %st(0); ffree %st(1) */
+	".byte 0xd9, 0x6a, 0x02, 0xc3\n"                         /* fldcw 2(%rdx); ret */
+	".endm\n");
+
+/* 64 stubs of 64 bytes, by escape byte and ModRM.reg: uint16_t fn(st0 in
+ * and new ST(0) out at rdi, operand at rsi, control words at rdx: the
+ * guest's, then room for the host's) returns the host's status word. The
+ * ones that leave a new ST(0) (arithmetic, loads) store it back with
+ * FSTPT. */
 __asm__(".pushsection .text\n"
-	".balign 32\n"
+	".balign 64\n"
 	".globl x87_mini_stubs\n"
 	".hidden x87_mini_stubs\n"
 	".type x87_mini_stubs, @function\n"
@@ -164,16 +187,15 @@ __asm__(".pushsection .text\n"
 	".set x87_top, (\\esc == 0xd8 || \\esc == 0xda || \\esc == 0xdc || \\esc == 0xde) && x87_r != 2 && x87_r != 3\n"
 	".set x87_top, x87_top || (x87_r == 0 && \\esc != 0xd8 && \\esc != 0xda && \\esc != 0xdc && \\esc != 0xde)\n"
 	".set x87_top, x87_top || (\\esc == 0xdb && x87_r == 5) || (\\esc == 0xdf && (x87_r == 4 || x87_r == 5))\n"
-	".byte 0xdb, 0xe3, 0xd9, 0x2a, 0xdb, 0x2f\n"           /* fninit; fldcw (%rdx); fldt (%rdi) */
+	"x87_stub_enter\n"
+	".byte 0xdb, 0x2f\n"                                   /* fldt (%rdi) */
 	".byte \\esc, (x87_r << 3) | 6\n"                       /* the instruction on (%rsi) */
-	".byte 0xdf, 0xe0, 0xdb, 0xe2\n"                       /* fnstsw %ax; fnclex */
+	"x87_stub_status\n"
 	".if x87_top\n"
 	".byte 0xdb, 0x3f\n"                                   /* fstpt (%rdi) */
-	".else\n"
-	".byte 0x90, 0x90\n"
 	".endif\n"
-	".byte 0xdb, 0xe3, 0xc3\n"                             /* fninit; ret */
-	".fill 15, 1, 0xcc\n"
+	"x87_stub_leave\n"
+	".balign 64, 0xcc\n"
 	".set x87_r, x87_r + 1\n"
 	".endr\n"
 	".endr\n"
@@ -181,7 +203,7 @@ __asm__(".pushsection .text\n"
 	".popsection\n");
 
 void x87_mini_stubs(void);
-typedef uint16_t (*x87_mini_fn)(void *st0, void *mem, const uint16_t *cw);
+typedef uint16_t (*x87_mini_fn)(void *st0, void *mem, uint16_t cw[2]);
 
 /* The tag FNSAVE derives from a register's contents (SDM Vol. 1, 8.1.7):
  * zero, valid (normal), or special (NaN, infinity, denormal, and the
@@ -210,9 +232,9 @@ int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16
 		return 0;
 	uint8_t st[16] = {0};
 	memcpy(st, &f->st[r0], 10);
-	uint16_t cw = f->fcw;
-	uintptr_t at = (uintptr_t)&x87_mini_stubs + ((((uintptr_t)esc & 7) << 3) | (uintptr_t)reg) * 32;
-	uint16_t sw = ((x87_mini_fn)at)(st, mem, &cw);
+	uint16_t cw[2] = { f->fcw, 0 };
+	uintptr_t at = (uintptr_t)&x87_mini_stubs + ((((uintptr_t)esc & 7) << 3) | (uintptr_t)reg) * 64;
+	uint16_t sw = ((x87_mini_fn)at)(st, mem, cw);
 
 	uint16_t fresh = sw & FSW_EXC;
 	int held = (fresh & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE)) != 0;
@@ -254,12 +276,12 @@ int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16
 
 /* ---- arithmetic and comparisons between ST(0) and ST(i) ---- */
 
-/* 24 stubs of 32 bytes, for D8, DC, DE and ModRM.reg: the host stack is
+/* 24 stubs of 64 bytes, for D8, DC, DE and ModRM.reg: the host stack is
  * ST(0) = guest ST(0) (at rdi), ST(1) = guest ST(i) (at rdi+16), and the
  * instruction runs with i = 1. The result goes back to rdi (D8: ST(0))
  * or rdi+16 (DC: ST(i), DE: ST(i) then pop). */
 __asm__(".pushsection .text\n"
-	".balign 32\n"
+	".balign 64\n"
 	".globl x87_reg_stubs\n"
 	".hidden x87_reg_stubs\n"
 	".type x87_reg_stubs, @function\n"
@@ -267,10 +289,10 @@ __asm__(".pushsection .text\n"
 	".irp esc, 0xd8, 0xdc, 0xde\n"
 	".set x87_r, 0\n"
 	".rept 8\n"
-	".byte 0xdb, 0xe3, 0xd9, 0x2a\n"             /* fninit; fldcw (%rdx) */
+	"x87_stub_enter\n"
 	".byte 0xdb, 0x6f, 0x10, 0xdb, 0x2f\n"       /* fldt 16(%rdi); fldt (%rdi) */
 	".byte \\esc, 0xc1 | (x87_r << 3)\n"          /* the instruction, on ST(1) */
-	".byte 0xdf, 0xe0, 0xdb, 0xe2\n"             /* fnstsw %ax; fnclex */
+	"x87_stub_status\n"
 	".if x87_r != 2 && x87_r != 3\n"
 	".if \\esc == 0xd8\n"
 	".byte 0xdb, 0x3f\n"                         /* fstpt (%rdi) */
@@ -280,8 +302,8 @@ __asm__(".pushsection .text\n"
 	".byte 0xdb, 0x7f, 0x10\n"                   /* fstpt 16(%rdi) */
 	".endif\n"
 	".endif\n"
-	".byte 0xdb, 0xe3, 0xc3\n"                   /* fninit; ret */
-	".balign 32, 0xcc\n"
+	"x87_stub_leave\n"
+	".balign 64, 0xcc\n"
 	".set x87_r, x87_r + 1\n"
 	".endr\n"
 	".endr\n"
@@ -304,9 +326,9 @@ static int fast_arith_reg(struct fpu *f, uint8_t esc, uint8_t modrm)
 	uint8_t st[32] = {0};
 	memcpy(st, &f->st[r0], 10);
 	memcpy(st + 16, &f->st[ri], 10);
-	uint16_t cw = f->fcw;
-	uintptr_t at = (uintptr_t)&x87_reg_stubs + (uintptr_t)(e * 8 + reg) * 32;
-	uint16_t sw = ((x87_mini_fn)at)(st, NULL, &cw);
+	uint16_t cw[2] = { f->fcw, 0 };
+	uintptr_t at = (uintptr_t)&x87_reg_stubs + (uintptr_t)(e * 8 + reg) * 64;
+	uint16_t sw = ((x87_mini_fn)at)(st, NULL, cw);
 	uint16_t fresh = sw & FSW_EXC;
 	/* an unmasked exception: let the full round trip do what the
 	 * hardware does with the stack (nothing has changed yet) */

@@ -427,6 +427,8 @@ static void emit_seg_check(struct tstate *ts, struct slow *sl, int s, int size, 
 {
 	struct emit *e = ts->e;
 	uint8_t *ok = NULL;
+	if (ts->b->mode & bmode_flat_bit(s))
+		return; /* flat in the block's mode: base 0, nothing to check */
 	if (size > 1) {
 		e_op_rm(e, 0xf6, 0, H_RBP, SEG_OFF(s, fast0));     /* test byte [fast0], want */
 		e8(e, (uint8_t)want);
@@ -455,14 +457,14 @@ static void emit_tlb(struct tstate *ts, struct slow *sl, int size, int acc)
 	e8(e, 0x89); e8(e, 0xc1);                                 /* mov ecx, eax */
 	e8(e, 0xc1); e8(e, 0xe9); e8(e, 12 - 5);                  /* shr ecx, 7 */
 	e8(e, 0x81); e8(e, 0xe1); e32(e, (TLB_SIZE - 1) << 5);    /* and ecx, index mask */
-	e_op_rm(e, 0x03, H_RCX, H_RBP, CPU_OFF(tlb_set_off));     /* add ecx, [tlb_set_off] */
+	int32_t set = (int32_t)bmode_tlb_set_off(ts->b->mode);  /* the block's CPL's set */
 	e_lea_disp(e, H_RDX, H_RAX, size - 1);                    /* lea edx, [rax+size-1] */
 	e8(e, 0x81); e8(e, 0xe2); e32(e, 0xfffff000u);            /* and edx, ~0xfff */
-	e8(e, 0x3b); e8(e, 0x94); e8(e, 0x0d);                    /* cmp edx, [rbp+rcx+tag] */
-	e32(e, (uint32_t)(TLBE_OFF + tag));
+	e8(e, 0x3b); e8(e, 0x94); e8(e, 0x0d);                    /* cmp edx, [rbp+rcx+set+tag] */
+	e32(e, (uint32_t)(TLBE_OFF + set + tag));
 	ts_slow_jump(ts, sl, CC_NE);
-	e8(e, 0x48); e8(e, 0x8b); e8(e, 0xb4); e8(e, 0x0d);       /* mov rsi, [rbp+rcx+addend] */
-	e32(e, (uint32_t)(TLBE_OFF + (int32_t)offsetof(struct tlb_entry, addend)));
+	e8(e, 0x48); e8(e, 0x8b); e8(e, 0xb4); e8(e, 0x0d);       /* mov rsi, [rbp+rcx+set+addend] */
+	e32(e, (uint32_t)(TLBE_OFF + set + (int32_t)offsetof(struct tlb_entry, addend)));
 	e8(e, 0x48); e8(e, 0x01); e8(e, 0xc6);                    /* add rsi, rax */
 }
 
@@ -505,8 +507,10 @@ static void load_guest(struct tstate *ts, int dst, int r)
 static void probe_stack(struct tstate *ts, struct slow *sl, int size, int push, int from_ebp)
 {
 	struct emit *e = ts->e;
-	e_cmp8_mem_imm(e, CPU_OFF(stack32), 0);
-	ts_slow_jump(ts, sl, CC_E);
+	if (!(ts->b->mode & BMODE_STACK32)) {
+		e_cmp8_mem_imm(e, CPU_OFF(stack32), 0); /* always equal: a 16-bit stack */
+		ts_slow_jump(ts, sl, CC_E);
+	}
 	e_lea_r(e, H_RAX, ts_greg(from_ebp ? R_EBP : R_ESP), push ? -size : 0);
 	emit_seg_check(ts, sl, S_SS, size, push ? SEG_OK_WRITE : SEG_OK_READ);
 	emit_tlb(ts, sl, size, push ? ACC_W : ACC_R);

@@ -139,7 +139,7 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 	e8(e, 0x89); e8(e, 0xc6);                                  /* mov esi, eax */
 	e8(e, 0xc1); e8(e, 0xee); e8(e, 12 - 5);                   /* shr esi, 7 */
 	e8(e, 0x81); e8(e, 0xe6); e32(e, (TLB_SIZE - 1) << 5);     /* and esi, index mask */
-	e_op_rm(e, 0x03, H_RSI, H_RBP, CPU_OFF(tlb_set_off));      /* add esi, [tlb_set_off] */
+	tlbe += (int32_t)bmode_tlb_set_off(ts->b->mode);           /* the block's CPL's set */
 	e8(e, 0x89); e8(e, 0xc7);                                  /* mov edi, eax */
 	e8(e, 0x81); e8(e, 0xe7); e32(e, 0xfffff000u);             /* and edi, ~0xfff */
 	e8(e, 0x3b); e8(e, 0xbc); e8(e, 0x35);                     /* cmp edi, [rbp+rsi+tag_x] */
@@ -147,6 +147,8 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 	uint8_t *miss2 = e_jcc_fwd(e, CC_NE);
 	e8(e, 0x8b); e8(e, 0xbc); e8(e, 0x35);                     /* mov edi, [rbp+rsi+ppage] */
 	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, ppage)));
+	/* the entry names the page and the mode of its block: this one's */
+	e8(e, 0x81); e8(e, 0xcf); e32(e, ts->b->mode);             /* or edi, mode */
 	e8(e, 0x3b); e8(e, 0x7c); e8(e, 0x0a); e8(e, 4);           /* cmp edi, [rdx+rcx+4] */
 	uint8_t *miss3 = e_jcc_fwd(e, CC_NE);
 	e8(e, 0x48); e8(e, 0x8b); e8(e, 0x54); e8(e, 0x0a); e8(e, 8); /* mov rdx, [rdx+rcx+8] */
