@@ -61,8 +61,9 @@ lg_boot() {
 	lg_idle=${RINGVM_LINUX_IDLE:-60}
 	lg_stall=${RINGVM_LINUX_STALL:-600}
 	lg_limit=${RINGVM_LINUX_TIMEOUT:-3600}
-	# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL).
-	lg_cpu=${RINGVM_CPU:+-cpu $RINGVM_CPU}
+	# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL); callers add
+	# options of their own in lg_opts.
+	lg_cpu="${RINGVM_CPU:+-cpu $RINGVM_CPU} ${lg_opts:-}"
 	echo "booting: $ringvm $lg_cpu --accel $lg_engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $lg_initrd --append \"$lg_append\""
 	lg_start=$(date +%s)
 	"$ringvm" $lg_cpu --accel "$lg_engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$lg_initrd" \
