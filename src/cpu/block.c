@@ -13,6 +13,12 @@
 #define HASH_BITS 16
 #define ARENA_BYTES (32u << 20)
 
+#define RECENT_BITS 12
+static inline uint32_t recent_index(uint32_t lin)
+{
+	return (lin ^ (lin >> 12)) & ((1u << RECENT_BITS) - 1);
+}
+
 struct block_cache {
 	struct block *hash[1u << HASH_BITS];
 	struct block **page_head; /* per RAM page */
@@ -21,6 +27,11 @@ struct block_cache {
 	size_t used;
 	int flush_pending;
 	struct block *last; /* the block block_lookup() returned last, or NULL */
+	/* Blocks found lately, by linear EIP (recent_index()): bt runs most
+	 * blocks chained, so the run core's lookups rarely follow the block
+	 * looked up before it, and the successor cache misses; this catches
+	 * them without a page walk or the hash. A hint, checked by usable(). */
+	struct block *recent[1u << RECENT_BITS];
 	void (*drop)(void *opaque, struct block *b); /* see block_set_hooks */
 	void (*flush)(void *opaque);
 	void *drop_opaque;
@@ -68,6 +79,7 @@ void block_flush_all(struct cpu *cpu)
 {
 	struct block_cache *bc = cpu->bc;
 	memset(bc->hash, 0, sizeof(bc->hash));
+	memset(bc->recent, 0, sizeof(bc->recent));
 	memset(bc->page_head, 0, bc->npages * sizeof(*bc->page_head));
 	bc->used = 0;
 	bc->last = NULL;
@@ -246,11 +258,11 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
  * physical page it was decoded from (so nothing is walked or faulted that
  * the TLB would not have cached), same code size, not invalidated, inside
  * the CS limit, and on one page (a second page is revalidated by a walk,
- * in the full lookup). usable(): b was found at lin once; would the full
- * lookup find it now? */
+ * in the full lookup). usable(): would the full lookup at lin find b
+ * now (same page offset, the TLB maps lin's page to b's, same mode)? */
 static inline bool usable(struct cpu *cpu, const struct block *b, uint32_t lin, uint32_t eip)
 {
-	if (!b->valid || b->mode != cpu_block_mode(cpu) || b->phys2 != ~0u)
+	if (!b->valid || b->mode != cpu_block_mode(cpu) || b->phys2 != ~0u || ((b->phys ^ lin) & 0xfff))
 		return false;
 	const struct tlb_entry *e = &cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~0xfffu))
@@ -309,8 +321,14 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
  * new block if needed); links the result to the block run before. */
 __attribute__((noinline)) static struct block *lookup_slow(struct cpu *cpu, uint32_t lin, uint32_t eip)
 {
-	struct block *b = lookup_hash(cpu, eip, lin);
-	chain(cpu->bc, lin, b);
+	struct block_cache *bc = cpu->bc;
+	struct block **slot = &bc->recent[recent_index(lin)];
+	struct block *b = *slot;
+	if (!b || !usable(cpu, b, lin, eip)) {
+		b = lookup_hash(cpu, eip, lin);
+		*slot = b;
+	}
+	chain(bc, lin, b);
 	return b;
 }
 

@@ -144,7 +144,7 @@ const void *bt_next(struct cpu *cpu)
 			bt_chain(bt, site, code);
 		if (cpu->code32) {
 			uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
-			bt->jc[lin & ((1u << BT_JC_BITS) - 1)] = (struct bt_jc){
+			bt->jc[bt_jc_index(lin)] = (struct bt_jc){
 				lin, (b->phys & ~0xfffu) | b->mode, (const uint8_t *)code - BT_PROLOGUE };
 		}
 	}

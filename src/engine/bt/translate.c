@@ -131,7 +131,9 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 	e_load32(e, H_RAX, CPU_OFF(eip));
 	e_op_rm(e, 0x03, H_RAX, H_RBP, cs_base);                   /* add eax, [cs.base] */
 	e8(e, 0x89); e8(e, 0xc1);                                  /* mov ecx, eax */
-	e8(e, 0x81); e8(e, 0xe1); e32(e, (1u << BT_JC_BITS) - 1);   /* and ecx, mask */
+	e8(e, 0xc1); e8(e, 0xe9); e8(e, 12);                       /* shr ecx, 12 */
+	e8(e, 0x31); e8(e, 0xc1);                                  /* xor ecx, eax */
+	e8(e, 0x81); e8(e, 0xe1); e32(e, (1u << BT_JC_BITS) - 1);   /* and ecx, mask: bt_jc_index() */
 	e8(e, 0xc1); e8(e, 0xe1); e8(e, 4);                        /* shl ecx, 4 */
 	e_mov64_imm(e, H_RDX, (uint64_t)(uintptr_t)ts->bt->jc);
 	e8(e, 0x3b); e8(e, 0x04); e8(e, 0x0a);                     /* cmp eax, [rdx+rcx] */
