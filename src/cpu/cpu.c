@@ -53,6 +53,7 @@ void seg_set_cache(struct seg *sg, uint16_t sel, uint32_t base, uint32_t limit, 
 void seg_load_real(struct cpu *cpu, int s, uint16_t sel)
 {
 	struct seg *sg = &cpu->seg[s];
+	uint8_t mode = cpu_block_mode(cpu);
 	if (cpu->eflags & FL_VM) {
 		seg_set_cache(sg, sel, (uint32_t)sel << 4, 0xffff,
 			      s == S_CS ? 0xfb : 0xf3);
@@ -63,7 +64,8 @@ void seg_load_real(struct cpu *cpu, int s, uint16_t sel)
 		sg->ok = SEG_OK_READ | SEG_OK_WRITE | SEG_OK_EXEC;
 	}
 	seg_fast_update(sg);
-	cpu->block_break = 1; /* the block's mode may have changed */
+	if (cpu_block_mode(cpu) != mode)
+		cpu->block_break = 1; /* the rest of the block was made for the old mode */
 	if (s == S_CS || s == S_SS)
 		cpu_update_mode(cpu);
 }
@@ -101,7 +103,8 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
 	changeable &= impl;
 	uint32_t old = cpu->eflags;
 	cpu->eflags = ((old & ~changeable) | (v & changeable)) | FL_1;
-	if ((old ^ cpu->eflags) & (FL_VM | FL_IF | FL_TF | FL_RF | FL_IOPL | FL_AC))
+	/* Clearing IF makes nothing deliverable (as CLI): no break for it. */
+	if (((old ^ cpu->eflags) & (FL_VM | FL_TF | FL_RF | FL_IOPL | FL_AC)) || (cpu->eflags & ~old & FL_IF))
 		cpu->block_break = 1;
 	if ((old ^ cpu->eflags) & (FL_VM | FL_AC))
 		cpu_update_mode(cpu);

@@ -27,9 +27,13 @@ void op_write_slow(struct cpu *cpu, const struct insn *in, int n, uint32_t v)
 		if (o->reg == S_CS)
 			raise_ud(cpu); /* MOV CS is #UD (SDM MOV) */
 		seg_load(cpu, o->reg, (uint16_t)v);
-		if (o->reg == S_SS)
-			cpu->inhibit_irq = 1; /* MOV SS shadows the next instruction */
-		cpu->block_break = 1;
+		/* MOV SS shadows the next instruction (the run core's); any
+		 * other load ends the block only if it changed the block's
+		 * mode (seg_load does that) */
+		if (o->reg == S_SS) {
+			cpu->inhibit_irq = 1;
+			cpu->block_break = 1;
+		}
 		break;
 	default:
 		raise_ud(cpu);

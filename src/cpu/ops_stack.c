@@ -91,9 +91,10 @@ static void op_pop(struct cpu *cpu, const struct insn *in)
 			raise_ud(cpu);
 		seg_load(cpu, o->reg, (uint16_t)v);
 		cpu->r[R_ESP] = nesp; /* the old SS.B sized the increment */
-		if (o->reg == S_SS)
+		if (o->reg == S_SS) {
 			cpu->inhibit_irq = 1; /* POP SS shadows the next instruction */
-		cpu->block_break = 1;
+			cpu->block_break = 1;
+		}
 		break;
 	default:
 		raise_ud(cpu);
@@ -168,8 +169,7 @@ static void op_popf(struct cpu *cpu, const struct insn *in)
 	if (size == 4)
 		v &= ~FL_RF; /* RF is cleared */
 	set_sp(cpu, stack_ptr(cpu) + (uint32_t)size);
-	cpu_set_eflags(cpu, v, mask);
-	cpu->block_break = 1; /* TF/IF/DF... may have changed */
+	cpu_set_eflags(cpu, v, mask); /* ends the block if TF, IF... changed */
 }
 
 /* ---- ENTER / LEAVE ---- */

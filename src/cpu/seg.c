@@ -60,16 +60,20 @@ void seg_load_desc(struct cpu *cpu, struct seg *sg, uint16_t sel, struct desc *d
 		d->hi |= 0x100u;
 		desc_write_hi(cpu, sel, d->hi);
 	}
+	uint8_t mode = cpu_block_mode(cpu);
 	seg_set_cache(sg, sel, desc_base(d), desc_limit(d), desc_attr(d));
-	cpu->block_break = 1; /* the block's mode may have changed */
+	if (cpu_block_mode(cpu) != mode)
+		cpu->block_break = 1; /* the rest of the block was made for the old mode */
 }
 
 void seg_load_null(struct cpu *cpu, int s, uint16_t sel)
 {
 	/* SDM Vol. 3, 3.4.2: a null selector loads without a fault; any
 	 * later access through the register is #GP(0). */
+	uint8_t mode = cpu_block_mode(cpu);
 	seg_set_cache(&cpu->seg[s], sel, 0, 0, 0);
-	cpu->block_break = 1;
+	if (cpu_block_mode(cpu) != mode)
+		cpu->block_break = 1;
 }
 
 void seg_load_checked(struct cpu *cpu, int s, uint16_t sel, int cpl, int badvec)
