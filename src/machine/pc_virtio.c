@@ -69,8 +69,8 @@ static int add(struct pc *pc, struct pc_virtio *pv, struct virtio_pci *v, char *
 int pc_virtio_init(struct pc *pc, char *err, size_t errlen)
 {
 	const struct vio_config *vc = pc->cfg.virtio;
-	if (!vc)
-		return 0;
+	if (!vc || !(vc->ndrives || vc->nnics || vc->rng || vc->console))
+		return 0; /* no devices: the board stays as it was, no PCI root in the DSDT */
 	struct pc_virtio *pv = calloc(1, sizeof(*pv));
 	if (!pv) {
 		snprintf(err, errlen, "out of memory");
