@@ -4,11 +4,12 @@
 #  1. the guest writes a 200 KB file of random bytes (from virtio-rng's
 #     /dev/hwrng) to a minix file system on a virtio disk, syncs, and
 #     prints its checksum; ringvm is then killed with SIGKILL. The same
-#     boot has a read-only drive: the guest makes its block device
-#     writable in the kernel (blockdev --setrw) and writes, which the
-#     device must refuse (dd fails) — the image's checksum on the host
-#     must not change; and it writes a line to the virtio console, which
-#     must reach the file its -chardev names.
+#     boot has a read-only drive: its contents must read back as the
+#     image holds them, a write must fail (Linux sees VIRTIO_BLK_F_RO and
+#     refuses it even after blockdev --setrw; the device's own IOERR for
+#     writes is test_dev_virtio's), and the image's checksum on the host
+#     must not change; and the guest writes a line to the virtio
+#     console, which must reach the file its -chardev names.
 #  2. a new ringvm boots with the same image; /init mounts it
 #     (ringvm.disk=/dev/vda) and the guest prints the file's checksum:
 #     it must equal the one of boot 1.
@@ -67,7 +68,7 @@ fi
 [ $vg_status -eq 137 ] || { echo "FAIL: ringvm was not the one killed by SIGKILL (status $vg_status)"; fail=1; }
 [ ${#written} -eq 64 ] || { echo "FAIL: no checksum of the written file"; fail=1; }
 [ "$written" != "$(printf '' | sha256sum | cut -d' ' -f1)" ] || { echo "FAIL: the written file is empty (no virtio-rng?)"; fail=1; }
-grep -aq '^RINGVM-T ro-write refused: .*I/O error' "$t/boot1.txt" || { echo "FAIL: the read-only drive did not refuse a write with an I/O error"; fail=1; }
+grep -aq '^RINGVM-T ro-write refused: ' "$t/boot1.txt" || { echo "FAIL: a write to the read-only drive was not refused"; fail=1; }
 grep -aq "^RINGVM-T ro-before $(echo "$ro_sum" | cut -d' ' -f1)" "$t/boot1.txt" ||
 	{ echo "FAIL: the guest read other bytes than the read-only image holds"; fail=1; }
 [ "$(sha256sum <"$t/ro.img")" = "$ro_sum" ] || { echo "FAIL: the read-only image changed"; fail=1; }
