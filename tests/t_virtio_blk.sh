@@ -26,6 +26,26 @@ t=$BUILD/t_virtio_blk
 rm -rf "$t"
 mkdir -p "$t"
 fail=0
+# Bad device options: status 1 and a message naming the problem.
+refuse() { # refuse REGEX ARGS...
+	want=$1
+	shift
+	msg=$("$ringvm" "$@" </dev/null 2>&1)
+	st=$?
+	if [ $st -ne 1 ] || ! echo "$msg" | grep -q -- "$want"; then
+		echo "FAIL: ringvm $* gave status $st: $msg"
+		fail=1
+	fi
+}
+refuse "No such file" -drive "file=$t/none.img,if=virtio"
+refuse "no qcow2" -drive "file=$t/none.img,if=virtio,format=qcow2"
+refuse "only if=virtio" -drive "file=$t/none.img,if=ide"
+refuse "readonly= takes on or off" -drive "file=$t/none.img,if=virtio,readonly=maybe"
+refuse "not a regular file or block device" -drive "file=/dev/null,if=virtio"
+: >"$t/empty.img"
+refuse "smaller than one 512-byte sector" -drive "file=$t/empty.img,if=virtio"
+refuse "no drive 'd1'" -drive "file=$t/none.img,if=none,id=d0" -device virtio-blk-pci,drive=d1
+refuse "needs id=ID and path=FILE" -chardev file,id=c0
 truncate -s 8M "$t/disk.img"
 mkfs.minix "$t/disk.img" >/dev/null || { echo "FAIL: mkfs.minix"; exit 1; }
 head -c 1M /dev/urandom >"$t/ro.img"
