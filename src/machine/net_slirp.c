@@ -221,8 +221,20 @@ void net_slirp_free(struct net_slirp *s)
 void net_slirp_send(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct net_slirp *s = opaque;
-	if (len <= INT_MAX)
-		slirp_input(s->slirp, frame, (int)len);
+	if (len > INT_MAX)
+		return;
+	slirp_input(s->slirp, frame, (int)len);
+	/* Slirp moves data to the host sockets, and sends the guest the ACKs
+	 * that open its window, only when polled: poll now rather than at
+	 * the board's next look (up to a 10 ms slice away for a busy guest),
+	 * which would cap guest-to-host TCP at about a window per slice. */
+	struct pollfd pfd[MAX_FDS];
+	int timeout = 0;
+	int n = net_slirp_fill(s, pfd, MAX_FDS, &timeout);
+	if (poll(pfd, (nfds_t)n, 0) <= 0)
+		for (int i = 0; i < n; i++)
+			pfd[i].revents = 0;
+	net_slirp_dispatch(s, pfd, n);
 }
 
 static int add_poll(int fd, int events, void *opaque)
