@@ -29,3 +29,9 @@ bench: deps $(BUILD)/ringvm $(BUILD)/bench/ips $(BUILD)/bench/tschz $(BUILD)/ben
 		LINUX_GUEST_DIR=$(or $(LINUX_GUEST_DIR),guest-linux) \
 		BENCH_CMD="make bench$(if $(filter-out build,$(BUILD)), BUILD=$(BUILD)) BENCH_RUNS=$(BENCH_RUNS)" \
 		sh bench/run.sh
+
+# Virtio disk and network throughput in the Linux guest, ringvm beside
+# QEMU-TCG (bench/virtio_io.sh, docs/virtio.md).
+.PHONY: bench-virtio
+bench-virtio: deps $(BUILD)/ringvm
+	BUILD=$(BUILD) sh bench/virtio_io.sh

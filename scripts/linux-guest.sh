@@ -78,7 +78,30 @@ done
 ln -s bin "$r/sbin"
 cp "$here/guest-init/init" "$r/init"
 cp "$here/guest-init/workloads.sh" "$r/workloads.sh"
-chmod 755 "$r/init"
+cp "$here/guest-init/udhcpc.script" "$r/etc/udhcpc.script"
+chmod 755 "$r/init" "$r/etc/udhcpc.script"
+# The virtio drivers from the same kernel package, and the small minix
+# file system the disk tests use, uncompressed, with the order /init
+# loads them in (each after what it depends on); /init loads them only
+# when the machine has a virtio device and the running kernel is theirs.
+kver=$(ls "$stage/deb/lib/modules" | head -1)
+kmod=$stage/deb/lib/modules/$kver/kernel
+mkdir -p "$r/lib/modules/$kver"
+for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover \
+	drivers/net/net_failover drivers/net/virtio_net drivers/char/hw_random/virtio-rng drivers/char/virtio_console \
+	fs/minix/minix; do
+	b=$(basename "$m").ko
+	if [ -f "$kmod/$m.ko" ]; then
+		cp "$kmod/$m.ko" "$r/lib/modules/$kver/$b"
+	elif [ -f "$kmod/$m.ko.xz" ]; then
+		xz -dc "$kmod/$m.ko.xz" >"$r/lib/modules/$kver/$b"
+	else
+		echo "linux-guest: $m.ko not in $(basename "$kdeb") (built in?), skipped" >&2
+		continue
+	fi
+	echo "$b" >>"$r/lib/modules/$kver/load-order"
+done
 # The kernel opens /dev/console before /init runs; creating the node needs
 # root (init falls back to devtmpfs without it).
 mknod -m 600 "$r/dev/console" c 5 1 2>/dev/null || true

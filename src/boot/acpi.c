@@ -8,6 +8,16 @@
  *     {
  *         Name (_S5, Package (4) { SLP_TYP, SLP_TYP, Zero, Zero })
  *     }
+ *
+ * and, when the board has PCI devices besides the host bridge, the root
+ * bridge that makes ACPI systems scan bus 0 (Linux does not probe PCI
+ * on its own once ACPI is on):
+ *
+ *         Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))
+ *                                        Name (_ADR, Zero) Name (_UID, Zero) } }
+ *
+ * It has no _PRT: a system then takes each function's interrupt line
+ * register (ringvm sets it, as a BIOS would) as its ISA IRQ.
  */
 #include <string.h>
 
@@ -87,6 +97,41 @@ static uint8_t *aml_s5(uint8_t *p, uint8_t typ)
 	p = aml_int(p, typ);
 	p = aml_int(p, 0);
 	p = aml_int(p, 0);
+	*len = (uint8_t)(p - len);
+	return p;
+}
+
+#define AML_SCOPE 0x10
+#define AML_DWORD 0x0c
+#define AML_EXT 0x5b
+#define AML_DEVICE 0x82
+#define PCI0_LEN 36
+#define EISA_PNP0A03 0x030ad041u
+
+static uint8_t *aml_pci0(uint8_t *p)
+{
+	*p++ = AML_SCOPE;
+	*p++ = PCI0_LEN - 1; /* PkgLength: one byte, from itself on */
+	memcpy(p, "\\_SB_", 5);
+	p += 5;
+	*p++ = AML_EXT;
+	*p++ = AML_DEVICE;
+	uint8_t *len = p++;
+	memcpy(p, "PCI0", 4);
+	p += 4;
+	*p++ = AML_NAME;
+	memcpy(p, "_HID", 4);
+	p += 4;
+	*p++ = AML_DWORD;
+	wr32(p, EISA_PNP0A03);
+	p += 4;
+	static const char *const zero[] = { "_ADR", "_UID" };
+	for (int i = 0; i < 2; i++) {
+		*p++ = AML_NAME;
+		memcpy(p, zero[i], 4);
+		p += 4;
+		*p++ = AML_ZERO;
+	}
 	*len = (uint8_t)(p - len);
 	return p;
 }
@@ -172,7 +217,7 @@ int acpi_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct fw_
 	/* RSDP, RSDT (two entries), FADT, FACS (64-byte aligned), MADT, DSDT */
 	uint32_t rsdt = at + 32, fadt = rsdt + 48, facs = (fadt + FADT_V1_LEN + 63) & ~63u;
 	uint32_t madt = facs + FACS_LEN, dsdt = (madt + madt_len(b) + 15) & ~15u;
-	uint32_t end = dsdt + HDR + 16;
+	uint32_t end = dsdt + HDR + 16 + (b->pci_root ? PCI0_LEN : 0);
 	if ((at & 63) || end - at > room || (uint64_t)at + room > g->size)
 		return -1;
 	uint8_t *ram = g->ram;
@@ -180,7 +225,10 @@ int acpi_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct fw_
 
 	uint8_t *d = ram + dsdt;
 	header(d, "DSDT", 0, 1);
-	wr32(d + 4, (uint32_t)(aml_s5(d + HDR, b->s5_slp_typ) - d));
+	uint8_t *aml = aml_s5(d + HDR, b->s5_slp_typ);
+	if (b->pci_root)
+		aml = aml_pci0(aml);
+	wr32(d + 4, (uint32_t)(aml - d));
 	finish(d);
 
 	write_madt(ram + madt, b);

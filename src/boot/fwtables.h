@@ -4,6 +4,7 @@
 #ifndef RINGVM_FWTABLES_H
 #define RINGVM_FWTABLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "boot/boot.h"
@@ -32,6 +33,7 @@ struct fw_board {
 	 * timer, the SCI's ISA IRQ, S5's SLP_TYP, the RTC's century index. */
 	uint16_t pm1a_evt, pm1a_cnt, pm_tmr;
 	uint8_t sci_irq, s5_slp_typ, century;
+	bool pci_root;             /* describe PCI bus 0 in the DSDT (there are devices) */
 };
 
 /* Each writes its tables at [at, at + room) of guest RAM and returns the

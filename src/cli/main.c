@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "cli/devopts.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
 #include "engine/engine.h"
@@ -58,6 +59,13 @@ static void usage(FILE *f)
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
+		"  -drive file=IMG,if=virtio[,format=raw][,readonly=on][,cache=MODE]\n"
+		"                     a raw disk image as a virtio-blk disk (no qcow2)\n"
+		"  -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]  user-mode network\n"
+		"  -device virtio-net-pci,netdev=ID | virtio-blk-pci,drive=ID | virtio-rng-pci\n"
+		"        | virtconsole,chardev=ID   virtio devices (docs/virtio.md)\n"
+		"  -nic user[,hostfwd=...]  the same as -netdev user + -device virtio-net-pci\n"
+		"  -chardev file,id=ID,path=FILE | stdio,id=ID   output of a virtconsole\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
 		"-bios -no-reboot -no-acpi -debugcon -gdb -cpu (and --cpu).\n"
@@ -124,6 +132,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_DRIVE, OPT_NETDEV, OPT_NIC, OPT_DEVICE, OPT_CHARDEV,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +149,11 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "netdev", required_argument, NULL, OPT_NETDEV },
+	{ "nic", required_argument, NULL, OPT_NIC },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "chardev", required_argument, NULL, OPT_CHARDEV },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -150,7 +164,8 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
-					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb", NULL };
+					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
+					     "drive", "netdev", "nic", "device", "chardev", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -181,6 +196,7 @@ struct opts {
 	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
+	struct devopts dev; /* -drive, -netdev, -nic, -device, -chardev */
 };
 
 /* Returns -1 to continue, else an exit status. */
@@ -216,6 +232,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_GDB: o->gdb = optarg; break;
+		case OPT_DRIVE: case OPT_NETDEV: case OPT_NIC: case OPT_DEVICE: case OPT_CHARDEV: {
+			static const char *const kinds[] = { "drive", "netdev", "nic", "device", "chardev" };
+			if (devopts_add(&o->dev, kinds[c - OPT_DRIVE], optarg, err, sizeof(err)) < 0)
+				return fail("%s%s", err, "");
+			break;
+		}
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -267,6 +289,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		o->accel = "bt";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
+	if (devopts_finish(&o->dev, err, sizeof(err)) < 0)
+		return fail("%s%s", err, "");
 	return -1;
 }
 
@@ -375,6 +399,7 @@ static int run(const struct opts *o)
 	cfg.deterministic = o->deterministic;
 	cfg.console_in = STDIN_FILENO;
 	cfg.console_out = STDOUT_FILENO;
+	cfg.virtio = &o->dev.cfg;
 
 	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
 	size_t kernel_len = 0, initrd_len = 0;
@@ -512,6 +537,7 @@ int main(int argc, char **argv)
 	int rc = parse(argc, av, &o);
 	if (rc < 0)
 		rc = run(&o);
+	devopts_free(&o.dev);
 	free_args(argc, argv, av);
 	return rc;
 }

@@ -17,20 +17,117 @@ static int read_only(unsigned off)
 	       (off >= 0x10 && off < 0x3c) || (off >= 0x3d && off < 0x40);
 }
 
+#define CMD_MEM 0x0002u
+#define CMD_INTX_OFF 0x0400u
+#define CMD_WRITABLE 0x0507u /* I/O, memory, bus master, SERR#, INTx disable */
+#define STATUS_INTX 0x08u    /* status bit 3 (in byte 0x06) */
+
+static uint16_t rd16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
+static uint32_t rd32(const uint8_t *b) { return rd16(b) | (uint32_t)rd16(b + 2) << 16; }
+static void wr32(uint8_t *b, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The device at bus/devfn, NULL for the bridge and for empty slots. */
+static struct pci_dev *dev_at(struct pci_host *p, uint32_t addr)
+{
+	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff;
+	if (bus != 0 || (devfn & 7) || devfn == 0 || (devfn >> 3) >= PCI_MAX_DEVS)
+		return NULL;
+	return p->dev[devfn >> 3];
+}
+
+/* INTA# of every device on d's IRQ, ORed: the line as the IRQ router
+ * drives it. */
+static void update_irq(struct pci_dev *d)
+{
+	struct pci_host *p = d->host;
+	if (!p)
+		return; /* not plugged in yet */
+	bool level = false;
+	for (int i = 1; i < PCI_MAX_DEVS; i++) {
+		struct pci_dev *o = p->dev[i];
+		if (o && o->irq == d->irq && o->irq_level && !(rd16(o->cfg + 0x04) & CMD_INTX_OFF))
+			level = true;
+	}
+	if (p->intx)
+		p->intx(p->intx_opaque, d->irq, level);
+}
+
+void pci_set_irq(struct pci_dev *d, bool level)
+{
+	d->irq_level = level;
+	if (level)
+		d->cfg[0x06] |= STATUS_INTX;
+	else
+		d->cfg[0x06] &= (uint8_t)~STATUS_INTX;
+	update_irq(d);
+}
+
+/* Put each BAR on the MMIO bus where its register says, while memory
+ * decoding is on; a BAR that would overlap another range stays off. */
+static void remap(struct pci_dev *d)
+{
+	bool mem = rd16(d->cfg + 0x04) & CMD_MEM;
+	for (int i = 0; i < PCI_BARS; i++) {
+		if (!d->bar_size[i])
+			continue;
+		uint32_t want = mem ? rd32(d->cfg + 0x10 + 4 * i) & ~(d->bar_size[i] - 1) : 0;
+		if (want == d->bar_mapped[i])
+			continue;
+		if (d->bar_mapped[i])
+			bus_del(d->host->mmio, d->bar_mapped[i]);
+		d->bar_mapped[i] = 0;
+		if (want && bus_add_mmio(d->host->mmio, want, d->bar_size[i], d->bar_ops[i], d->opaque) == 0)
+			d->bar_mapped[i] = want;
+	}
+}
+
+static void dev_write(struct pci_dev *d, unsigned reg, int size, uint32_t v)
+{
+	for (int i = 0; i < size; i++) {
+		unsigned off = (reg + (unsigned)i) & 0xff;
+		uint8_t b = (uint8_t)(v >> (8 * i));
+		if (off == 0x04 || off == 0x05)
+			d->cfg[off] = (uint8_t)((d->cfg[off] & ~(CMD_WRITABLE >> (8 * (off - 4)))) |
+						(b & (CMD_WRITABLE >> (8 * (off - 4)))));
+		else if (off == 0x07)
+			d->cfg[off] &= (uint8_t)~(b & 0xf9); /* error bits: write 1 to clear */
+		else if ((off >= 0x10 && off < 0x28) || off == 0x3c)
+			d->cfg[off] = b;
+	}
+	/* A BAR reads back its size mask: the low bits are zero (32-bit
+	 * memory, not prefetchable); BARs that do not exist stay zero. */
+	for (int i = 0; i < PCI_BARS; i++)
+		wr32(d->cfg + 0x10 + 4 * i, rd32(d->cfg + 0x10 + 4 * i) & ~(d->bar_size[i] - 1) &
+						   (d->bar_size[i] ? ~0u : 0u));
+	remap(d);
+	update_irq(d);
+}
+
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
-	if (bus != 0 || devfn != 0)
+	struct pci_dev *d = dev_at(p, addr);
+	if (!d && (bus != 0 || devfn != 0))
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	const uint8_t *cfg = d ? d->cfg : p->bridge;
 	uint32_t v = 0;
 	for (int i = 0; i < size; i++)
-		v |= (uint32_t)p->bridge[(reg + (uint32_t)i) & 0xff] << (8 * i);
+		v |= (uint32_t)cfg[(reg + (uint32_t)i) & 0xff] << (8 * i);
 	return v;
 }
 
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
+	struct pci_dev *d = dev_at(p, addr);
+	if (d) {
+		dev_write(d, reg, size, v);
+		return;
+	}
 	if (bus != 0 || devfn != 0)
 		return;
 	for (int i = 0; i < size; i++) {
@@ -107,12 +204,50 @@ void pci_host_reset(struct pci_host *p)
 	 * "an emulated i440FX" and reads the RAM size from the CMOS. */
 	b[0x2c] = 0xf4; b[0x2d] = 0x1a;
 	b[0x2e] = 0x00; b[0x2f] = 0x11;
+	for (int i = 1; i < PCI_MAX_DEVS; i++) {
+		struct pci_dev *d = p->dev[i];
+		if (!d)
+			continue;
+		memcpy(d->cfg, d->cfg_init, sizeof(d->cfg));
+		d->irq_level = false;
+		remap(d);
+		update_irq(d);
+	}
+}
+
+int pci_host_add(struct pci_host *p, struct pci_dev *d, int irq)
+{
+	int slot = 1;
+	while (slot < PCI_MAX_DEVS && p->dev[slot])
+		slot++;
+	if (slot == PCI_MAX_DEVS || !p->mmio)
+		return -1;
+	d->host = p;
+	d->irq = irq;
+	for (int i = 0; i < PCI_BARS; i++) {
+		uint32_t sz = d->bar_size[i];
+		if (!sz)
+			continue;
+		uint32_t base = (p->next_bar + sz - 1) & ~(sz - 1);
+		if (base < PCI_MMIO_BASE || (uint64_t)base + sz > PCI_MMIO_END)
+			return -1;
+		wr32(d->cfg + 0x10 + 4 * i, base);
+		p->next_bar = base + sz;
+	}
+	d->cfg[0x04] = CMD_MEM;
+	d->cfg[0x3c] = (uint8_t)irq;
+	d->cfg[0x3d] = 1; /* INTA# */
+	memcpy(d->cfg_init, d->cfg, sizeof(d->cfg));
+	p->dev[slot] = d;
+	remap(d);
+	return slot;
 }
 
 int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *board)
 {
 	memset(p, 0, sizeof(*p));
 	p->board = board;
+	p->next_bar = PCI_MMIO_BASE;
 	pci_host_reset(p);
 	if (bus_add_pio(pio, 0xcf8, 4, &cf8_ops, p) || bus_add_pio(pio, 0xcfc, 4, &cfc_ops, p))
 		return -1;

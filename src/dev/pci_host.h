@@ -6,26 +6,68 @@
  * Intel 82441FX (440FX, 8086:1237), as real chipsets and QEMU's pc board
  * do (with QEMU's subsystem ID 1af4:1100), so that operating systems find
  * and use mechanism #1. It has no BARs;
- * its other configuration bytes are plain read/write storage. Every other
+ * its other configuration bytes are plain read/write storage.
+ *
+ * Devices (the virtio functions) plug in at slots 1.. with
+ * pci_host_add(): function 0 only, 32-bit memory BARs that the host maps
+ * on the MMIO bus while memory decoding is on, and INTA# routed to an
+ * ISA IRQ (the "firmware" assignment, written to the interrupt line
+ * register) that is the OR of every device on it. Every other
  * device/function reads 0xffffffff. */
 #ifndef RINGVM_PCI_HOST_H
 #define RINGVM_PCI_HOST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dev/dev.h"
 #include "machine/bus.h"
+
+#define PCI_MAX_DEVS 8
+#define PCI_BARS 6
+
+/* A device function. The owner fills cfg (IDs, class, capabilities) and
+ * bar_size/bar_ops before pci_host_add(); the host owns the command,
+ * status, BAR and interrupt registers from then on. */
+struct pci_dev {
+	uint8_t cfg[256];
+	uint8_t cfg_init[256];             /* cfg as at power on (reset) */
+	uint32_t bar_size[PCI_BARS];       /* power of two >= 4096, 0: none */
+	const struct bus_ops *bar_ops[PCI_BARS];
+	void *opaque;                      /* for bar_ops */
+	uint32_t bar_mapped[PCI_BARS];     /* base on the MMIO bus, 0: not */
+	bool irq_level;
+	int irq;                           /* ISA IRQ INTA# is routed to */
+	struct pci_host *host;
+};
 
 struct pci_host {
 	uint32_t addr;        /* CONFIG_ADDRESS */
 	uint8_t rcr;          /* reset control register (0xcf9) */
 	uint8_t bridge[256];  /* config space of 00:00.0 */
 	const struct board_req *board;
+	/* Devices: set mmio and intx before pci_host_add(). */
+	struct bus *mmio;
+	void (*intx)(void *opaque, int irq, int level);
+	void *intx_opaque;
+	struct pci_dev *dev[PCI_MAX_DEVS]; /* by slot; [0] is the bridge */
+	uint32_t next_bar;                 /* next firmware BAR address */
 };
 
 int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *board);
 void pci_host_reset(struct pci_host *p);
 /* Configuration read/write as the data port does it (tests). */
+/* Plug d in at the next free slot with INTA# on ISA IRQ irq; its BARs
+ * get firmware addresses from PCI_MMIO_BASE up and memory decoding on, as
+ * a BIOS would leave them. Returns the slot, or -1 when the bus is full
+ * or the MMIO window is used up. */
+#define PCI_MMIO_BASE 0xfe000000u
+#define PCI_MMIO_END 0xfec00000u
+int pci_host_add(struct pci_host *p, struct pci_dev *d, int irq);
+/* Drive d's INTA# (level-triggered; the host ORs the devices sharing
+ * an IRQ and honours the command register's interrupt disable). */
+void pci_set_irq(struct pci_dev *d, bool level);
+
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size);
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v);
 

@@ -240,6 +240,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "internal error: overlapping device ports");
 		goto fail;
 	}
+	if (pc_virtio_init(pc, err, errlen) < 0)
+		goto fail;
 	rtc_set_memory(&pc->rtc, pc->ram.size);
 	return pc;
 fail:
@@ -260,6 +262,7 @@ void pc_destroy(struct pc *pc)
 	debugcon_flush(&pc->dcon402);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);
+	pc_virtio_free(pc);
 	bus_free(&pc->pio);
 	bus_free(&pc->mmio);
 	ram_free(&pc->ram);
@@ -311,6 +314,7 @@ static void reset_devices(struct pc *pc)
 	i8042_reset(&pc->kbd);
 	port92_reset(&pc->p92);
 	pci_host_reset(&pc->pci);
+	pc_virtio_reset(pc);
 }
 
 int pc_boot(struct pc *pc, char *err, size_t errlen)
@@ -411,7 +415,7 @@ static void drain_sig_pipe(struct pc *pc)
  * (CLOCK_NEVER: no timeout). */
 static void wait_idle(struct pc *pc, uint64_t host_deadline)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[3 + PC_VIRTIO_MAX_FDS];
 	int n = 0;
 	int in = console_wait_fd(&pc->con);
 	/* A terminal is always watched (C-a x); other input only while the
@@ -423,6 +427,13 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 	int dfd = pc->dbg.wait_fd ? pc->dbg.wait_fd(pc->dbg.opaque) : -1;
 	if (dfd >= 0) /* the debugger's Ctrl-C or connection */
 		pfd[n++] = (struct pollfd){ dfd, POLLIN, 0 };
+	int net = n, net_ms = -1; /* the user network's sockets and timers */
+	n += pc_virtio_fill(pc, pfd + n, PC_VIRTIO_MAX_FDS, &net_ms);
+	if (net_ms >= 0) {
+		uint64_t t = clock_host_ns() + (uint64_t)net_ms * 1000000u;
+		if (t < host_deadline)
+			host_deadline = t;
+	}
 	struct timespec ts, *tsp = NULL;
 	if (host_deadline != CLOCK_NEVER) {
 		uint64_t now = clock_host_ns();
@@ -433,7 +444,10 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 	}
 	if (got_signal)
 		return;
-	ppoll(pfd, (nfds_t)n, tsp, NULL);
+	if (ppoll(pfd, (nfds_t)n, tsp, NULL) < 0)
+		for (int i = 0; i < n; i++)
+			pfd[i].revents = 0;
+	pc_virtio_dispatch(pc, pfd + net, n - net);
 }
 
 /* Everything the guest wrote so far, to its console and debug console. */
@@ -510,6 +524,7 @@ int pc_run(struct pc *pc)
 
 		/* Devices: input, timers, output. */
 		feed_console(pc);
+		pc_virtio_poll(pc);
 		clock_run_timers(&pc->clock);
 		flush_output(pc);
 

@@ -29,6 +29,7 @@
 #include "machine/bus.h"
 #include "machine/clock.h"
 #include "machine/console.h"
+#include "machine/pc_virtio.h"
 #include "machine/ram.h"
 
 /* Exit statuses of pc_run() (docs/board.md). Debug-exit adds the odd
@@ -61,6 +62,7 @@ struct pc_config {
 	FILE *debugcon;          /* port 0xe9 output (NULL: stderr) */
 	FILE *log;               /* board messages (NULL: stderr) */
 	int console_in, console_out; /* serial backend fds (-1: none) */
+	const struct vio_config *virtio; /* virtio devices (NULL: none) */
 };
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
@@ -108,6 +110,7 @@ struct pc {
 	int sig_pipe[2];
 	unsigned triple_faults;
 	struct pc_debugger dbg;
+	struct pc_virtio *virtio;
 };
 
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */

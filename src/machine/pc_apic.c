@@ -125,6 +125,7 @@ int pc_fw_tables(struct pc *pc, struct guest_ram *g)
 		.sci_irq = SCI_IRQ,
 		.s5_slp_typ = ACPI_SLP_TYP_S5,
 		.century = CMOS_CENTURY,
+		.pci_root = pc->virtio != NULL,
 	};
 	if (mptable_write(g, FW_MP_ADDR, FW_MP_ROOM, &b) < 0)
 		return -1;
