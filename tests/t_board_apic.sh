@@ -72,9 +72,17 @@ for e in interp bt; do
 done
 cmp -s "$tmp/out.interp" "$tmp/out.bt" || fail "interp and bt printed different things"
 
-# the host clock too (the default): the same text
+# the host clock too (the default): the same text, but for the two checks
+# that time one device against another (and the verdict line that sums
+# them up): on the host clock a host that deschedules ringvm inside the
+# kernel's 50 ms window skews them, as it would under any VMM, and CI
+# hosts are loaded. The instruction-count runs above hold them exactly.
+timing='PM timer: about 50 ms passed$|periodic APIC timer kept pace with the PIT$|^all checks passed$|^some checks FAILED$'
 runs bt
-cmp -s "$tmp/want" "$tmp/out" && [ "$rc" = 0 ] || fail "bt on the host clock: status $rc, $(diff "$tmp/want" "$tmp/out" | head -5)"
+grep -Ev "$timing" "$tmp/want" >"$tmp/want.untimed"
+grep -Ev "$timing" "$tmp/out" >"$tmp/out.untimed"
+cmp -s "$tmp/want.untimed" "$tmp/out.untimed" && [ "$rc" = 0 ] ||
+	fail "bt on the host clock: status $rc, $(diff "$tmp/want.untimed" "$tmp/out.untimed" | head -5)"
 
 # --no-acpi: the MP table is still there, no RSDP; the kernel then leaves
 # through debug-exit (0x10 -> status 33)
