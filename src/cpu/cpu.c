@@ -110,6 +110,13 @@ int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus
 	if ((mem->ram_size & 0xfff) || (mem->rom && (mem->rom_size & 0xfff || !mem->rom_size)))
 		return -1;
 	cpu->mem = *mem;
+	if (!cpu->mem.ram_low) {
+		if (mem->ram_size >= PHYS_4G)
+			return -1;
+		cpu->mem.ram_low = (uint32_t)mem->ram_size;
+	}
+	if ((cpu->mem.ram_low & 0xfff) || cpu->mem.ram_low > mem->ram_size)
+		return -1;
 	cpu->bus = bus;
 	cpu->model = CPU_MODEL_DEFAULT;
 	cpu->feat = cpu->model->edx1;
@@ -135,6 +142,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->eflags = FL_1;
 	cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
 	cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+	memset(cpu->pdpte, 0, sizeof(cpu->pdpte));
+	cpu->efer = 0;
 	for (int s = 0; s < S_NSEG; s++)
 		seg_set_cache(&cpu->seg[s], 0, 0, 0xffff, 0x93);
 	seg_set_cache(&cpu->seg[S_CS], 0xf000, 0xffff0000u, 0xffff, 0x9b);

@@ -191,6 +191,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	struct cpu_memmap mm = {
 		.ram = pc->ram.base,
 		.ram_size = pc->ram.size,
+		.ram_low = ram_low_size(pc->ram.size),
 		.rom = (uint8_t *)cfg->rom,
 		.rom_size = cfg->rom ? cfg->rom_size : 0,
 		.a20 = true,
@@ -240,7 +241,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "internal error: overlapping device ports");
 		goto fail;
 	}
-	rtc_set_memory(&pc->rtc, pc->ram.size);
+	rtc_set_memory(&pc->rtc, ram_low_size(pc->ram.size));
 	return pc;
 fail:
 	pc_destroy(pc);
@@ -320,7 +321,7 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 	memset(&be, 0, sizeof(be));
 	be.mode = BOOT_RESET;
 	if (cfg->kernel) {
-		struct guest_ram g = { pc->ram.base, pc->ram.size };
+		struct guest_ram g = { pc->ram.base, ram_low_size(pc->ram.size), pc->ram.size - ram_low_size(pc->ram.size) };
 		const char *name = cfg->kernel_name ? cfg->kernel_name : "kernel";
 		int r;
 		switch (boot_detect(cfg->kernel, cfg->kernel_len)) {

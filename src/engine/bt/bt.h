@@ -51,7 +51,7 @@ struct bt {
 #define BT_JC_BITS 12
 struct bt_jc {
 	uint32_t lin;        /* linear EIP, or 1 (never a block's: empty) */
-	uint32_t ppage;      /* physical page it was translated from */
+	uint32_t pfn;        /* physical page number it was translated from */
 	const void *entry;   /* the block's chained entry */
 };
 
