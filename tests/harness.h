@@ -163,6 +163,24 @@ static inline void h_flat32(struct harness *h, uint32_t eip, uint32_t esp)
 	h->cpu.r[R_ESP] = esp;
 }
 
+/* 32-bit guest code as a named byte range in the test binary:
+ * SNIP32(x, "...") gives x_start[] and x_end[]. */
+#ifndef SNIP32
+#define SNIP32(name, body)                                                            \
+	__asm__(".pushsection .rodata\n" #name "_start:\n.code32\n" body "\n.code64\n" #name \
+		"_end:\n.popsection\n");                                                      \
+	extern const unsigned char name##_start[], name##_end[];
+#endif
+
+/* A GDT at pa with cpu_set_flat32's selectors (0x10 flat code, 0x18
+ * flat data) in memory, for tests that deliver interrupts. */
+static inline void h_flat_gdt(struct harness *h, uint32_t pa)
+{
+	static const uint32_t d[8] = {0, 0, 0, 0, 0x0000ffff, 0x00cf9b00, 0x0000ffff, 0x00cf9300};
+	memcpy(h->ram + pa, d, sizeof(d));
+	h->cpu.gdtr = (struct dtr){pa, 0x1f};
+}
+
 #define CHECK(cond, ...)                                                   \
 	do {                                                               \
 		if (!(cond)) {                                             \

@@ -17,11 +17,6 @@
 #include "fault_util.h"
 #include "paging_util.h"
 
-#define SNIP32(name, body)                                                            \
-	__asm__(".pushsection .rodata\n" #name "_start:\n.code32\n" body "\n.code64\n" #name \
-		"_end:\n.popsection\n");                                                      \
-	extern const unsigned char name##_start[], name##_end[];
-
 #define MB (1u << 20)
 #define LOW (8 * MB)
 #define GDT 0x800u
@@ -66,12 +61,7 @@ static void set_model(const char *name)
 static void setup(int pg, int nxe)
 {
 	h_flat32(&h, CODE, STACK);
-	memset(h.ram + GDT, 0, 0x20);
-	wr32(GDT + 0x10, 0x0000ffff);
-	wr32(GDT + 0x14, 0x00cf9b00);
-	wr32(GDT + 0x18, 0x0000ffff);
-	wr32(GDT + 0x1c, 0x00cf9300);
-	h.cpu.gdtr = (struct dtr){GDT, 0x1f};
+	h_flat_gdt(&h, GDT);
 	for (uint32_t v = 0; v < 32; v++) {
 		uint32_t at = HANDLERS + 16 * v;
 		wr32(IDT + v * 8, (at & 0xffff) | (0x10u << 16));

@@ -173,6 +173,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->inhibit_irq = 0;
 	cpu->halted = 0;
 	cpu->nmi_pending = 0;
+	cpu->nmi_blocked = 0;
 	cpu->shutdown = 0;
 	cpu->in_exception = 0;
 	cpu->first_exc = -1;

@@ -207,6 +207,8 @@ struct cpu {
 	uint8_t halted;
 	uint8_t intr_line;     /* INTR pin, driven by the board's PIC */
 	uint8_t nmi_pending;
+	uint8_t nmi_blocked;   /* an NMI was delivered and no IRET has run
+				* since (SDM Vol. 3, 6.7.1): the next waits */
 	volatile int stop_request;
 	uint8_t block_break;   /* handler changed state a block depends on */
 	uint8_t shutdown;      /* triple fault happened */
@@ -250,6 +252,13 @@ struct cpu {
 	int trace;             /* print each instruction to stderr */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */
 };
+
+/* An NMI is pending and not blocked: the CPU takes it at the next
+ * instruction boundary. */
+static inline int cpu_nmi_ready(const struct cpu *cpu)
+{
+	return cpu->nmi_pending && !cpu->nmi_blocked;
+}
 
 /* Lifecycle */
 int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus *bus);

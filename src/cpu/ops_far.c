@@ -370,6 +370,8 @@ static void op_iret(struct cpu *cpu, const struct insn *in)
 {
 	int sz = in->osize;
 	cpu->block_break = 1;
+	/* IRET unblocks NMIs, even one that then faults (SDM Vol. 3, 6.7.1) */
+	cpu->nmi_blocked = 0;
 	if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & FL_VM) && (cpu->eflags & FL_NT)) {
 		iret_task_return(cpu);
 		return;

@@ -534,13 +534,13 @@ int pc_run(struct pc *pc)
 				break; /* e.g. "out %al, $0xf4; cli; hlt": the exit wins */
 			if (ops->sync_out)
 				ops->sync_out(pc->eng);
-			if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) {
-				/* Nothing can wake it: there is no NMI source. */
+			if (!(cpu->eflags & FL_IF) && !cpu_nmi_ready(cpu)) {
+				/* Nothing can wake it: no NMI source, or NMIs blocked. */
 				fatal_stop(pc, "processor halted with interrupts disabled");
 				status = PC_EXIT_HALTED;
 				break;
 			}
-			if (cpu->intr_line || cpu->nmi_pending)
+			if (cpu->intr_line || cpu_nmi_ready(cpu))
 				break;
 			/* Idle: sleep to the next timer or input (~0% host CPU). */
 			feed_console(pc);
