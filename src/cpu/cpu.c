@@ -91,7 +91,7 @@ void cpu_update_mode(struct cpu *cpu)
 void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
 {
 	/* Bits 1 is always one; 3, 5, 15 and 22-31 are always zero. VIF/VIP
-	 * are only meaningful with CR4.VME/PVI, which we do not offer. */
+	 * mean something only under CR4.VME/PVI (vme.c). */
 	uint32_t impl = 0x003f7fd5u;
 	changeable &= impl;
 	uint32_t old = cpu->eflags;

@@ -11,9 +11,9 @@
 #include "cpu/cpumodel.h"
 #include "cpu/exec.h"
 
-/* Implemented on every model: the x87 FPU, debugging extensions, 4 MiB
- * pages, TSC, RDMSR/WRMSR, CMPXCHG8B. */
-#define BASE (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8)
+/* Implemented on every model: the x87 FPU, V86 mode extensions (VME and
+ * PVI), debugging extensions, 4 MiB pages, TSC, RDMSR/WRMSR, CMPXCHG8B. */
+#define BASE (CPUID_FPU | CPUID_VME | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8)
 /* The P6 family adds PAE, SYSENTER, MTRRs, global pages, CMOV, PAT, FXSAVE. */
 #define P6 (BASE | CPUID_PAE | CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_PAT | CPUID_FXSR)
 
