@@ -13,6 +13,7 @@
  * fault at the instruction that enters it, also after INVLPG).
  */
 #include "cpu/cpumodel.h"
+#include "cpu/hostdbg.h"
 #include "cpu/msr.h"
 #include "fault_util.h"
 #include "paging_util.h"
@@ -119,6 +120,14 @@ static void t_pages(void)
 	CHECK(rd(0x603008, 0, &v) == -1 && v == 0x11223344, "4K page at 4G+2M+12K: %08x", v);
 	CHECK(rd64(PT3 + 8 * 3) == ((HI4G + 2 * MB + 0x3000) | P | W | U | A), "high PTE A kept address bits: %016llx",
 	      (unsigned long long)rd64(PT3 + 8 * 3));
+	/* the debugger's view (gdb stub) walks the same tables, no side effects */
+	struct hostdbg_xlate x;
+	CHECK(hostdbg_translate(&h.cpu, 0x603008, &x) == 0 && x.pa == HI4G + 2 * MB + 0x3008 && !x.big,
+	      "hostdbg: 0x603008 -> %llx", (unsigned long long)x.pa);
+	CHECK(hostdbg_translate(&h.cpu, 0x400123, &x) == 0 && x.pa == HI4G + 0x123 && x.big, "hostdbg: 2M page");
+	CHECK(hostdbg_translate(&h.cpu, 0x40000000, &x) == -1, "hostdbg: not-present PDPTE");
+	uint32_t hv = 0;
+	CHECK(hostdbg_read(&h.cpu, 0x603008, &hv, 4, 0) == 4 && hv == 0x11223344, "hostdbg read above 4 GiB: %08x", hv);
 	/* 36-bit addresses: bit 35 is an address bit, not reserved; nothing
 	 * is there, reads float */
 	wr64(PT3 + 8 * 4, 0x800000000ull | P | W);

@@ -209,7 +209,10 @@ static int setup_cpuid(struct kvm_state *k, const struct cpu *cpu, char *err, si
 			e.edx &= ours[3];
 			break;
 		case 0x80000000u: e.eax = e.eax < max_ext ? e.eax : max_ext; break;
-		case 0x80000001u: e.ecx = e.edx = 0; break;
+		case 0x80000001u: /* XD where the model has it, nothing else */
+			e.ecx = 0;
+			e.edx &= ours[3];
+			break;
 		default:
 			e.eax = ours[0];
 			e.ebx = ours[1];
@@ -381,7 +384,7 @@ static void kvm_sync_in(struct engine *e)
 	s.cr2 = cpu->cr2;
 	s.cr3 = cpu->cr3;
 	s.cr4 = cpu->cr4;
-	s.efer = 0;
+	s.efer = cpu->efer; /* NXE at most (msr.c) */
 	ioctl(k->vcpu_fd, KVM_SET_SREGS, &s);
 
 	struct kvm_fpu f;
@@ -441,6 +444,11 @@ static void kvm_sync_out(struct engine *e)
 		cpu->cr2 = (uint32_t)s.cr2;
 		cpu->cr3 = (uint32_t)s.cr3;
 		cpu->cr4 = (uint32_t)s.cr4;
+		cpu->efer = s.efer & EFER_NXE;
+		/* KVM keeps the PDPTEs to itself: the other engines' copy is
+		 * loaded again from the table CR3 names */
+		if ((cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE))
+			(void)mmu_pdptes_load(cpu, cpu->cr3);
 	}
 	struct kvm_fpu f;
 	if (ioctl(k->vcpu_fd, KVM_GET_FPU, &f) == 0) {
