@@ -264,6 +264,8 @@ static void t_cr(void)
  * was translated) faults once its page is made XD and INVLPG'd. */
 SNIP32(g_jmp, " mov $0x63000, %eax\n jmp *%eax\n")
 SNIP32(g_fall, " inc %ebx\n inc %ebx\n inc %ebx\n inc %ebx\n")
+/* two INCs, then a 5-byte MOV whose last 3 bytes lie on the XD page */
+SNIP32(g_straddle, " inc %ebx\n inc %ebx\n mov $0x12345678, %eax\n")
 SNIP32(g_again,
        " call *%esi\n" /* the code at 0x65000 runs once */
        " btsl $31, 0x22000 + 8 * 0x65 + 4\n" /* XD in its PTE */
@@ -289,6 +291,22 @@ static void t_nx_exec(void)
 	st = h_run(&h, 100);
 	CHECK(h_delivered(&h, st, HANDLERS, EXC_PF, 0x11, 0x63000), "fall into XD page: #PF at its first byte");
 	CHECK(h.cpu.r[R_EBX] == 4, "instructions before the XD page ran: ebx %u", h.cpu.r[R_EBX]);
+
+	/* an instruction that straddles into the XD page: the fault is its
+	 * own (EIP at its first byte, CR2 the XD page), after the two before */
+	for (int round = 0; round < 2; round++) { /* the second finds blocks cached */
+		setup(1, 1);
+		wr64(PT0 + 8 * 0x63, 0x63000 | P | W | XD);
+		h_load(&h, 0x62ffc, g_straddle_start, (size_t)(g_straddle_end - g_straddle_start));
+		h.cpu.eip = 0x62ffc;
+		h.cpu.r[R_EBX] = 0;
+		h.cpu.r[R_EAX] = 0;
+		st = h_run(&h, 100);
+		CHECK(h_delivered(&h, st, HANDLERS, EXC_PF, 0x11, 0x62ffe), "round %d: straddling MOV: #PF at the MOV",
+		      round);
+		CHECK(h.cpu.cr2 == 0x63000 && h.cpu.r[R_EBX] == 2 && h.cpu.r[R_EAX] == 0,
+		      "round %d: CR2 %08x ebx %u eax %08x", round, h.cpu.cr2, h.cpu.r[R_EBX], h.cpu.r[R_EAX]);
+	}
 
 	setup(1, 1);
 	h_load(&h, CODE, g_again_start, (size_t)(g_again_end - g_again_start));
