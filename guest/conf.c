@@ -110,6 +110,8 @@ void conformance(void)
 	conf_exc();
 	conf_precise();
 	conf_v86();
+	conf_pae();
+	conf_nmi();
 	conf_sens();
 	kprintf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
 	debug_exit(n_fail ? 1 : 0); /* skips: the host test decides */

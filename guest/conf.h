@@ -37,6 +37,8 @@ void conf_exc(void);
 void conf_sens(void);
 void conf_precise(void);
 void conf_v86(void);
+void conf_pae(void);
+void conf_nmi(void);
 int probe_vec_is(int v);
 
 /* snippets (u_snippets.S) */

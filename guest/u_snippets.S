@@ -240,6 +240,7 @@ ustack_top:
 	.section .rodata.v86, "a"
 	.code16
 	.global v86_start, v86_end, v86_done, v86_cli, v86_hlt, v86_pushf, v86_inb, v86_rd
+	.global v86_sti, v86_pushfd, v86_int30, v86_int30_back, v86_h30
 v86_start:
 v86_done:
 	int $VEC_DONE
@@ -258,6 +259,20 @@ v86_inb:
 v86_rd:
 	movw (%si), %ax
 	int $VEC_DONE
+v86_sti:
+	sti
+	int $VEC_DONE
+v86_pushfd:
+	pushfl
+	int $VEC_DONE
+v86_int30:                      /* redirected under CR4.VME: to v86_h30 */
+	int $0x30
+v86_int30_back:
+	int $VEC_DONE
+v86_h30:                        /* AX = the FLAGS the handler sees */
+	pushf
+	pop %ax
+	iret
 v86_end:
 	.code32
 	.section .note.GNU-stack, "", @progbits

@@ -26,7 +26,7 @@ struct harness {
 	struct engine *eng;
 	struct cpu_bus bus;
 	uint8_t *ram;
-	uint32_t ram_size;
+	uint64_t ram_size;
 	char out[65536];
 	int nout;
 	int exit_value;
@@ -90,7 +90,9 @@ static inline const struct engine_ops *h_engine_ops(void)
 	return ops;
 }
 
-static inline void h_init(struct harness *h, uint32_t ram_size)
+/* ram_size bytes of RAM, ram_low of them at physical 0 and the rest from
+ * 4 GiB up (0: all low). */
+static inline void h_init_split(struct harness *h, uint64_t ram_size, uint32_t ram_low)
 {
 	memset(h, 0, sizeof(*h));
 	h->ram_size = ram_size;
@@ -100,7 +102,7 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 		exit(1);
 	}
 	h->bus = (struct cpu_bus){h, h_pio_read, h_pio_write, h_mmio_read, h_mmio_write, h_intr_ack, NULL, NULL};
-	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .a20 = true};
+	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .ram_low = ram_low, .a20 = true};
 	if (cpu_init(&h->cpu, &mm, &h->bus) != 0) {
 		fprintf(stderr, "cpu_init failed\n");
 		exit(1);
@@ -111,6 +113,11 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 		fprintf(stderr, "engine: %s\n", err);
 		exit(1);
 	}
+}
+
+static inline void h_init(struct harness *h, uint32_t ram_size)
+{
+	h_init_split(h, ram_size, 0);
 }
 
 static inline void h_free(struct harness *h)
@@ -154,6 +161,24 @@ static inline void h_flat32(struct harness *h, uint32_t eip, uint32_t esp)
 	cpu_set_flat32(&h->cpu);
 	h->cpu.eip = eip;
 	h->cpu.r[R_ESP] = esp;
+}
+
+/* 32-bit guest code as a named byte range in the test binary:
+ * SNIP32(x, "...") gives x_start[] and x_end[]. */
+#ifndef SNIP32
+#define SNIP32(name, body)                                                            \
+	__asm__(".pushsection .rodata\n" #name "_start:\n.code32\n" body "\n.code64\n" #name \
+		"_end:\n.popsection\n");                                                      \
+	extern const unsigned char name##_start[], name##_end[];
+#endif
+
+/* A GDT at pa with cpu_set_flat32's selectors (0x10 flat code, 0x18
+ * flat data) in memory, for tests that deliver interrupts. */
+static inline void h_flat_gdt(struct harness *h, uint32_t pa)
+{
+	static const uint32_t d[8] = {0, 0, 0, 0, 0x0000ffff, 0x00cf9b00, 0x0000ffff, 0x00cf9300};
+	memcpy(h->ram + pa, d, sizeof(d));
+	h->cpu.gdtr = (struct dtr){pa, 0x1f};
 }
 
 #define CHECK(cond, ...)                                                   \

@@ -10,6 +10,9 @@
 #                      boots it with --no-reboot, console to LOG; sets
 #                      lg_status (exit status), lg_why (why the watchdog
 #                      killed it, or empty) and lg_secs
+#   lg_results LOG     compares the guest's RINGVM-END lines in LOG with
+#                      $dir/expected.txt, printing ok/FAIL per workload;
+#                      false if any differs
 #
 # The watchdog judges progress, never speed (a loaded host makes a boot
 # several times slower, and CI hosts are loaded): it kills ringvm only when
@@ -61,12 +64,14 @@ lg_boot() {
 	lg_idle=${RINGVM_LINUX_IDLE:-60}
 	lg_stall=${RINGVM_LINUX_STALL:-600}
 	lg_limit=${RINGVM_LINUX_TIMEOUT:-3600}
-	# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL); callers add
-	# options of their own in lg_opts.
+	# RINGVM_CPU=MODEL boots another CPU model (-cpu MODEL); a caller may
+	# set lg_mem (default 256), lg_kernel (default $dir/vmlinuz) and
+	# options of its own in lg_opts.
 	lg_cpu="${RINGVM_CPU:+-cpu $RINGVM_CPU} ${lg_opts:-}"
-	echo "booting: $ringvm $lg_cpu --accel $lg_engine -m 256 --no-reboot --kernel $dir/vmlinuz --initrd $lg_initrd --append \"$lg_append\""
+	lg_m=${lg_mem:-256} lg_k=${lg_kernel:-$dir/vmlinuz}
+	echo "booting: $ringvm $lg_cpu --accel $lg_engine -m $lg_m --no-reboot --kernel $lg_k --initrd $lg_initrd --append \"$lg_append\""
 	lg_start=$(date +%s)
-	"$ringvm" $lg_cpu --accel "$lg_engine" -m 256 --no-reboot --kernel "$dir/vmlinuz" --initrd "$lg_initrd" \
+	"$ringvm" $lg_cpu --accel "$lg_engine" -m "$lg_m" --no-reboot --kernel "$lg_k" --initrd "$lg_initrd" \
 		--append "$lg_append" </dev/null >"$lg_log" 2>&1 &
 	lg_pid=$!
 	lg_why=
@@ -103,4 +108,20 @@ lg_boot() {
 	lg_status=$?
 	lg_secs=$(($(date +%s) - lg_start))
 	tr -d '\r' <"$lg_log" >"$lg_log.txt"
+}
+
+lg_results() {
+	grep -a '^RINGVM-END ' "$1" >"$1.results"
+	lg_ok=0
+	while IFS= read -r want; do
+		name=$(echo "$want" | cut -d' ' -f2)
+		got=$(grep -a "^RINGVM-END $name " "$1.results" | head -1)
+		if [ "$got" = "$want" ]; then
+			echo "  ok   $name"
+		else
+			echo "  FAIL $name: expected '$want', got '${got:-nothing}'"
+			lg_ok=1
+		fi
+	done <"$dir/expected.txt"
+	return $lg_ok
 }

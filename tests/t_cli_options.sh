@@ -27,7 +27,7 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	expect 1 "invalid memory size ''" -m ""
 	expect 1 "invalid memory size 'lots'" --memory lots
 	expect 1 "memory size '512K' is out of range" -m 512K
-	expect 1 "memory size '4G' is out of range" -m 4G
+	expect 1 "memory size '17G' is out of range" -m 17G
 	expect 1 "memory size '1' is out of range" -m 1
 	expect 1 "invalid memory size '99999999999999999999999'" -m 99999999999999999999999
 	expect 1 "not a multiple of 4 KiB" -m 4097K

@@ -22,24 +22,27 @@ fi
 
 # CPU models: "EAX EDX checks allowed-skips". Allowed skips are the names
 # of conf_skip() families, separated by '|', and each needs a reason here.
-#  - 0x633 0x180bb3d: pentium2, the default (src/cpu/cpumodel.c), on
-#    ringvm's board (local APIC present: CPUID.1:EDX bit 9), SEP and PSE
-#    present: every check runs, nothing may be skipped.
-#  - 0x543 0x80033d: pentium (P5), no SEP: the SYSENTER/SYSEXIT family
-#    (5 checks) is skipped, everything else runs.
-#  - 0x673 0x380bb3d, 0xf27 0x788bb3d, 0x6d6 0x788bb3d: pentium3,
-#    pentium4, pentium-m: every check runs.
-#  - the same without bit 9: a board without a local APIC.
-models='0x633 0x180bb3d 275 -
-0x543 0x80033d 270 SYSENTER/SYSEXIT checks
-0x673 0x380bb3d 275 -
-0xf27 0x788bb3d 275 -
-0x6d6 0x788bb3d 275 -
-0x633 0x180b93d 275 -
-0x543 0x80013d 270 SYSENTER/SYSEXIT checks
-0x673 0x380b93d 275 -
-0xf27 0x788b93d 275 -
-0x6d6 0x788b93d 275 -'
+#  - 0x633 0x181bb7f: pentium2, the default (src/cpu/cpumodel.c), on
+#    ringvm's board (local APIC present: CPUID.1:EDX bit 9), SEP, PSE,
+#    VME and PAE present, no XD: the NX family (6 checks) is skipped.
+#  - 0x543 0x80033f: pentium (P5), no SEP, no PAE: the SYSENTER/SYSEXIT
+#    family (5 checks) and the PAE family (10, PAT's 2 and NX's 6 with
+#    it) are skipped, everything else runs.
+#  - 0x673 0x381bb7f: pentium3: as pentium2.
+#  - 0xf27 0x789bb7f, 0x6d6 0x789bb7f: pentium4, pentium-m (XD): every
+#    check runs.
+#  - the same without bit 9: a board without a local APIC, where the NMI
+#    blocking family (3 checks) cannot run either.
+models='0x633 0x181bb7f 302 NX checks
+0x543 0x80033f 287 SYSENTER/SYSEXIT checks|PAE checks
+0x673 0x381bb7f 302 NX checks
+0xf27 0x789bb7f 309 -
+0x6d6 0x789bb7f 309 -
+0x633 0x181b97f 299 NX checks|NMI blocking checks
+0x543 0x80013f 284 SYSENTER/SYSEXIT checks|PAE checks|NMI blocking checks
+0x673 0x381b97f 299 NX checks|NMI blocking checks
+0xf27 0x789b97f 306 NMI blocking checks
+0x6d6 0x789b97f 306 NMI blocking checks'
 
 for cpu in ${RINGVM_CPU_MODELS:-pentium2 pentium pentium3 pentium4 pentium-m}; do
 echo "=== -cpu $cpu"

@@ -64,16 +64,7 @@ if [ "$(wc -l <"$log.results")" -ne "$(wc -l <"$dir/expected.txt")" ]; then
 	echo "FAIL: $(wc -l <"$log.results") results from the guest, $(wc -l <"$dir/expected.txt") expected"
 	fail=1
 fi
-while IFS= read -r want; do
-	name=$(echo "$want" | cut -d' ' -f2)
-	got=$(grep -a "^RINGVM-END $name " "$log.results" | head -1)
-	if [ "$got" = "$want" ]; then
-		echo "  ok   $name"
-	else
-		echo "  FAIL $name: expected '$want', got '${got:-nothing}'"
-		fail=1
-	fi
-done <"$dir/expected.txt"
+lg_results "$log.txt" || fail=1
 # The APIC board as Linux saw it (docs/board.md, docs/boot.md).
 need() { # need REGEX WHAT
 	if grep -aq -- "$1" "$log.txt"; then

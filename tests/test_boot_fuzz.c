@@ -41,7 +41,7 @@ static uint64_t rnd(void)
  * shows. */
 static struct guest_ram mkram(uint32_t size)
 {
-	struct guest_ram g = {malloc(size), size};
+	struct guest_ram g = {malloc(size), size, 0};
 	memset(g.ram, 0xcc, size);
 	if (size > HOLE_LO)
 		memset(g.ram + HOLE_LO, 0xa5, (size < HOLE_HI ? size : HOLE_HI) - HOLE_LO);

@@ -71,7 +71,7 @@ static struct load load(const char *name, uint32_t vbase, uint32_t entry, const 
 	uint8_t *img = build_elf(vbase, entry);
 	l.ram = malloc(RAM);
 	memset(l.ram, 0xcc, RAM);
-	struct guest_ram g = {l.ram, RAM};
+	struct guest_ram g = {l.ram, RAM, 0};
 	l.rc = multiboot_load(&g, name, img, FILE_SIZE, cmdline, NULL, NULL, NULL, 0, &l.e, l.err, sizeof l.err);
 	if (l.rc == 0) {
 		CHECK(memcmp(l.ram + 0x100000, img + 0x1000, 0x1000) == 0, "%s: text not at its p_paddr", name);
@@ -144,10 +144,40 @@ static void t_cmdline(void)
 	free(l.ram);
 }
 
+/* RAM above the PCI hole (-m 6G: 3 GiB more at 4 GiB) is the memory
+ * map's last entry, usable; mem_upper still counts only the low part. */
+static void t_memmap_high(void)
+{
+	uint8_t *img = build_elf(0x100000u, 0x100010u);
+	uint8_t *ram = calloc(1, RAM);
+	struct guest_ram g = {ram, RAM, 3ull << 30};
+	struct boot_entry e;
+	char err[256];
+	int rc = multiboot_load(&g, "k.elf", img, FILE_SIZE, "", NULL, NULL, NULL, 0, &e, err, sizeof err);
+	CHECK(rc == 0, "load: %s", err);
+	if (rc == 0) {
+		const uint8_t *mbi = ram + e.ebx;
+		uint32_t len = r32(mbi + 44), at = r32(mbi + 48), found = 0;
+		CHECK(r32(mbi) & (1u << 6), "no memory map flag");
+		for (uint32_t off = 0; off < len; off += r32(ram + at + off) + 4) {
+			const uint8_t *m = ram + at + off;
+			uint64_t base = r32(m + 4) | (uint64_t)r32(m + 8) << 32;
+			uint64_t size = r32(m + 12) | (uint64_t)r32(m + 16) << 32;
+			if (base == 0x100000000ull && size == (3ull << 30) && r32(m + 20) == 1)
+				found = 1;
+		}
+		CHECK(found, "no usable 3 GiB range at 4 GiB in the memory map");
+		CHECK(r32(mbi + 8) == (RAM - 0x100000) / 1024, "mem_upper %u KiB", r32(mbi + 8));
+	}
+	free(ram);
+	free(img);
+}
+
 int main(void)
 {
 	t_entry();
 	t_cmdline();
+	t_memmap_high();
 	if (failures)
 		return 1;
 	printf("multiboot conventions: ok\n");

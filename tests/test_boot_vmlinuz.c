@@ -124,7 +124,7 @@ int main(void)
 	int bad = 0;
 #define CHECK(c) do { if (!(c)) { printf("CHECK failed: %s\n", #c); bad++; } } while (0)
 	CHECK(boot_detect(k, kn) == 2);
-	struct guest_ram g = {calloc(1, 256u << 20), 256u << 20};
+	struct guest_ram g = {calloc(1, 256u << 20), 256u << 20, 0};
 	struct boot_entry e;
 	char err[256] = "";
 	const char *cl = getenv("RINGVM_APPEND") ? getenv("RINGVM_APPEND") : "console=ttyS0 reboot=k panic=-1 nokaslr tsc=reliable";
@@ -154,7 +154,7 @@ int main(void)
 		printf("%s\n", err);
 	}
 	/* The same kernel with too little RAM must be refused, not loaded. */
-	struct guest_ram small = {calloc(1, 8u << 20), 8u << 20};
+	struct guest_ram small = {calloc(1, 8u << 20), 8u << 20, 0};
 	CHECK(linux_load(&small, kp, k, kn, cl, rp, rd, rn, &e, err, sizeof err) == -1 && strstr(err, kp));
 	free(small.ram);
 	free(g.ram);

@@ -106,8 +106,8 @@ struct expect {
 	uint32_t max, sig, ebx1, edx1, leaf2[4], max_ext;
 	const char *brand;
 };
-#define P5F 0x0080013du  /* FPU DE PSE TSC MSR CX8 MMX: bits 0 2 3 4 5 8 23 */
-#define P6F 0x0180b93du  /* + SEP MTRR PGE CMOV FXSR */
+#define P5F 0x0080013fu  /* FPU VME DE PSE TSC MSR CX8 MMX: bits 0-5 8 23 */
+#define P6F 0x0181b97fu  /* + PAE SEP MTRR PGE CMOV PAT FXSR */
 static const struct expect expects[] = {
 	{"pentium", 1, 0x543, 0, P5F, {0}, 0, NULL},
 	{"pentium2", 2, 0x633, 0, P6F, {0x03020101, 0, 0, 0x0c040843}, 0x80000000u, NULL},
@@ -247,10 +247,10 @@ static void test_cr4_msr(void)
 		uint32_t cr4;
 		int sep_mtrr;
 	} t[] = {
-		{"pentium", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE, 0},
-		{"pentium2", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_OSFXSR, 1},
-		{"pentium3", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
-		{"pentium4", CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
+		{"pentium", CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE, 0},
+		{"pentium2", CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_PAE | CR4_OSFXSR, 1},
+		{"pentium3", CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
+		{"pentium4", CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | CR4_PGE | CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT, 1},
 	};
 	/* IA32_MISC_ENABLE (0x1a0): Pentium 4 and Pentium M only (Linux
 	 * reads it on family 15 and family 6 from model 13). */

@@ -130,7 +130,11 @@ int main(void)
 	CHECK(ram_parse_size("20000000000G", &v, err, sizeof(err)) < 0);
 	struct ram r;
 	CHECK(ram_create(&r, 1u << 20, err, sizeof(err)) < 0 && strstr(err, "out of range"));
-	CHECK(ram_create(&r, (3ull << 30) + 4096, err, sizeof(err)) < 0);
+	CHECK(ram_create(&r, (16ull << 30) + 4096, err, sizeof(err)) < 0 && strstr(err, "out of range"));
+	/* over 3 GiB: the board puts the rest above 4 GiB (ram_low_size) */
+	CHECK(ram_create(&r, 6ull << 30, err, sizeof(err)) == 0 && r.size == 6ull << 30);
+	CHECK(ram_low_size(r.size) == 3u << 30 && ram_low_size(1u << 30) == 1u << 30);
+	ram_free(&r);
 	CHECK(ram_create(&r, (2u << 20) + 1, err, sizeof(err)) < 0 && strstr(err, "4 KiB"));
 	CHECK(ram_create(&r, 2u << 20, err, sizeof(err)) == 0);
 	r.base[12345] = 7;

@@ -8,9 +8,7 @@
  * memory operand takes) directly with a local fault landing pad, so they
  * need no exception delivery; the TLB-flush and SMC checks run guest code.
  */
-#include <setjmp.h>
-
-#include "harness.h"
+#include "paging_util.h"
 
 #define PD 0x10000u   /* page directory */
 #define PT0 0x11000u  /* page table for 0-4 MiB (identity) */
@@ -47,49 +45,17 @@ static void setup(uint32_t cr4, uint32_t cr0_extra)
 	cpu_update_mode(&h.cpu);
 }
 
-/* One access through the TLB; returns -1 if it completed, else the #PF
- * error code (or 1000+vector for another exception). */
+/* One access through the TLB (paging_util.h). */
 static int access(uint32_t lin, int size, int write, int user, uint32_t *val)
 {
-	struct cpu *cpu = &h.cpu;
-	jmp_buf jb;
-	jmp_buf *saved = cpu->fault_jmp;
-	uint8_t cpl = cpu->cpl;
-	cpu->fault_jmp = &jb;
-	cpu->cpl = user ? 3 : 0;
-	if (setjmp(jb)) {
-		cpu->fault_jmp = saved;
-		cpu->cpl = cpl;
-		return cpu->exc_vector == EXC_PF ? cpu->exc_error : 1000 + cpu->exc_vector;
-	}
-	if (write)
-		lin_write(cpu, lin, size, *val, ACC_W);
-	else
-		*val = lin_read(cpu, lin, size, ACC_R);
-	cpu->fault_jmp = saved;
-	cpu->cpl = cpl;
-	return -1;
+	return pg_access(&h.cpu, lin, size, write ? ACC_W : ACC_R, user, val);
 }
 
 /* An instruction fetch (the decoder's path); same result convention. */
 static int fetch(uint32_t lin, int user)
 {
-	struct cpu *cpu = &h.cpu;
-	jmp_buf jb;
-	jmp_buf *saved = cpu->fault_jmp;
-	uint8_t cpl = cpu->cpl;
-	uint8_t buf[4];
-	cpu->fault_jmp = &jb;
-	cpu->cpl = user ? 3 : 0;
-	if (setjmp(jb)) {
-		cpu->fault_jmp = saved;
-		cpu->cpl = cpl;
-		return cpu->exc_vector == EXC_PF ? cpu->exc_error : 1000 + cpu->exc_vector;
-	}
-	mem_fetch_page(cpu, lin, buf, sizeof(buf));
-	cpu->fault_jmp = saved;
-	cpu->cpl = cpl;
-	return -1;
+	uint32_t v;
+	return pg_access(&h.cpu, lin, 4, ACC_X, user, &v);
 }
 
 static int rd(uint32_t lin, int user, uint32_t *v) { return access(lin, 4, 0, user, v); }

@@ -48,9 +48,9 @@ int boot_detect(const uint8_t *img, size_t len)
 	return 0;
 }
 
-int boot_memmap(uint32_t ram_size, struct boot_mem_range *out, int max)
+int boot_memmap(uint32_t ram_size, uint64_t ram_high, struct boot_mem_range *out, int max)
 {
-	struct boot_mem_range m[4];
+	struct boot_mem_range m[5];
 	int n = 0;
 	uint64_t low = ram_size < BOOT_LOW_END ? ram_size : BOOT_LOW_END;
 	m[n++] = (struct boot_mem_range){0, low, 1};
@@ -61,6 +61,8 @@ int boot_memmap(uint32_t ram_size, struct boot_mem_range *out, int max)
 	m[n++] = (struct boot_mem_range){0xf0000, 0x10000, 2};
 	if (ram_size > BOOT_HOLE_END)
 		m[n++] = (struct boot_mem_range){BOOT_HOLE_END, ram_size - BOOT_HOLE_END, 1};
+	if (ram_high) /* above the PCI hole */
+		m[n++] = (struct boot_mem_range){0x100000000ull, ram_high, 1};
 	if (n > max)
 		n = max;
 	for (int i = 0; i < n; i++)

@@ -22,7 +22,8 @@ struct boot_entry {
 
 struct guest_ram {
 	uint8_t *ram;
-	uint32_t size; /* bytes */
+	uint32_t size; /* bytes from physical 0, where loaders put things */
+	uint64_t high; /* bytes more from 4 GiB up (only reported) */
 };
 
 /* Each returns 0, or -1 with a message naming the file and the reason in
@@ -53,6 +54,6 @@ struct boot_mem_range {
 };
 /* Fills out[0..max) with the map for ram_size bytes of RAM; returns the
  * number of ranges (at most 4). */
-int boot_memmap(uint32_t ram_size, struct boot_mem_range *out, int max);
+int boot_memmap(uint32_t ram_size, uint64_t ram_high, struct boot_mem_range *out, int max);
 
 #endif

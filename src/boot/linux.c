@@ -179,8 +179,8 @@ int linux_load(struct guest_ram *g, const char *name, const uint8_t *img, size_t
 	uint32_t ext_k = ram > BOOT_HOLE_END ? (ram - BOOT_HOLE_END) / 1024 : 0;
 	wr16(zp + ZP_EXT_MEM_K, (uint16_t)(ext_k > 0xfc00 ? 0xfc00 : ext_k)); /* INT 15h AH=88h caps at 63 MiB */
 	wr32(zp + ZP_ALT_MEM_K, ext_k);
-	struct boot_mem_range mm[4];
-	int nmm = boot_memmap(ram, mm, 4);
+	struct boot_mem_range mm[5];
+	int nmm = boot_memmap(ram, g->high, mm, 5);
 	zp[ZP_E820_ENTRIES] = (uint8_t)nmm;
 	for (int i = 0; i < nmm; i++) {
 		uint8_t *e = zp + ZP_E820_TABLE + 20 * i;

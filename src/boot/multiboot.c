@@ -245,8 +245,8 @@ int multiboot_load(struct guest_ram *g, const char *name, const uint8_t *img, si
 
 	/* The info block: header, memory map, module list, then strings. */
 	static const char loader[] = "ringvm";
-	struct boot_mem_range mm[4];
-	int nmm = boot_memmap(ram, mm, 4);
+	struct boot_mem_range mm[5];
+	int nmm = boot_memmap(ram, g->high, mm, 5);
 	uint64_t mmap_off = MBI_SIZE, mods_off = mmap_off + 24u * (unsigned)nmm;
 	uint64_t str_off = mods_off + 16u * (unsigned)nmods;
 	uint64_t size = str_off + sizeof loader + strlen(cl) + 1;

@@ -244,7 +244,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (ram_parse_size(optarg, &o->ram, err, sizeof(err)) < 0)
 				return fail("%s%s", err, "");
 			if (o->ram < RAM_MIN || o->ram > RAM_MAX)
-				return fail("memory size '%s' is out of range: ringvm needs 2M to 3G%s", optarg, "");
+				return fail("memory size '%s' is out of range: ringvm needs 2M to 16G%s", optarg, "");
 			if (o->ram % RAM_PAGE)
 				return fail("memory size '%s' is not a multiple of 4 KiB%s", optarg, "");
 			break;

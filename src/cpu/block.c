@@ -45,12 +45,12 @@ void block_set_hooks(struct cpu *cpu, void (*drop)(void *opaque, struct block *b
 	cpu->bc->drop_opaque = opaque;
 }
 
-struct block_cache *block_cache_new(uint32_t ram_size)
+struct block_cache *block_cache_new(uint64_t ram_size)
 {
 	struct block_cache *bc = calloc(1, sizeof(*bc));
 	if (!bc)
 		return NULL;
-	bc->npages = (ram_size + 0xfff) >> 12;
+	bc->npages = (uint32_t)((ram_size + 0xfff) >> 12);
 	bc->page_head = calloc(bc->npages ? bc->npages : 1, sizeof(*bc->page_head));
 	bc->arena = malloc(ARENA_BYTES);
 	if (!bc->page_head || !bc->arena) {
@@ -69,9 +69,9 @@ void block_cache_free(struct block_cache *bc)
 	free(bc);
 }
 
-static inline uint32_t hash_of(uint32_t phys, unsigned mode)
+static inline uint32_t hash_of(uint64_t phys, unsigned mode)
 {
-	uint32_t h = (phys ^ (phys >> HASH_BITS) ^ ((uint32_t)mode << 15)) * 0x9e3779b1u;
+	uint32_t h = ((uint32_t)phys ^ (uint32_t)(phys >> HASH_BITS) ^ ((uint32_t)mode << 15)) * 0x9e3779b1u;
 	return h >> (32 - HASH_BITS);
 }
 
@@ -88,9 +88,9 @@ void block_flush_all(struct cpu *cpu)
 		bc->flush(bc->drop_opaque);
 }
 
-bool block_page_has_code(struct cpu *cpu, uint32_t ppage)
+bool block_page_has_code(struct cpu *cpu, uint64_t ppage)
 {
-	uint32_t pn = ppage >> 12;
+	uint32_t pn = mem_ram_pn(cpu, ppage);
 	return pn < cpu->bc->npages && cpu->bc->page_head[pn] != NULL;
 }
 
@@ -103,16 +103,16 @@ static void hash_unlink(struct block_cache *bc, struct block *b)
 		*pp = b->hnext;
 }
 
-void block_invalidate_page(struct cpu *cpu, uint32_t ppage)
+void block_invalidate_page(struct cpu *cpu, uint64_t ppage)
 {
 	struct block_cache *bc = cpu->bc;
-	uint32_t pn = ppage >> 12;
+	uint32_t pn = mem_ram_pn(cpu, ppage);
 	if (pn >= bc->npages)
 		return;
 	struct block *b = bc->page_head[pn];
 	bc->page_head[pn] = NULL;
 	while (b) {
-		int second = (b->phys & ~0xfffu) != ppage;
+		int second = (b->phys & ~(uint64_t)0xfff) != ppage;
 		struct block *next = b->pnext[second];
 		if (b->valid) {
 			b->valid = 0;
@@ -125,10 +125,10 @@ void block_invalidate_page(struct cpu *cpu, uint32_t ppage)
 	cpu->block_break = 1;
 }
 
-static void page_link(struct cpu *cpu, struct block *b, uint32_t ppage, int which)
+static void page_link(struct cpu *cpu, struct block *b, uint64_t ppage, int which)
 {
 	struct block_cache *bc = cpu->bc;
-	uint32_t pn = ppage >> 12;
+	uint32_t pn = mem_ram_pn(cpu, ppage);
 	if (pn >= bc->npages || !mem_is_ram(cpu, ppage)) {
 		b->pnext[which] = NULL; /* ROM or unassigned: never written */
 		return;
@@ -147,7 +147,7 @@ static void page_link(struct cpu *cpu, struct block *b, uint32_t ppage, int whic
  * DECODE_LONG, not raised: only the caller knows whether the instruction
  * is the one about to run (the first of a block) or a later one, whose
  * fault must wait until the instructions before it have run. */
-static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_cross, uint32_t *phys2)
+static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_cross, uint64_t *phys2)
 {
 	uint8_t buf[32];
 	uint32_t in_page = 0x1000 - (lin & 0xfff);
@@ -158,7 +158,7 @@ static int decode_at(struct cpu *cpu, uint32_t lin, struct insn *in, int allow_c
 		if (!allow_cross)
 			return 0;
 		uint32_t more = 16 - n;
-		*phys2 = mem_fetch_page(cpu, lin + n, buf + n, more) & ~0xfffu;
+		*phys2 = mem_fetch_page(cpu, lin + n, buf + n, more) & ~(uint64_t)0xfff;
 		len = decode_insn(cpu, buf, 16, in);
 	}
 	return len == DECODE_MORE ? DECODE_LONG : len;
@@ -176,14 +176,14 @@ static void raise_decode_fault(struct cpu *cpu, int len)
 
 void block_decode_one(struct cpu *cpu, struct insn *out)
 {
-	uint32_t phys2 = ~0u;
+	uint64_t phys2 = PHYS_NONE;
 	uint32_t eip = cpu->eip;
 	raise_decode_fault(cpu, decode_at(cpu, cpu->seg[S_CS].base + eip, out, 1, &phys2));
 	if (eip + out->len - 1 > cpu->seg[S_CS].hi || eip + out->len - 1 < eip)
 		raise_gp(cpu, 0);
 }
 
-static struct block *build(struct cpu *cpu, uint32_t phys)
+static struct block *build(struct cpu *cpu, uint64_t phys)
 {
 	struct block_cache *bc = cpu->bc;
 	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
@@ -191,7 +191,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 		block_flush_all(cpu);
 	struct block *b = (struct block *)(bc->arena + bc->used);
 	b->phys = phys;
-	b->phys2 = ~0u;
+	b->phys2 = PHYS_NONE;
 	b->code32 = cpu->code32;
 	b->mode = cpu_block_mode(cpu);
 	b->valid = 1;
@@ -207,7 +207,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	while (n < BLOCK_MAX_INSNS) {
 		uint32_t lin = cs_base + eip + off;
 		struct insn *in = &b->insn[n];
-		uint32_t phys2 = ~0u;
+		uint64_t phys2 = PHYS_NONE;
 		int len;
 		if (n == 0) {
 			len = decode_at(cpu, lin, in, 1, &phys2);
@@ -231,7 +231,7 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 		}
 		off += (uint32_t)len;
 		n++;
-		if (phys2 != ~0u) {
+		if (phys2 != PHYS_NONE) {
 			b->phys2 = phys2;
 			break;
 		}
@@ -245,8 +245,8 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
 	uint32_t h = hash_of(phys, b->mode);
 	b->hnext = bc->hash[h];
 	bc->hash[h] = b;
-	page_link(cpu, b, phys & ~0xfffu, 0);
-	if (b->phys2 != ~0u)
+	page_link(cpu, b, phys & ~(uint64_t)0xfff, 0);
+	if (b->phys2 != PHYS_NONE)
 		page_link(cpu, b, b->phys2, 1);
 	return b;
 }
@@ -262,10 +262,10 @@ static struct block *build(struct cpu *cpu, uint32_t phys)
  * now (same page offset, the TLB maps lin's page to b's, same mode)? */
 static inline bool usable(struct cpu *cpu, const struct block *b, uint32_t lin, uint32_t eip)
 {
-	if (!b->valid || b->mode != cpu_block_mode(cpu) || b->phys2 != ~0u || ((b->phys ^ lin) & 0xfff))
+	if (!b->valid || b->mode != cpu_block_mode(cpu) || b->phys2 != PHYS_NONE || ((b->phys ^ lin) & 0xfff))
 		return false;
 	const struct tlb_entry *e = &cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)];
-	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~0xfffu))
+	if (e->tag_x != (lin & ~0xfffu) || e->ppage != (b->phys & ~(uint64_t)0xfff))
 		return false;
 	uint32_t end = eip + b->size - 1;
 	return end <= cpu->seg[S_CS].hi && end >= eip;
@@ -286,7 +286,7 @@ static void chain(struct block_cache *bc, uint32_t lin, struct block *b)
 static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 {
 	struct block_cache *bc = cpu->bc;
-	uint32_t phys;
+	uint64_t phys;
 	uint8_t *p = tlb_hit(cpu, lin, 1, ACC_X);
 	if (p)
 		phys = cpu->tlb.e[acc_user(cpu, ACC_X)][(lin >> 12) & (TLB_SIZE - 1)].ppage | (lin & 0xfff);
@@ -296,9 +296,9 @@ static struct block *lookup_hash(struct cpu *cpu, uint32_t eip, uint32_t lin)
 	for (struct block *b = bc->hash[hash_of(phys, mode)]; b; b = b->hnext) {
 		if (b->phys != phys || b->mode != mode)
 			continue;
-		if (b->phys2 != ~0u) {
+		if (b->phys2 != PHYS_NONE) {
 			/* The second page may map elsewhere now: check it. */
-			uint32_t p2 = mmu_translate(cpu, (lin | 0xfff) + 1, ACC_X) & ~0xfffu;
+			uint64_t p2 = mmu_translate(cpu, (lin | 0xfff) + 1, ACC_X) & ~(uint64_t)0xfff;
 			if (p2 != b->phys2) {
 				b->valid = 0;
 				hash_unlink(bc, b);

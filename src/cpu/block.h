@@ -12,8 +12,8 @@
 #define BLOCK_MAX_INSNS 64
 
 struct block {
-	uint32_t phys;        /* guest-physical address of the first byte */
-	uint32_t phys2;       /* physical page of a second page, or ~0 */
+	uint64_t phys;        /* guest-physical address of the first byte */
+	uint64_t phys2;       /* physical page of a second page, or PHYS_NONE */
 	uint32_t size;        /* bytes of guest code covered */
 	uint8_t code32;
 	uint8_t valid;
@@ -33,7 +33,7 @@ struct block {
 
 struct block_cache;
 
-struct block_cache *block_cache_new(uint32_t ram_size);
+struct block_cache *block_cache_new(uint64_t ram_size);
 void block_cache_free(struct block_cache *bc);
 
 /* The block starting at CS:EIP, decoded now if needed. Raises #PF/#GP/#UD
@@ -46,8 +46,8 @@ void block_decode_one(struct cpu *cpu, struct insn *out);
 
 /* A RAM page holds decoded code: writes to it must go through
  * block_invalidate_page first. */
-bool block_page_has_code(struct cpu *cpu, uint32_t ppage);
-void block_invalidate_page(struct cpu *cpu, uint32_t ppage);
+bool block_page_has_code(struct cpu *cpu, uint64_t ppage);
+void block_invalidate_page(struct cpu *cpu, uint64_t ppage);
 void block_flush_all(struct cpu *cpu);
 
 /* The translator's hooks: drop is called for each block with host code

@@ -98,7 +98,7 @@ void cpu_update_mode(struct cpu *cpu)
 void cpu_set_eflags(struct cpu *cpu, uint32_t v, uint32_t changeable)
 {
 	/* Bits 1 is always one; 3, 5, 15 and 22-31 are always zero. VIF/VIP
-	 * are only meaningful with CR4.VME/PVI, which we do not offer. */
+	 * mean something only under CR4.VME/PVI (vme.c). */
 	uint32_t impl = 0x003f7fd5u;
 	changeable &= impl;
 	uint32_t old = cpu->eflags;
@@ -118,6 +118,13 @@ int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus
 	if ((mem->ram_size & 0xfff) || (mem->rom && (mem->rom_size & 0xfff || !mem->rom_size)))
 		return -1;
 	cpu->mem = *mem;
+	if (!cpu->mem.ram_low) {
+		if (mem->ram_size >= PHYS_4G)
+			return -1;
+		cpu->mem.ram_low = (uint32_t)mem->ram_size;
+	}
+	if ((cpu->mem.ram_low & 0xfff) || cpu->mem.ram_low > mem->ram_size)
+		return -1;
 	cpu->bus = bus;
 	cpu->model = CPU_MODEL_DEFAULT;
 	cpu->feat = cpu->model->edx1;
@@ -143,6 +150,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->eflags = FL_1;
 	cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
 	cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+	memset(cpu->pdpte, 0, sizeof(cpu->pdpte));
+	cpu->efer = 0;
 	for (int s = 0; s < S_NSEG; s++)
 		seg_set_cache(&cpu->seg[s], 0, 0, 0xffff, 0x93);
 	seg_set_cache(&cpu->seg[S_CS], 0xf000, 0xffff0000u, 0xffff, 0x9b);
@@ -172,6 +181,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->inhibit_irq = 0;
 	cpu->halted = 0;
 	cpu->nmi_pending = 0;
+	cpu->nmi_blocked = 0;
 	cpu->shutdown = 0;
 	cpu->in_exception = 0;
 	cpu->first_exc = -1;

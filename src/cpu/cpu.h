@@ -66,6 +66,7 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG, S_NONE = 7 };
 #define CR4_PCE 0x0100u
 #define CR4_OSFXSR 0x0200u
 #define CR4_OSXMMEXCPT 0x0400u
+#define EFER_NXE 0x0800u /* IA32_EFER bit 11: XD honoured in PAE entries */
 
 /* Exception vectors (SDM Vol. 3, 6.3.1). */
 enum {
@@ -141,12 +142,19 @@ enum cpu_stop {
 	CPU_STOP_DEBUG,    /* the host debugger's breakpoint or step (cpu/hostdbg.h) */
 };
 
-/* Physical memory map as the CPU sees it. RAM is host-backed at
- * ram + pa; the ROM window (if any) is read-only and is aliased below
- * 1 MiB and at the top of the 4 GiB space; the rest goes to MMIO. */
+/* Physical memory map as the CPU sees it. RAM is host-backed: the first
+ * ram_low bytes at physical 0 (ram + pa), the rest of ram_size from 4 GiB
+ * up (ram + ram_low + pa - 4 GiB), as a PC puts RAM above its PCI hole;
+ * the ROM window (if any) is read-only and is aliased below 1 MiB and at
+ * the top of the 4 GiB space; the rest below 4 GiB goes to MMIO. Physical
+ * addresses are 64-bit: PAE paging reaches 36 bits. */
+#define PHYS_4G 0x100000000ull
+#define PHYS_NONE (~(uint64_t)0)
 struct cpu_memmap {
 	uint8_t *ram;
-	uint32_t ram_size;     /* bytes, page multiple */
+	uint64_t ram_size;     /* bytes, page multiple */
+	uint32_t ram_low;      /* bytes of it below 4 GiB; 0 means all
+				* (cpu_init fills it in) */
 	uint8_t *rom;          /* BIOS image or NULL */
 	uint32_t rom_size;     /* 64 or 128 KiB */
 	bool a20;              /* false: physical bit 20 forced to zero */
@@ -164,6 +172,8 @@ struct cpu {
 	struct seg ldtr, tr;
 	struct dtr gdtr, idtr;
 	uint32_t cr0, cr2, cr3, cr4;
+	uint64_t pdpte[4];     /* PAE: the PDPTEs loaded from CR3 (SDM 4.4.1) */
+	uint64_t efer;         /* IA32_EFER: NXE only (models with XD) */
 	uint32_t dr[8];
 	struct fpu fpu;
 	struct sse sse;
@@ -197,6 +207,8 @@ struct cpu {
 	uint8_t halted;
 	uint8_t intr_line;     /* INTR pin, driven by the board's PIC */
 	uint8_t nmi_pending;
+	uint8_t nmi_blocked;   /* an NMI was delivered and no IRET has run
+				* since (SDM Vol. 3, 6.7.1): the next waits */
 	volatile int stop_request;
 	uint8_t block_break;   /* handler changed state a block depends on */
 	uint8_t shutdown;      /* triple fault happened */
@@ -240,6 +252,13 @@ struct cpu {
 	int trace;             /* print each instruction to stderr */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */
 };
+
+/* An NMI is pending and not blocked: the CPU takes it at the next
+ * instruction boundary. */
+static inline int cpu_nmi_ready(const struct cpu *cpu)
+{
+	return cpu->nmi_pending && !cpu->nmi_blocked;
+}
 
 /* Lifecycle */
 int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus *bus);

@@ -1,19 +1,21 @@
 /* The processor models and their CPUID (SDM Vol. 2A, CPUID; the cache
  * descriptors of Table 3-12; the parts' own CPUID dumps for signatures,
  * brand strings and descriptors). Each model lists only features ringvm
- * implements: the real parts also have VME, MCE/MCA, APIC, PAT, PSE-36
- * (and the Pentium 4 / Pentium M PAE, DS, ACPI, SS, TM, HTT, PBE), which
- * ringvm does not, so those bits stay clear. */
+ * implements: the real parts also have MCE/MCA, PSE-36 (and the
+ * Pentium 4 / Pentium M DS, ACPI, SS, TM, HTT, PBE), which ringvm does
+ * not, so those bits stay clear. The P5 has VME but not PAE or PAT; the
+ * P6 family adds both. XD (NX) came with the Pentium 4's Prescott and
+ * the Pentium M's Dothan revisions: the two SSE2 models report it. */
 #include <string.h>
 
 #include "cpu/cpumodel.h"
 #include "cpu/exec.h"
 
-/* Implemented on every model: the x87 FPU, debugging extensions, 4 MiB
- * pages, TSC, RDMSR/WRMSR, CMPXCHG8B. */
-#define BASE (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8)
-/* The P6 family adds SYSENTER, MTRRs, global pages, CMOV, FXSAVE. */
-#define P6 (BASE | CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_FXSR)
+/* Implemented on every model: the x87 FPU, V86 mode extensions (VME and
+ * PVI), debugging extensions, 4 MiB pages, TSC, RDMSR/WRMSR, CMPXCHG8B. */
+#define BASE (CPUID_FPU | CPUID_VME | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8)
+/* The P6 family adds PAE, SYSENTER, MTRRs, global pages, CMOV, PAT, FXSAVE. */
+#define P6 (BASE | CPUID_PAE | CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_PAT | CPUID_FXSR)
 
 const struct cpu_model cpu_models[] = {
 	{
@@ -50,7 +52,7 @@ const struct cpu_model cpu_models[] = {
 		.max_basic = 2, .max_ext = 0x80000004u,
 		/* 50 ITLB 64e, 5B DTLB 64e, 66 L1D 8K 4-way 64B, 40 no L3,
 		 * 70 trace cache 12K uops, 7B L2 512K 8-way 64B */
-		.leaf2 = {0x665b5001u, 0, 0, 0x007b7040u},
+		.leaf2 = {0x665b5001u, 0, 0, 0x007b7040u}, .edx_ext1 = CPUID_EXT_XD,
 		.brand = "              Intel(R) Pentium(R) 4 CPU 2.80GHz",
 		.mxcsr_mask = 0x0000ffffu,
 	},
@@ -62,7 +64,7 @@ const struct cpu_model cpu_models[] = {
 		.max_basic = 2, .max_ext = 0x80000004u,
 		/* B0 ITLB 4K 128e, B3 DTLB 4K 128e, 02 ITLB 4M, F0 64B prefetch,
 		 * 7D L2 2M 8-way 64B, 30 L1I 32K, 04 DTLB 4M, 2C L1D 32K */
-		.leaf2 = {0x02b3b001u, 0x000000f0u, 0, 0x2c04307du},
+		.leaf2 = {0x02b3b001u, 0x000000f0u, 0, 0x2c04307du}, .edx_ext1 = CPUID_EXT_XD,
 		.brand = "Intel(R) Pentium(R) M processor 1.60GHz",
 		.mxcsr_mask = 0x0000ffffu,
 	},
@@ -125,7 +127,10 @@ void cpuid_query(const struct cpu *cpu, uint32_t leaf, uint32_t out[4])
 		if (m->brand)
 			brand_leaf(m->brand, leaf - 0x80000002u, out);
 		break;
-	default: /* 0x80000001: no extended features */
+	case 0x80000001u:
+		out[3] = m->edx_ext1;
+		break;
+	default:
 		break;
 	}
 }
@@ -141,5 +146,6 @@ uint32_t cpu_cr4_valid(const struct cpu *cpu)
 {
 	uint32_t f = cpu->feat;
 	return CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE | ((f & CPUID_PGE) ? CR4_PGE : 0) |
+	       ((f & CPUID_VME) ? CR4_VME | CR4_PVI : 0) | ((f & CPUID_PAE) ? CR4_PAE : 0) |
 	       ((f & CPUID_FXSR) ? CR4_OSFXSR : 0) | ((f & CPUID_SSE) ? CR4_OSXMMEXCPT : 0);
 }

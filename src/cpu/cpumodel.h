@@ -29,6 +29,8 @@
 #define CPUID_FXSR (1u << 24)
 #define CPUID_SSE (1u << 25)
 #define CPUID_SSE2 (1u << 26)
+/* CPUID.80000001:EDX */
+#define CPUID_EXT_XD (1u << 20)
 
 struct cpu_model {
 	const char *name;     /* -cpu NAME */
@@ -39,6 +41,7 @@ struct cpu_model {
 	uint32_t max_basic;   /* highest basic leaf */
 	uint32_t max_ext;     /* highest extended leaf, 0: none */
 	uint32_t leaf2[4];    /* cache and TLB descriptors */
+	uint32_t edx_ext1;    /* CPUID.80000001:EDX: XD (bit 20) or 0 */
 	const char *brand;    /* leaves 0x80000002-4 (48 bytes), or NULL */
 	uint32_t mxcsr_mask;  /* FXSAVE's MXCSR_MASK: DAZ (bit 6) or not */
 };
@@ -67,5 +70,7 @@ void cpu_set_model(struct cpu *cpu, const struct cpu_model *m);
 
 /* The CR4 bits the CPU's model implements (the rest #GP on a write). */
 uint32_t cpu_cr4_valid(const struct cpu *cpu);
+/* The model has the execute-disable bit (IA32_EFER.NXE). */
+static inline int cpumodel_has_xd(const struct cpu_model *m) { return (m->edx_ext1 & CPUID_EXT_XD) != 0; }
 
 #endif

@@ -150,18 +150,34 @@ enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc);
 void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int acc);
 /* Translate for the given access (raising #PF); returns the physical address. */
-uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc);
+uint64_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc);
 void tlb_flush_all(struct cpu *cpu, int keep_global);
 void tlb_flush_page(struct cpu *cpu, uint32_t lin);
 /* Drop cached write permission for a physical page that now holds code. */
-void tlb_unwrite_ppage(struct cpu *cpu, uint32_t ppage);
+void tlb_unwrite_ppage(struct cpu *cpu, uint64_t ppage);
 /* Code fetch for the decoder: len bytes at lin within one page; returns
  * the physical address. Raises #PF. */
-uint32_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len);
-bool mem_is_ram(struct cpu *cpu, uint32_t pa);
+uint64_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len);
+bool mem_is_ram(struct cpu *cpu, uint64_t pa);
+/* PAE (mem.c): load the four PDPTEs from the table cr3 points to, as
+ * MOV CR3/CR0/CR4 do. false (nothing loaded) if a present one has a
+ * reserved bit set: the caller's #GP(0). */
+bool mmu_pdptes_load(struct cpu *cpu, uint32_t cr3);
+/* The page number of RAM page ppage within the RAM block (its host
+ * offset / 4096), or UINT32_MAX if ppage is not RAM: the block cache's
+ * per-page index. */
+static inline uint32_t mem_ram_pn(const struct cpu *cpu, uint64_t ppage)
+{
+	const struct cpu_memmap *m = &cpu->mem;
+	if (ppage < m->ram_low)
+		return (uint32_t)(ppage >> 12);
+	if (ppage >= PHYS_4G && ppage - PHYS_4G < m->ram_size - m->ram_low)
+		return (uint32_t)((ppage - PHYS_4G + m->ram_low) >> 12);
+	return UINT32_MAX;
+}
 /* The host byte of physical address pa (A20 applied) when it is RAM or
  * ROM (*rom says which), NULL for MMIO: the debugger's memory view. */
-uint8_t *mem_phys_host(struct cpu *cpu, uint32_t pa, int *rom);
+uint8_t *mem_phys_host(struct cpu *cpu, uint64_t pa, int *rom);
 /* Segment fault: #SS for SS, #GP otherwise (error code 0 for limit). */
 _Noreturn void seg_fault(struct cpu *cpu, int s);
 

@@ -198,17 +198,40 @@ void hostdbg_access(struct cpu *cpu, uint32_t lin, int size, int write)
 
 /* ---- the debugger's view of memory ---- */
 
-static int phys32(struct cpu *cpu, uint32_t pa, uint32_t *v)
+/* An entry of size 4 or 8 at pa, zero-extended. */
+static int phys_entry(struct cpu *cpu, uint64_t pa, int size, uint64_t *v)
 {
 	int rom;
 	const uint8_t *h = mem_phys_host(cpu, pa, &rom);
 	if (!h)
 		return -1;
-	*v = load_le(h, 4);
+	*v = size == 8 ? (uint64_t)load_le(h, 4) | (uint64_t)load_le(h + 4, 4) << 32 : load_le(h, 4);
 	return 0;
 }
 
-/* The walk of mem.c's page_walk (SDM Vol. 3, 4.3), without its side
+#define PAE_ADDR 0x0000000ffffff000ull
+
+/* The PAE walk (SDM 4.4) from the PDPTEs the processor loaded. */
+static int translate_pae(struct cpu *cpu, uint32_t lin, struct hostdbg_xlate *x)
+{
+	x->pae = 1;
+	uint64_t pdpte = cpu->pdpte[lin >> 30];
+	if (!(pdpte & 1) || phys_entry(cpu, (pdpte & PAE_ADDR) | ((lin >> 18) & 0xff8u), 8, &x->pde) < 0 ||
+	    !(x->pde & 1))
+		return -1;
+	if (x->pde & 0x80) {
+		x->big = 1;
+		x->pte = x->pde;
+		x->pa = (x->pde & PAE_ADDR & ~0x1fffffull) | (lin & 0x1fffffu);
+		return 0;
+	}
+	if (phys_entry(cpu, (x->pde & PAE_ADDR) | ((lin >> 9) & 0xff8u), 8, &x->pte) < 0 || !(x->pte & 1))
+		return -1;
+	x->pa = (x->pte & PAE_ADDR) | (lin & 0xfffu);
+	return 0;
+}
+
+/* The walks of mem.c (SDM Vol. 3, 4.3 and 4.4), without their side
  * effects: nothing is checked, set or raised. */
 int hostdbg_translate(struct cpu *cpu, uint32_t lin, struct hostdbg_xlate *x)
 {
@@ -218,7 +241,9 @@ int hostdbg_translate(struct cpu *cpu, uint32_t lin, struct hostdbg_xlate *x)
 		return 0;
 	}
 	x->paging = 1;
-	if (phys32(cpu, (cpu->cr3 & 0xfffff000u) | ((lin >> 20) & 0xffcu), &x->pde) < 0 || !(x->pde & 1))
+	if (cpu->cr4 & CR4_PAE)
+		return translate_pae(cpu, lin, x);
+	if (phys_entry(cpu, (cpu->cr3 & 0xfffff000u) | ((lin >> 20) & 0xffcu), 4, &x->pde) < 0 || !(x->pde & 1))
 		return -1;
 	if ((x->pde & 0x80) && (cpu->cr4 & CR4_PSE)) {
 		x->big = 1;
@@ -226,7 +251,7 @@ int hostdbg_translate(struct cpu *cpu, uint32_t lin, struct hostdbg_xlate *x)
 		x->pa = (x->pde & 0xffc00000u) | (lin & 0x3fffffu);
 		return 0;
 	}
-	if (phys32(cpu, (x->pde & 0xfffff000u) | ((lin >> 10) & 0xffcu), &x->pte) < 0 || !(x->pte & 1))
+	if (phys_entry(cpu, (x->pde & 0xfffff000u) | ((lin >> 10) & 0xffcu), 4, &x->pte) < 0 || !(x->pte & 1))
 		return -1;
 	x->pa = (x->pte & 0xfffff000u) | (lin & 0xfffu);
 	return 0;
@@ -236,7 +261,7 @@ int hostdbg_translate(struct cpu *cpu, uint32_t lin, struct hostdbg_xlate *x)
 static uint32_t page_copy(struct cpu *cpu, uint32_t addr, uint8_t *buf, uint32_t n, int phys, int write)
 {
 	struct hostdbg_xlate x;
-	uint32_t pa = addr;
+	uint64_t pa = addr;
 	if (!phys) {
 		if (hostdbg_translate(cpu, addr, &x) < 0)
 			return 0;
@@ -250,7 +275,7 @@ static uint32_t page_copy(struct cpu *cpu, uint32_t addr, uint8_t *buf, uint32_t
 		memcpy(buf, h, n);
 		return n;
 	}
-	uint32_t ppage = pa & ~0xfffu;
+	uint64_t ppage = pa & ~(uint64_t)0xfff;
 	if (block_page_has_code(cpu, ppage))
 		block_invalidate_page(cpu, ppage);
 	memcpy(h, buf, n);

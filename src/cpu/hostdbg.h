@@ -88,9 +88,9 @@ void hostdbg_access(struct cpu *cpu, uint32_t lin, int size, int write);
 /* The debugger's view of memory: no fault, no accessed/dirty bit set,
  * no permission check. */
 struct hostdbg_xlate {
-	uint32_t pa;
-	uint32_t pde, pte; /* the entries used (pte = pde for a 4 MiB page) */
-	uint8_t paging, big;
+	uint64_t pa;
+	uint64_t pde, pte; /* the entries used (pte = pde for a 4 MiB or 2 MiB page) */
+	uint8_t paging, big, pae;
 };
 /* Linear -> physical through the guest's page tables (A20 applied).
  * 0, or -1 when a level is not present or not in RAM. */

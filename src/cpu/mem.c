@@ -1,4 +1,4 @@
-/* Guest memory: physical map, two-level page walk, software TLB fill,
+/* Guest memory: physical map, page walks (32-bit and PAE), software TLB fill,
  * and the slow paths of linear accesses (page-crossing, MMIO, ROM, code
  * pages). The fast path is tlb_hit() in exec.h.
  *
@@ -22,20 +22,28 @@ enum { PK_RAM, PK_ROM, PK_MMIO };
 #define PTE_PS 0x080u
 #define PTE_G 0x100u
 
+#define PTE_XD 0x8000000000000000ull
+
 #define PF_P 1u
 #define PF_W 2u
 #define PF_U 4u
+#define PF_RSVD 8u
+#define PF_ID 16u
 
-static inline uint32_t a20_mask(const struct cpu *cpu, uint32_t pa)
+static inline uint64_t a20_mask(const struct cpu *cpu, uint64_t pa)
 {
-	return cpu->mem.a20 ? pa : (pa & ~0x100000u);
+	return cpu->mem.a20 ? pa : (pa & ~(uint64_t)0x100000);
 }
 
 /* Classify a physical address; for RAM and ROM return the host byte. */
-static uint8_t *phys_host(struct cpu *cpu, uint32_t pa, int *kind)
+static uint8_t *phys_host(struct cpu *cpu, uint64_t pa, int *kind)
 {
 	const struct cpu_memmap *m = &cpu->mem;
-	if (pa < m->ram_size) {
+	if (pa >= PHYS_4G) {
+		*kind = pa - PHYS_4G < m->ram_size - m->ram_low ? PK_RAM : PK_MMIO;
+		return *kind == PK_RAM ? m->ram + m->ram_low + (pa - PHYS_4G) : NULL;
+	}
+	if (pa < m->ram_low) {
 		if (pa >= 0xa0000 && pa < 0xc0000) {
 			*kind = PK_MMIO;
 			return NULL;
@@ -49,15 +57,15 @@ static uint8_t *phys_host(struct cpu *cpu, uint32_t pa, int *kind)
 		*kind = PK_RAM;
 		return m->ram + pa;
 	}
-	if (m->rom && pa >= (uint32_t)(0x100000000ull - m->rom_size)) {
+	if (m->rom && pa >= PHYS_4G - m->rom_size) {
 		*kind = PK_ROM;
-		return m->rom + (pa - (uint32_t)(0x100000000ull - m->rom_size));
+		return m->rom + (pa - (PHYS_4G - m->rom_size));
 	}
 	*kind = PK_MMIO;
 	return NULL;
 }
 
-static uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
+static uint32_t phys_read(struct cpu *cpu, uint64_t pa, int size)
 {
 	int kind;
 	pa = a20_mask(cpu, pa);
@@ -70,12 +78,13 @@ static uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
 			v |= phys_read(cpu, pa + (uint32_t)i, 1) << (8 * i);
 		return v;
 	}
-	if (cpu->bus && cpu->bus->mmio_read)
-		return cpu->bus->mmio_read(cpu->bus->opaque, pa, size) & size_mask(size);
+	/* Nothing decodes the unassigned space above 4 GiB: reads float. */
+	if (cpu->bus && cpu->bus->mmio_read && pa < PHYS_4G)
+		return cpu->bus->mmio_read(cpu->bus->opaque, (uint32_t)pa, size) & size_mask(size);
 	return size_mask(size);
 }
 
-static void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
+static void phys_write(struct cpu *cpu, uint64_t pa, int size, uint32_t v)
 {
 	int kind;
 	pa = a20_mask(cpu, pa);
@@ -88,20 +97,20 @@ static void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
 				phys_write(cpu, pa + (uint32_t)i, 1, v >> (8 * i));
 			return;
 		}
-		if (block_page_has_code(cpu, pa & ~0xfffu)) {
-			block_invalidate_page(cpu, pa & ~0xfffu);
+		if (block_page_has_code(cpu, pa & ~(uint64_t)0xfff)) {
+			block_invalidate_page(cpu, pa & ~(uint64_t)0xfff);
 			cpu->block_break = 1;
 		}
 		store_le(h, size, v);
 		return;
 	}
-	if (cpu->bus && cpu->bus->mmio_write)
-		cpu->bus->mmio_write(cpu->bus->opaque, pa, size, v & size_mask(size));
+	if (cpu->bus && cpu->bus->mmio_write && pa < PHYS_4G)
+		cpu->bus->mmio_write(cpu->bus->opaque, (uint32_t)pa, size, v & size_mask(size));
 }
 
 int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len)
 {
-	if (pa > cpu->mem.ram_size || len > cpu->mem.ram_size - pa)
+	if (pa > cpu->mem.ram_low || len > cpu->mem.ram_low - pa)
 		return -1;
 	for (uint32_t p = pa & ~0xfffu; p < pa + len; p += 0x1000)
 		if (block_page_has_code(cpu, p))
@@ -112,7 +121,7 @@ int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len)
 
 int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len)
 {
-	if (pa > cpu->mem.ram_size || len > cpu->mem.ram_size - pa)
+	if (pa > cpu->mem.ram_low || len > cpu->mem.ram_low - pa)
 		return -1;
 	memcpy(dst, cpu->mem.ram + pa, len);
 	return 0;
@@ -161,7 +170,7 @@ void tlb_flush_page(struct cpu *cpu, uint32_t lin)
 
 /* Forget write permission cached for a physical page that now holds code,
  * so that the next write takes the slow path and drops the blocks. */
-void tlb_unwrite_ppage(struct cpu *cpu, uint32_t ppage)
+void tlb_unwrite_ppage(struct cpu *cpu, uint64_t ppage)
 {
 	for (int u = 0; u < 2; u++)
 		for (uint32_t i = 0; i < TLB_SIZE; i++)
@@ -176,15 +185,45 @@ _Noreturn static void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
 }
 
 struct walk {
-	uint32_t pa;
-	int user_ok, write_ok_user, write_ok_sup; /* page permissions */
+	uint64_t pa;
+	int user_ok, write_ok_user, write_ok_sup, exec_ok; /* page permissions */
 	int dirty, global;
 };
+
+/* Every model here reports no leaf 0x80000008, so MAXPHYADDR is 36 (SDM
+ * 4.1.4): PAE entries' address bits above 35 are reserved. */
+#define PAE_ADDR 0x0000000ffffff000ull
+#define PAE_HI_RSVD 0x7ffffff000000000ull
+/* PDPTE: bits 1, 2 and 5-8 are reserved too, and XD (SDM Table 4-8). */
+#define PDPTE_RSVD (PAE_HI_RSVD | PTE_XD | 0x1e6u)
+
+static int nxe(const struct cpu *cpu)
+{
+	return (cpu->efer & EFER_NXE) != 0;
+}
+
+/* The permissions both walks end with; raises #PF for the access (SDM
+ * 4.6). flags holds the U/W bits of every level and'ed, xd any level's. */
+static void walk_rights(struct cpu *cpu, uint32_t lin, int acc, uint32_t err, uint32_t flags, int xd,
+			struct walk *w)
+{
+	int user = acc_user(cpu, acc);
+	w->user_ok = (flags & PTE_U) != 0;
+	w->write_ok_user = (flags & PTE_U) && (flags & PTE_W);
+	w->write_ok_sup = (flags & PTE_W) || !(cpu->cr0 & CR0_WP);
+	w->exec_ok = !xd;
+	if (user && !w->user_ok)
+		page_fault(cpu, lin, err | PF_P);
+	if ((acc & 3) == ACC_W && !(user ? w->write_ok_user : w->write_ok_sup))
+		page_fault(cpu, lin, err | PF_P);
+	if ((acc & 3) == ACC_X && xd)
+		page_fault(cpu, lin, err | PF_P);
+}
 
 /* Two-level 32-bit paging walk (SDM Vol. 3, 4.3), with 4 MiB pages under
  * CR4.PSE. Checks the access and sets accessed/dirty bits as the
  * processor does (4.8): only for an access that does not fault. */
-static void page_walk(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
+static void page_walk32(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
 {
 	int user = acc_user(cpu, acc);
 	int write = (acc & 3) == ACC_W;
@@ -207,13 +246,7 @@ static void page_walk(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
 		flags = pde & pte & (PTE_U | PTE_W);
 		w->pa = (pte & 0xfffff000u) | (lin & 0xfffu);
 	}
-	w->user_ok = (flags & PTE_U) != 0;
-	w->write_ok_user = (flags & PTE_U) && (flags & PTE_W);
-	w->write_ok_sup = (flags & PTE_W) || !(cpu->cr0 & CR0_WP);
-	if (user ? !w->user_ok : 0)
-		page_fault(cpu, lin, err | PF_P);
-	if (write && !(user ? w->write_ok_user : w->write_ok_sup))
-		page_fault(cpu, lin, err | PF_P);
+	walk_rights(cpu, lin, acc, err, flags, 0, w);
 	if (!(pde & PTE_A) || (big && write && !(pde & PTE_D))) {
 		pde |= PTE_A | (big && write ? PTE_D : 0);
 		phys_write(cpu, pde_pa, 4, pde);
@@ -228,21 +261,100 @@ static void page_walk(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
 	w->global = (cpu->cr4 & CR4_PGE) && (pte & PTE_G);
 }
 
+static uint64_t phys_read64(struct cpu *cpu, uint64_t pa)
+{
+	return phys_read(cpu, pa, 4) | (uint64_t)phys_read(cpu, pa + 4, 4) << 32;
+}
+
+/* Reserved bits of a PAE PDE or PTE: the address bits above MAXPHYADDR,
+ * and XD unless EFER.NXE (SDM Tables 4-9 to 4-11). */
+static uint64_t pae_rsvd(const struct cpu *cpu)
+{
+	return PAE_HI_RSVD | (nxe(cpu) ? 0 : PTE_XD);
+}
+
+/* PAE walk (SDM 4.4): a PDPTE from the four CR3 loaded, 64-bit PDEs and
+ * PTEs, 2 MiB pages (PS, regardless of CR4.PSE), XD under EFER.NXE. A
+ * reserved bit set in a present entry is a #PF with RSVD (4.7); A/D
+ * live in the low dword, written as the 32-bit walk writes them. */
+static void page_walk_pae(struct cpu *cpu, uint32_t lin, int acc, struct walk *w)
+{
+	int user = acc_user(cpu, acc);
+	int write = (acc & 3) == ACC_W;
+	uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0) | ((acc & 3) == ACC_X && nxe(cpu) ? PF_ID : 0);
+	uint64_t pdpte = cpu->pdpte[lin >> 30];
+	if (!(pdpte & PTE_P))
+		page_fault(cpu, lin, err);
+	uint64_t rsvd = pae_rsvd(cpu);
+	uint64_t pde_pa = (pdpte & PAE_ADDR) | ((lin >> 18) & 0xff8u);
+	uint64_t pde = phys_read64(cpu, pde_pa);
+	if (!(pde & PTE_P))
+		page_fault(cpu, lin, err);
+	int big = (pde & PTE_PS) != 0;
+	/* a 2 MiB page's bits 20:13 are reserved; bit 12 is its PAT bit */
+	if ((pde & rsvd) || (big && (pde & 0x1fe000u)))
+		page_fault(cpu, lin, err | PF_P | PF_RSVD);
+	uint64_t pte_pa = 0, pte;
+	uint32_t flags;
+	if (big) {
+		pte = pde;
+		flags = (uint32_t)pde;
+		w->pa = (pde & PAE_ADDR & ~0x1fffffull) | (lin & 0x1fffffu);
+	} else {
+		pte_pa = (pde & PAE_ADDR) | ((lin >> 9) & 0xff8u);
+		pte = phys_read64(cpu, pte_pa);
+		if (!(pte & PTE_P))
+			page_fault(cpu, lin, err);
+		if (pte & rsvd)
+			page_fault(cpu, lin, err | PF_P | PF_RSVD);
+		flags = (uint32_t)(pde & pte) & (PTE_U | PTE_W);
+		w->pa = (pte & PAE_ADDR) | (lin & 0xfffu);
+	}
+	walk_rights(cpu, lin, acc, err, flags, nxe(cpu) && ((pde | pte) & PTE_XD), w);
+	if (!(pde & PTE_A) || (big && write && !(pde & PTE_D))) {
+		pde |= PTE_A | (big && write ? PTE_D : 0);
+		phys_write(cpu, pde_pa, 4, (uint32_t)pde);
+	}
+	if (!big && (!(pte & PTE_A) || (write && !(pte & PTE_D)))) {
+		pte |= PTE_A | (write ? PTE_D : 0);
+		phys_write(cpu, pte_pa, 4, (uint32_t)pte);
+	}
+	if (big)
+		pte = pde;
+	w->dirty = (pte & PTE_D) != 0;
+	w->global = (cpu->cr4 & CR4_PGE) && (pte & PTE_G);
+}
+
+bool mmu_pdptes_load(struct cpu *cpu, uint32_t cr3)
+{
+	uint64_t e[4];
+	for (uint32_t i = 0; i < 4; i++) {
+		e[i] = phys_read64(cpu, a20_mask(cpu, (cr3 & 0xffffffe0u) + 8 * i));
+		if ((e[i] & PTE_P) && (e[i] & PDPTE_RSVD))
+			return false;
+	}
+	memcpy(cpu->pdpte, e, sizeof(e));
+	return true;
+}
+
 /* Translate and, when the page is plain memory, fill the TLB entry. */
-uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
+uint64_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 {
 	struct walk w;
 	int user = acc_user(cpu, acc);
 	if (cpu->cr0 & CR0_PG) {
-		page_walk(cpu, lin, acc, &w);
+		if (cpu->cr4 & CR4_PAE)
+			page_walk_pae(cpu, lin, acc, &w);
+		else
+			page_walk32(cpu, lin, acc, &w);
 	} else {
 		w.pa = lin;
-		w.user_ok = w.write_ok_user = w.write_ok_sup = 1;
+		w.user_ok = w.write_ok_user = w.write_ok_sup = w.exec_ok = 1;
 		w.dirty = 1;
 		w.global = 0;
 	}
-	uint32_t pa = a20_mask(cpu, w.pa);
-	uint32_t ppage = pa & ~0xfffu;
+	uint64_t pa = a20_mask(cpu, w.pa);
+	uint64_t ppage = pa & ~(uint64_t)0xfff;
 	int kind;
 	uint8_t *h = phys_host(cpu, ppage, &kind);
 	uint32_t i = (lin >> 12) & (TLB_SIZE - 1);
@@ -254,7 +366,7 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 		int readable = user ? w.user_ok : 1;
 		int writable = user ? w.write_ok_user : w.write_ok_sup;
 		e->tag_r = readable ? lpage : TLB_INVALID;
-		e->tag_x = readable ? lpage : TLB_INVALID;
+		e->tag_x = readable && w.exec_ok ? lpage : TLB_INVALID;
 		e->tag_w = (writable && w.dirty && kind == PK_RAM && !block_page_has_code(cpu, ppage))
 				   ? lpage
 				   : TLB_INVALID;
@@ -277,11 +389,11 @@ uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc)
 	if (((lin & 0xfff) + (uint32_t)size) > 0x1000) {
 		/* Crossing pages: both translations happen before any data moves. */
 		uint32_t n1 = 0x1000 - (lin & 0xfff);
-		uint32_t pa1 = mmu_translate(cpu, lin, acc);
-		uint32_t pa2 = mmu_translate(cpu, lin + n1, acc);
+		uint64_t pa1 = mmu_translate(cpu, lin, acc);
+		uint64_t pa2 = mmu_translate(cpu, lin + n1, acc);
 		uint32_t v = 0;
 		for (int i = 0; i < size; i++) {
-			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
+			uint64_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
 			v |= phys_read(cpu, pa, 1) << (8 * i);
 		}
 		if (cpu->debug_active) /* debug.c hook: data breakpoints */
@@ -290,7 +402,7 @@ uint32_t mem_lin_read_slow(struct cpu *cpu, uint32_t lin, int size, int acc)
 			hostdbg_access(cpu, lin, size, 0);
 		return v;
 	}
-	uint32_t pa = mmu_translate(cpu, lin, acc);
+	uint64_t pa = mmu_translate(cpu, lin, acc);
 	uint32_t v = phys_read(cpu, pa, size);
 	if (cpu->debug_active) /* debug.c hook: data breakpoints */
 		debug_data_access(cpu, lin, size, 0);
@@ -303,14 +415,14 @@ void mem_lin_write_slow(struct cpu *cpu, uint32_t lin, int size, uint32_t v, int
 {
 	if (((lin & 0xfff) + (uint32_t)size) > 0x1000) {
 		uint32_t n1 = 0x1000 - (lin & 0xfff);
-		uint32_t pa1 = mmu_translate(cpu, lin, acc);
-		uint32_t pa2 = mmu_translate(cpu, lin + n1, acc);
+		uint64_t pa1 = mmu_translate(cpu, lin, acc);
+		uint64_t pa2 = mmu_translate(cpu, lin + n1, acc);
 		for (int i = 0; i < size; i++) {
-			uint32_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
+			uint64_t pa = (uint32_t)i < n1 ? pa1 + (uint32_t)i : pa2 + ((uint32_t)i - n1);
 			phys_write(cpu, pa, 1, v >> (8 * i));
 		}
 	} else {
-		uint32_t pa = mmu_translate(cpu, lin, acc);
+		uint64_t pa = mmu_translate(cpu, lin, acc);
 		phys_write(cpu, pa, size, v);
 	}
 	if (cpu->debug_active) /* debug.c hook: data breakpoints */
@@ -340,9 +452,9 @@ void cpu_set_a20(struct cpu *cpu, bool on)
 
 /* Fetch code bytes for the decoder: up to len bytes at lin, not crossing
  * the page. Returns the physical address of lin. */
-uint32_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len)
+uint64_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len)
 {
-	uint32_t pa = mmu_translate(cpu, lin, ACC_X);
+	uint64_t pa = mmu_translate(cpu, lin, ACC_X);
 	int kind;
 	uint8_t *h = phys_host(cpu, pa, &kind);
 	if (h) {
@@ -354,14 +466,14 @@ uint32_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t le
 	return pa;
 }
 
-bool mem_is_ram(struct cpu *cpu, uint32_t pa)
+bool mem_is_ram(struct cpu *cpu, uint64_t pa)
 {
 	int kind;
 	phys_host(cpu, a20_mask(cpu, pa), &kind);
 	return kind == PK_RAM;
 }
 
-uint8_t *mem_phys_host(struct cpu *cpu, uint32_t pa, int *rom)
+uint8_t *mem_phys_host(struct cpu *cpu, uint64_t pa, int *rom)
 {
 	int kind;
 	uint8_t *h = phys_host(cpu, a20_mask(cpu, pa), &kind);

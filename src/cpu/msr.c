@@ -1,6 +1,7 @@
 /* MSRs and CPUID of the modelled P6 (SDM Vol. 4 "Model-specific
  * registers", P6 family table; Vol. 2 CPUID; Vol. 3 ch. 11.11 MTRRs). */
 #include "cpu/cpumodel.h"
+#include "cpu/exec.h"
 #include "cpu/msr.h"
 
 /* Memory types an MTRR may hold: UC, WC, WT, WP, WB (SDM 11.11.1). */
@@ -50,6 +51,10 @@ static int msr_on_model(const struct cpu *cpu, uint32_t index)
 		return (cpu->feat & CPUID_MTRR) != 0;
 	if (index >= MSR_SYSENTER_CS && index <= MSR_SYSENTER_EIP)
 		return (cpu->feat & CPUID_SEP) != 0;
+	if (index == MSR_PAT)
+		return (cpu->feat & CPUID_PAT) != 0;
+	if (index == MSR_EFER)
+		return cpumodel_has_xd(cpu->model);
 	if (index == MSR_PLATFORM_ID || index == MSR_APIC_BASE || index == MSR_BIOS_SIGN_ID)
 		return cpumodel_family(cpu->model) >= 6;
 	if (index == MSR_MISC_ENABLE) /* family 15, or 6 from model 13 on */
@@ -82,6 +87,8 @@ int msr_read(struct cpu *cpu, uint32_t index, uint64_t *val)
 	case MSR_SYSENTER_EIP: *val = cpu->sysenter_eip; return 0;
 	case MSR_MTRR_DEF_TYPE: *val = cpu->mtrr_def_type; return 0;
 	case MSR_MISC_ENABLE: *val = cpu->misc_enable; return 0;
+	case MSR_PAT: *val = cpu->pat; return 0;
+	case MSR_EFER: *val = cpu->efer; return 0;
 	default: return -1;
 	}
 }
@@ -137,6 +144,21 @@ int msr_write(struct cpu *cpu, uint32_t index, uint64_t val)
 	case MSR_MISC_ENABLE:
 		/* the read-only "unavailable" bits (BTS 11, PEBS 12) stay set */
 		cpu->misc_enable = val | MISC_ENABLE_RO;
+		return 0;
+	case MSR_PAT: /* eight 3-bit types in bytes; 2 and 3 are reserved (SDM 11.12.2) */
+		for (int i = 0; i < 8; i++) {
+			uint64_t t = (val >> (8 * i)) & 0xff;
+			if (t == 2 || t == 3 || t > 7)
+				return -1;
+		}
+		cpu->pat = val; /* caching is invisible here: stored and read back */
+		return 0;
+	case MSR_EFER:
+		if (val & ~(uint64_t)EFER_NXE)
+			return -1; /* no long mode or SYSCALL on these models */
+		if ((val ^ cpu->efer) & EFER_NXE)
+			tlb_flush_all(cpu, 0); /* fetch permissions change */
+		cpu->efer = val;
 		return 0;
 	case MSR_MTRR_DEF_TYPE: /* type 7:0, FE bit 10, E bit 11 */
 		if ((val & ~0xcffull) || !mtrr_type_ok(val & 0xff))

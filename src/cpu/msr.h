@@ -33,6 +33,8 @@
 #define MSR_MTRR_FIX16K_A0000 0x259
 #define MSR_MTRR_FIX4K_C0000 0x268 /* .. 0x26f */
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_PAT 0x277      /* where CPUID reports PAT */
+#define MSR_EFER 0xc0000080u /* where CPUID reports XD: NXE only */
 
 
 /* 0 on success, -1 when the MSR does not exist or the value sets a

@@ -3,6 +3,7 @@
  * JMP/CALL/RET), IRET, INT n/INT3/INTO/INT1, LDS/LES/LFS/LGS/LSS, ARPL,
  * LAR/LSL/VERR/VERW, LLDT/SLDT/LTR/STR. Each rule cites the SDM
  * instruction page (Vol. 2) or section (Vol. 3) it implements. */
+#include "cpu/vme.h"
 #include "cpu/seg.h"
 
 static _Noreturn void raise_np(struct cpu *cpu, uint32_t sel) { cpu_raise(cpu, EXC_NP, 1, sel & 0xfffcu); }
@@ -370,6 +371,8 @@ static void op_iret(struct cpu *cpu, const struct insn *in)
 {
 	int sz = in->osize;
 	cpu->block_break = 1;
+	/* IRET unblocks NMIs, even one that then faults (SDM Vol. 3, 6.7.1) */
+	cpu->nmi_blocked = 0;
 	if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & FL_VM) && (cpu->eflags & FL_NT)) {
 		iret_task_return(cpu);
 		return;
@@ -389,10 +392,11 @@ static void op_iret(struct cpu *cpu, const struct insn *in)
 		return;
 	}
 	if (cpu->eflags & FL_VM) {
-		/* RETURN-FROM-VIRTUAL-8086-MODE: only with IOPL = 3, else
-		 * #GP(0) to the virtual-8086 monitor (Vol. 3, 20.2.7). */
-		if ((cpu->eflags & FL_IOPL) != FL_IOPL)
-			raise_gp(cpu, 0);
+		/* RETURN-FROM-VIRTUAL-8086-MODE: with IOPL = 3; with IOPL < 3
+		 * a 16-bit IRET on VIF under CR4.VME, else #GP(0) to the
+		 * virtual-8086 monitor (Vol. 3, 20.2.7, 20.3). */
+		if (vme_iret(cpu, sz))
+			return;
 		if (eip > 0xffff)
 			raise_gp(cpu, 0);
 		set_sp(cpu, stack_ptr(cpu) + (uint32_t)(3 * sz));
@@ -452,10 +456,11 @@ static void op_iret(struct cpu *cpu, const struct insn *in)
 
 static void op_int(struct cpu *cpu, const struct insn *in)
 {
-	/* V86 without VME: INT n is IOPL-sensitive, #GP(0) to the monitor
-	 * (Vol. 3, 20.3.3, Table 20-2). INT3 and INTO are not. */
-	if ((cpu->eflags & FL_VM) && (cpu->eflags & FL_IOPL) != FL_IOPL)
-		raise_gp(cpu, 0);
+	/* V86: INT n is IOPL-sensitive (#GP(0) to the monitor) or, under
+	 * CR4.VME, redirected to the 8086 program's vector table (vme.c;
+	 * Vol. 3, 20.3.3, Table 20-2). INT3 and INTO are neither. */
+	if ((cpu->eflags & FL_VM) && vme_int(cpu, (int)(in->imm & 0xff), cpu->next_eip))
+		return;
 	cpu_deliver(cpu, (int)(in->imm & 0xff), INTR_SOFT, 0, 0, cpu->next_eip);
 }
 

@@ -1,6 +1,7 @@
 /* Handlers: flag instructions (SDM Vol. 2 CLC, STC, CMC, CLD, STD, CLI,
  * STI, and the undocumented SALC that P6 processors execute). */
 #include "cpu/exec.h"
+#include "cpu/vme.h"
 
 static void op_clc(struct cpu *cpu, const struct insn *in) { cpu->eflags &= ~FL_CF; }
 static void op_stc(struct cpu *cpu, const struct insn *in) { cpu->eflags |= FL_CF; }
@@ -8,29 +9,15 @@ static void op_cmc(struct cpu *cpu, const struct insn *in) { cpu->eflags ^= FL_C
 static void op_cld(struct cpu *cpu, const struct insn *in) { cpu->eflags &= ~FL_DF; }
 static void op_std(struct cpu *cpu, const struct insn *in) { cpu->eflags |= FL_DF; }
 
-/* May CLI/STI change IF? (SDM CLI/STI "Operation", without CR4.VME/PVI,
- * which we do not offer): real mode always; protected mode when
- * CPL <= IOPL; virtual-8086 mode when IOPL = 3. Otherwise #GP(0). */
-static void check_if_change(struct cpu *cpu)
-{
-	if (!(cpu->cr0 & CR0_PE))
-		return;
-	uint32_t iopl = (cpu->eflags & FL_IOPL) >> FL_IOPL_SHIFT;
-	if (cpu->eflags & FL_VM) {
-		if (iopl < 3)
-			raise_gp(cpu, 0);
-	} else if (cpu->cpl > iopl) {
-		raise_gp(cpu, 0);
-	}
-}
-
-/* Clearing IF never makes anything deliverable: the block goes on (no
+/* CLI/STI change IF in real mode, in protected mode when CPL <= IOPL,
+ * in V86 mode when IOPL = 3; VIF where CR4.VME (V86) or CR4.PVI (CPL 3)
+ * lets them; else #GP(0) (vme.c, SDM CLI/STI "Operation").
+ * Clearing IF never makes anything deliverable: the block goes on (no
  * block_break), which keeps bt's translated code running through the
  * CLI ... POPF/STI sections kernels are full of. */
 static void op_cli(struct cpu *cpu, const struct insn *in)
 {
-	check_if_change(cpu);
-	cpu->eflags &= ~FL_IF;
+	cpu->eflags &= vme_if_is_real(cpu) ? ~FL_IF : ~FL_VIF;
 }
 
 /* STI: interrupts stay blocked until after the next instruction, but only
@@ -39,7 +26,13 @@ static void op_cli(struct cpu *cpu, const struct insn *in)
  * STI"). */
 static void op_sti(struct cpu *cpu, const struct insn *in)
 {
-	check_if_change(cpu);
+	if (!vme_if_is_real(cpu)) {
+		/* a virtual interrupt pending: the monitor delivers it */
+		if (cpu->eflags & FL_VIP)
+			raise_gp(cpu, 0);
+		cpu->eflags |= FL_VIF;
+		return;
+	}
 	if (cpu->eflags & FL_IF)
 		return; /* already set: nothing changes, no shadow */
 	cpu->inhibit_irq = 1;

@@ -6,6 +6,7 @@
  * check every one before writing any, so a #SS/#PF leaves the guest as it
  * was. */
 #include "cpu/exec.h"
+#include "cpu/vme.h"
 
 /* ---- PUSH / POP ---- */
 
@@ -141,25 +142,26 @@ static int iopl(const struct cpu *cpu)
 }
 
 /* PUSHF/PUSHFD (SDM PUSHF): VM and RF read as 0 in the image; in V86 mode
- * IOPL < 3 is #GP(0) (we offer no CR4.VME). */
+ * with IOPL < 3 the VIF image under CR4.VME, else #GP(0) (vme.c). */
 static void op_pushf(struct cpu *cpu, const struct insn *in)
 {
-	if ((cpu->eflags & FL_VM) && iopl(cpu) < 3)
-		raise_gp(cpu, 0);
+	if (vme_pushf(cpu, in->osize))
+		return;
 	push(cpu, in->osize, cpu->eflags & ~(FL_VM | FL_RF));
 }
 
 /* POPF/POPFD (SDM POPF "Operation"):
  * - VM = 0, CPL = 0: every flag but VM/VIP/VIF (32-bit); all 16 low bits.
  * - VM = 0, CPL > 0: IOPL kept; IF kept too (silently) when CPL > IOPL.
- * - VM = 1, IOPL = 3: IOPL kept; VM = 1, IOPL < 3: #GP(0) (no CR4.VME).
+ * - VM = 1, IOPL = 3: IOPL kept; VM = 1, IOPL < 3: VIF under CR4.VME
+ *   (16-bit only), else #GP(0) (vme.c).
  * A 32-bit POPF clears RF; VM, VIP and VIF never change. */
 static void op_popf(struct cpu *cpu, const struct insn *in)
 {
 	int size = in->osize;
 	int vm = (cpu->eflags & FL_VM) != 0;
-	if (vm && iopl(cpu) < 3)
-		raise_gp(cpu, 0);
+	if (vme_popf(cpu, size))
+		return;
 	uint32_t v = stack_peek(cpu, size, 0);
 	uint32_t mask = size == 4 ? ~(FL_VM | FL_VIP | FL_VIF) : 0xffffu;
 	if (vm || cpu->cpl > 0)

@@ -215,7 +215,7 @@ static int may_suspend(const struct cpu *cpu, int wrote_code)
 {
 	if (!wrote_code)
 		return 1;
-	return cpu->stop_request || cpu->nmi_pending || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
+	return cpu->stop_request || cpu_nmi_ready(cpu) || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
 	       (cpu->eflags & FL_TF);
 }
 

@@ -28,6 +28,15 @@ static void op_hlt(struct cpu *cpu, const struct insn *in)
 #define CR0_IMPLEMENTED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
 			 CR0_CD | CR0_PG)
 
+/* PAE paging: MOV to CR0/CR3/CR4 that leaves PG and PAE set loads the
+ * PDPTEs (SDM 4.4.1), before anything changes: a reserved bit in one is
+ * #GP(0) with the register unchanged. */
+static void pae_load(struct cpu *cpu, uint32_t cr0, uint32_t cr3, uint32_t cr4)
+{
+	if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !mmu_pdptes_load(cpu, cr3))
+		raise_gp(cpu, 0);
+}
+
 /* Flush what depends on CR0 after a change from old. */
 static void cr0_changed(struct cpu *cpu, uint32_t old)
 {
@@ -48,6 +57,8 @@ static void write_cr(struct cpu *cpu, int n, uint32_t v)
 			raise_gp(cpu, 0);
 		if ((v & CR0_NW) && !(v & CR0_CD))
 			raise_gp(cpu, 0);
+		if ((v & ~cpu->cr0 & CR0_PG) || ((v ^ cpu->cr0) & (CR0_CD | CR0_NW)))
+			pae_load(cpu, v, cpu->cr3, cpu->cr4);
 		old = cpu->cr0;
 		cpu->cr0 = v;
 		cr0_changed(cpu, old);
@@ -57,17 +68,21 @@ static void write_cr(struct cpu *cpu, int n, uint32_t v)
 		break;
 	case 3:
 		/* Bits 0-2 and 5-11 are ignored with 32-bit paging (SDM Table
-		 * 4-3); a load flushes all but global translations (4.10.4.1). */
+		 * 4-3), 0-4 with PAE; a load flushes all but global
+		 * translations (4.10.4.1). */
+		pae_load(cpu, cpu->cr0, v, cpu->cr4);
 		cpu->cr3 = v;
 		tlb_flush_all(cpu, 1);
 		cpu->block_break = 1;
 		break;
 	case 4:
 		if (v & ~cpu_cr4_valid(cpu))
-			raise_gp(cpu, 0); /* reserved or unimplemented (VME, PAE, MCE...) */
+			raise_gp(cpu, 0); /* reserved or not on this model (MCE; PAE, VME...) */
+		if ((v ^ cpu->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE))
+			pae_load(cpu, cpu->cr0, cpu->cr3, v);
 		old = cpu->cr4;
 		cpu->cr4 = v;
-		if ((old ^ v) & (CR4_PGE | CR4_PSE))
+		if ((old ^ v) & (CR4_PGE | CR4_PSE | CR4_PAE))
 			tlb_flush_all(cpu, 0);
 		cpu->block_break = 1;
 		break;

@@ -31,8 +31,9 @@ static void trace_insn(struct cpu *cpu, const struct insn *in)
  * one was delivered. */
 static int take_interrupt(struct cpu *cpu)
 {
-	if (cpu->nmi_pending) {
+	if (cpu_nmi_ready(cpu)) {
 		cpu->nmi_pending = 0;
+		cpu->nmi_blocked = 1; /* until the handler's IRET (ops_far.c) */
 		cpu->halted = 0;
 		cpu_deliver(cpu, EXC_NMI, INTR_NMI, 0, 0, cpu->eip);
 		return 1;
@@ -111,7 +112,7 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 		}
 		int shadow = cpu->inhibit_irq;
 		cpu->inhibit_irq = 0;
-		if (!shadow && (cpu->intr_line || cpu->nmi_pending) && !hostdbg_masks_irq(cpu) && take_interrupt(cpu))
+		if (!shadow && (cpu->intr_line || cpu_nmi_ready(cpu)) && !hostdbg_masks_irq(cpu) && take_interrupt(cpu))
 			continue;
 		if (cpu->halted) {
 			why = CPU_STOP_HALT;

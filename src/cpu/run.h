@@ -40,7 +40,7 @@ void run_interp_block(struct cpu *cpu, const struct block *b, int n);
  * shadow. */
 static inline bool cpu_run_may_chain(const struct cpu *cpu)
 {
-	return !cpu->stop_request && !cpu->halted && !cpu->shutdown && !cpu->nmi_pending &&
+	return !cpu->stop_request && !cpu->halted && !cpu->shutdown && !cpu_nmi_ready(cpu) &&
 	       !(cpu->intr_line && (cpu->eflags & FL_IF)) && !cpu->inhibit_irq && !cpu->trace &&
 	       !cpu->debug_active && !cpu->hostdbg_insn && !(cpu->eflags & (FL_TF | FL_RF));
 }

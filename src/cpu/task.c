@@ -187,6 +187,9 @@ int task_switch(struct cpu *cpu, uint16_t tss_sel, struct desc *tss, enum task_s
 	if (new32 && (cpu->cr0 & CR0_PG)) {
 		cpu->cr3 = ncr3;
 		tlb_flush_all(cpu, 1);
+		/* PAE: the new CR3's PDPTEs load too (SDM 7.3 step 12) */
+		if ((cpu->cr4 & CR4_PAE) && !mmu_pdptes_load(cpu, ncr3))
+			raise_gp(cpu, 0);
 	}
 	if (!new32)
 		nfl &= 0xffffu;

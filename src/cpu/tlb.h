@@ -12,9 +12,9 @@
 
 struct tlb_entry {
 	uint32_t tag_r, tag_w, tag_x; /* linear page address, or TLB_INVALID */
-	uint32_t ppage;               /* guest-physical page address */
+	uint32_t pad;                 /* 32 bytes: an entry never straddles a cache line */
 	uintptr_t addend;             /* host address = linear + addend */
-	uint64_t pad;                 /* 32 bytes: an entry never straddles a cache line */
+	uint64_t ppage;               /* guest-physical page address (PAE: above 4 GiB too) */
 };
 
 struct tlb {

@@ -108,23 +108,26 @@ static void cmd_xlate(struct cpu *cpu, struct text *t, const char *a)
 	struct hostdbg_xlate x;
 	int r = hostdbg_translate(cpu, lin, &x);
 	if (!x.paging) {
-		say(t, "linear 0x%08x -> physical 0x%08x (paging off)\n", lin, x.pa);
+		say(t, "linear 0x%08x -> physical 0x%08llx (paging off)\n", lin, (unsigned long long)x.pa);
 		return;
 	}
 	if (r < 0) {
-		say(t, "linear 0x%08x: not mapped (pde 0x%08x", lin, x.pde);
+		say(t, "linear 0x%08x: not mapped (pde 0x%08llx", lin, (unsigned long long)x.pde);
 		if (x.pde & 1)
-			say(t, ", pte 0x%08x", x.pte);
+			say(t, ", pte 0x%08llx", (unsigned long long)x.pte);
 		say(t, ")\n");
 		return;
 	}
 	/* Effective permissions combine both levels (SDM Vol. 3, 4.6). */
-	uint32_t both = x.big ? x.pde : (x.pde & x.pte);
-	say(t, "linear 0x%08x -> physical 0x%08x (%s page, pde 0x%08x", lin, x.pa, x.big ? "4M" : "4K", x.pde);
+	uint64_t both = x.big ? x.pde : (x.pde & x.pte);
+	say(t, "linear 0x%08x -> physical 0x%08llx (%s page, pde 0x%08llx", lin, (unsigned long long)x.pa,
+	    x.big ? (x.pae ? "2M" : "4M") : "4K", (unsigned long long)x.pde);
 	if (!x.big)
-		say(t, ", pte 0x%08x", x.pte);
-	say(t, ") P %s %s%s%s%s\n", (both & 2) ? "RW" : "RO", (both & 4) ? "U" : "S", (x.pte & 0x20) ? " A" : "",
-	    (x.pte & 0x40) ? " D" : "", (x.pte & 0x100) ? " G" : "");
+		say(t, ", pte 0x%08llx", (unsigned long long)x.pte);
+	/* XD counts in any level (4.6), with EFER.NXE */
+	int xd = x.pae && (cpu->efer & EFER_NXE) && ((x.pde | x.pte) >> 63);
+	say(t, ") P %s %s%s%s%s%s\n", (both & 2) ? "RW" : "RO", (both & 4) ? "U" : "S", (x.pte & 0x20) ? " A" : "",
+	    (x.pte & 0x40) ? " D" : "", (x.pte & 0x100) ? " G" : "", xd ? " XD" : "");
 }
 
 void gdb_monitor(struct gdbstub *g, const char *cmd, char *out, size_t n)

@@ -87,23 +87,25 @@ struct kslot {
 /* The board's physical map with A20 on (see mem.c): RAM with the VGA hole
  * at 0xA0000 (no slot: MMIO exits), 0xC0000-0xFFFFF read-only, and the
  * BIOS image at the top of the first MiB and of 4 GiB. Returns how many
- * slots (at most 5). */
+ * slots (at most 6). */
 static int base_layout(const struct cpu_memmap *m, int ro_ok, struct kslot *o)
 {
 	int n = 0;
-	uint32_t low = m->ram_size < 0xa0000 ? m->ram_size : 0xa0000;
+	uint32_t low = m->ram_low < 0xa0000 ? m->ram_low : 0xa0000;
 	o[n++] = (struct kslot){ 0, low, m->ram, 0 };
-	if (m->ram_size > 0xc0000) {
+	if (m->ram_low > 0xc0000) {
 		uint32_t rom_lo = m->rom ? 0x100000 - m->rom_size : 0x100000;
 		if (rom_lo > 0xc0000)
 			o[n++] = (struct kslot){ 0xc0000, rom_lo - 0xc0000, m->ram + 0xc0000, ro_ok };
 		if (m->rom)
 			o[n++] = (struct kslot){ rom_lo, m->rom_size, m->rom, ro_ok };
 	}
-	if (m->ram_size > 0x100000)
-		o[n++] = (struct kslot){ 0x100000, m->ram_size - 0x100000, m->ram + 0x100000, 0 };
+	if (m->ram_low > 0x100000)
+		o[n++] = (struct kslot){ 0x100000, m->ram_low - 0x100000, m->ram + 0x100000, 0 };
 	if (m->rom)
 		o[n++] = (struct kslot){ 0x100000000ull - m->rom_size, m->rom_size, m->rom, ro_ok };
+	if (m->ram_size > m->ram_low) /* RAM above the PCI hole */
+		o[n++] = (struct kslot){ PHYS_4G, m->ram_size - m->ram_low, m->ram + m->ram_low, 0 };
 	return n;
 }
 
@@ -137,7 +139,7 @@ static int a20_off_layout(const struct kslot *b, int nb, struct kslot *o, int ma
  * deleted first, since KVM refuses overlapping slots. */
 static int map_memory(struct kvm_state *k, const struct cpu_memmap *m, char *err, size_t errlen)
 {
-	struct kslot base[5];
+	struct kslot base[6];
 	int nb = base_layout(m, k->ro_ok, base);
 	int n = nb;
 	struct kslot *sl = base;
@@ -207,7 +209,10 @@ static int setup_cpuid(struct kvm_state *k, const struct cpu *cpu, char *err, si
 			e.edx &= ours[3];
 			break;
 		case 0x80000000u: e.eax = e.eax < max_ext ? e.eax : max_ext; break;
-		case 0x80000001u: e.ecx = e.edx = 0; break;
+		case 0x80000001u: /* XD where the model has it, nothing else */
+			e.ecx = 0;
+			e.edx &= ours[3];
+			break;
 		default:
 			e.eax = ours[0];
 			e.ebx = ours[1];
@@ -379,7 +384,7 @@ static void kvm_sync_in(struct engine *e)
 	s.cr2 = cpu->cr2;
 	s.cr3 = cpu->cr3;
 	s.cr4 = cpu->cr4;
-	s.efer = 0;
+	s.efer = cpu->efer; /* NXE at most (msr.c) */
 	ioctl(k->vcpu_fd, KVM_SET_SREGS, &s);
 
 	struct kvm_fpu f;
@@ -439,6 +444,11 @@ static void kvm_sync_out(struct engine *e)
 		cpu->cr2 = (uint32_t)s.cr2;
 		cpu->cr3 = (uint32_t)s.cr3;
 		cpu->cr4 = (uint32_t)s.cr4;
+		cpu->efer = s.efer & EFER_NXE;
+		/* KVM keeps the PDPTEs to itself: the other engines' copy is
+		 * loaded again from the table CR3 names */
+		if ((cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE))
+			(void)mmu_pdptes_load(cpu, cpu->cr3);
 	}
 	struct kvm_fpu f;
 	if (ioctl(k->vcpu_fd, KVM_GET_FPU, &f) == 0) {

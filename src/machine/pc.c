@@ -191,6 +191,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	struct cpu_memmap mm = {
 		.ram = pc->ram.base,
 		.ram_size = pc->ram.size,
+		.ram_low = ram_low_size(pc->ram.size),
 		.rom = (uint8_t *)cfg->rom,
 		.rom_size = cfg->rom ? cfg->rom_size : 0,
 		.a20 = true,
@@ -242,7 +243,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	}
 	if (pc_virtio_init(pc, err, errlen) < 0)
 		goto fail;
-	rtc_set_memory(&pc->rtc, pc->ram.size);
+	rtc_set_memory(&pc->rtc, ram_low_size(pc->ram.size));
 	return pc;
 fail:
 	pc_destroy(pc);
@@ -324,7 +325,7 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 	memset(&be, 0, sizeof(be));
 	be.mode = BOOT_RESET;
 	if (cfg->kernel) {
-		struct guest_ram g = { pc->ram.base, pc->ram.size };
+		struct guest_ram g = { pc->ram.base, ram_low_size(pc->ram.size), pc->ram.size - ram_low_size(pc->ram.size) };
 		const char *name = cfg->kernel_name ? cfg->kernel_name : "kernel";
 		int r;
 		switch (boot_detect(cfg->kernel, cfg->kernel_len)) {
@@ -548,13 +549,13 @@ int pc_run(struct pc *pc)
 				break; /* e.g. "out %al, $0xf4; cli; hlt": the exit wins */
 			if (ops->sync_out)
 				ops->sync_out(pc->eng);
-			if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) {
-				/* Nothing can wake it: there is no NMI source. */
+			if (!(cpu->eflags & FL_IF) && !cpu_nmi_ready(cpu)) {
+				/* Nothing can wake it: no NMI source, or NMIs blocked. */
 				fatal_stop(pc, "processor halted with interrupts disabled");
 				status = PC_EXIT_HALTED;
 				break;
 			}
-			if (cpu->intr_line || cpu->nmi_pending)
+			if (cpu->intr_line || cpu_nmi_ready(cpu))
 				break;
 			/* Idle: sleep to the next timer or input (~0% host CPU). */
 			feed_console(pc);

@@ -16,7 +16,7 @@ int ram_create(struct ram *r, uint64_t size, char *err, size_t errlen)
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	if (size < RAM_MIN || size > RAM_MAX) {
-		snprintf(err, errlen, "memory size %llu bytes is out of range (2 MiB to 3 GiB)",
+		snprintf(err, errlen, "memory size %llu bytes is out of range (2 MiB to 16 GiB)",
 			 (unsigned long long)size);
 		return -1;
 	}
@@ -44,7 +44,7 @@ int ram_create(struct ram *r, uint64_t size, char *err, size_t errlen)
 		return -1;
 	}
 	r->base = p;
-	r->size = (uint32_t)size;
+	r->size = size;
 	r->fd = fd;
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* Guest RAM: one memfd-backed shared mapping, so snapshots and clones can
- * share it later. Size limits: a page multiple, 2 MiB .. 3 GiB (the space
- * above 3 GiB is kept for MMIO and the BIOS alias). */
+ * share it later. Size limits: a page multiple, 2 MiB .. 16 GiB. The
+ * first 3 GiB sit at physical 0; the rest starts at 4 GiB (QEMU's pc
+ * layout), since 3-4 GiB is the PCI hole: MMIO and the BIOS alias. Only
+ * PAE paging reaches RAM above 4 GiB. */
 #ifndef RINGVM_RAM_H
 #define RINGVM_RAM_H
 
@@ -8,14 +10,21 @@
 #include <stdint.h>
 
 #define RAM_MIN (2u << 20)
-#define RAM_MAX (3u << 30)
+#define RAM_MAX (16ull << 30)
+#define RAM_LOW_MAX (3u << 30)
 #define RAM_PAGE 4096u
 
 struct ram {
 	uint8_t *base;
-	uint32_t size;
+	uint64_t size;
 	int fd;
 };
+
+/* The part of size bytes of RAM that lies below 4 GiB. */
+static inline uint32_t ram_low_size(uint64_t size)
+{
+	return size < RAM_LOW_MAX ? (uint32_t)size : RAM_LOW_MAX;
+}
 
 /* 0, or -1 with a message in err. */
 int ram_create(struct ram *r, uint64_t size, char *err, size_t errlen);

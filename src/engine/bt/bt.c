@@ -139,13 +139,13 @@ const void *bt_next(struct cpu *cpu)
 	struct bt *bt = cpu->bt;
 	size_t gen = bt->flushes;
 	const void *code = host_code_of(bt, b);
-	if (code && gen == bt->flushes && b->phys2 == ~0u && cs_flat(cpu)) {
+	if (code && gen == bt->flushes && b->phys2 == PHYS_NONE && cs_flat(cpu)) {
 		if (site)
 			bt_chain(bt, site, code);
 		if (cpu->code32) {
 			uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
 			bt->jc[bt_jc_index(lin)] = (struct bt_jc){
-				lin, (b->phys & ~0xfffu) | b->mode, (const uint8_t *)code - BT_PROLOGUE };
+				lin, (uint32_t)(b->phys >> 12) << 8 | b->mode, (const uint8_t *)code - BT_PROLOGUE };
 		}
 	}
 	return code;

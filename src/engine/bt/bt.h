@@ -59,7 +59,8 @@ static inline uint32_t bt_jc_index(uint32_t lin)
 }
 struct bt_jc {
 	uint32_t lin;        /* linear EIP, or 1 (never a block's: empty) */
-	uint32_t ppage;      /* physical page it was translated from, | its block mode */
+	uint32_t key;        /* physical page number it was translated from << 8
+			      * | its block mode (36-bit addresses: it fits) */
 	const void *entry;   /* the block's chained entry */
 };
 

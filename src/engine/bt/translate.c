@@ -147,8 +147,9 @@ void ts_exit_dynamic(struct tstate *ts, unsigned k)
 	e8(e, 0x3b); e8(e, 0xbc); e8(e, 0x35);                     /* cmp edi, [rbp+rsi+tag_x] */
 	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, tag_x)));
 	uint8_t *miss2 = e_jcc_fwd(e, CC_NE);
-	e8(e, 0x8b); e8(e, 0xbc); e8(e, 0x35);                     /* mov edi, [rbp+rsi+ppage] */
+	e8(e, 0x48); e8(e, 0x8b); e8(e, 0xbc); e8(e, 0x35);        /* mov rdi, [rbp+rsi+ppage] */
 	e32(e, (uint32_t)(tlbe + (int32_t)offsetof(struct tlb_entry, ppage)));
+	e8(e, 0x48); e8(e, 0xc1); e8(e, 0xef); e8(e, 4);           /* shr rdi, 4: the page number << 8 */
 	/* the entry names the page and the mode of its block: this one's */
 	e8(e, 0x81); e8(e, 0xcf); e32(e, ts->b->mode);             /* or edi, mode */
 	e8(e, 0x3b); e8(e, 0x7c); e8(e, 0x0a); e8(e, 4);           /* cmp edi, [rdx+rcx+4] */
