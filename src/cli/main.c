@@ -13,6 +13,7 @@
 #include "boot/boot.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
+#include "debug/ringtrace.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
 #include "machine/pc.h"
@@ -56,6 +57,9 @@ static void usage(FILE *f)
 		"                     127.0.0.1; port 0: any free port, printed on stderr)\n"
 		"  -s                 the same as --gdb tcp::1234\n"
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
+		"  --trace-rings FILE write each ring/mode transition, interrupt, exception,\n"
+		"                     gate and task switch to FILE as JSON Lines (not kvm;\n"
+		"                     scripts/ringvm-trace draws it)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
@@ -124,6 +128,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_TRACE_RINGS,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +145,7 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "trace-rings", required_argument, NULL, OPT_TRACE_RINGS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -178,6 +184,7 @@ static char **qemu_spellings(int argc, char **argv)
 
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
+	const char *trace_rings;
 	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
@@ -216,6 +223,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_GDB: o->gdb = optarg; break;
+		case OPT_TRACE_RINGS: o->trace_rings = optarg; break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -264,6 +272,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		return fail("the gdb stub needs a software engine (--accel interp or bt); "
 			    "it does not drive kvm yet%s%s", "", "");
 	if (o->gdb && !o->accel)
+		o->accel = "bt";
+	/* Transitions are seen where cpu/ implements them: not under kvm. */
+	if (o->trace_rings && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("--trace-rings needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
+	if (o->trace_rings && !o->accel)
 		o->accel = "bt";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
@@ -381,6 +394,7 @@ static int run(const struct opts *o)
 	FILE *dcon = NULL;
 	struct pc *pc = NULL;
 	struct gdbstub *gdb = NULL;
+	struct ringtrace *rtrace = NULL;
 	char err[512];
 	int rc = 1;
 	if (o->bios) {
@@ -473,9 +487,23 @@ static int run(const struct opts *o)
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
 		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
 	}
+	if (o->trace_rings) {
+		rtrace = ringtrace_open(o->trace_rings, err, sizeof(err));
+		if (!rtrace) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+		ringtrace_attach(rtrace, &pc->cpu);
+	}
 	rc = pc_run(pc);
+	if (ringtrace_close(rtrace, rc, err, sizeof(err)) < 0) {
+		fail("%s%s", err, "");
+		rc = 1;
+	}
+	rtrace = NULL;
 out:
 	gdbstub_close(gdb); /* first: it detaches from the CPU */
+	ringtrace_close(rtrace, rc, err, sizeof(err));
 	pc_destroy(pc);
 	if (dcon && dcon != stdout)
 		fclose(dcon);
