@@ -291,12 +291,12 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (o->gdb && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("the gdb stub needs a software engine (--accel interp or bt); "
 			    "it does not drive kvm yet%s%s", "", "");
-	if (o->gdb && !o->accel)
+	if (o->gdb && !o->accel && !o->replay)
 		o->accel = "bt";
 	/* Transitions are seen where cpu/ implements them: not under kvm. */
 	if (o->trace_rings && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("--trace-rings needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
-	if (o->trace_rings && !o->accel)
+	if (o->trace_rings && !o->accel && !o->replay)
 		o->accel = "bt";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
@@ -393,6 +393,17 @@ static int dbg_wait_fd(void *opaque)
 static void dbg_ended(void *opaque, int status)
 {
 	gdbstub_ended(opaque, status);
+}
+
+/* A replay is what gdb's reverse commands rewind (debug/replay.h). */
+static void rewind_restart(void *opaque)
+{
+	replay_restart(opaque);
+}
+
+static void rewind_stop_at(void *opaque, uint64_t icount)
+{
+	replay_stop_at(opaque, icount);
 }
 
 /* Read the images, build the board, run it. Returns the exit status. */
@@ -535,6 +546,10 @@ static int run(const struct opts *o)
 			goto out;
 		}
 		replay_attach(rr, pc);
+		if (gdb && o->replay) {
+			struct gdbstub_rewind rw = { rr, rewind_restart, rewind_stop_at };
+			gdbstub_set_rewind(gdb, &rw);
+		}
 	}
 	if (o->trace_rings) {
 		rtrace = ringtrace_open(o->trace_rings, err, sizeof(err));

@@ -8,6 +8,9 @@
  */
 #include "debug/replay.h"
 
+#include "cpu/block.h"
+#include "cpu/exec.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,6 +46,12 @@ struct replay {
 	uint64_t outhash, outlen;
 	char diverged[256];    /* why a replay went off the log, or "" */
 	uint64_t stuck_at, stuck_loops;
+	/* reverse execution: the machine at attach time, where runs stop,
+	 * and the furthest point reached (output before it is muted) */
+	struct pc *snap;
+	uint8_t *snap_ram;
+	uint64_t snap_outhash, snap_outlen;
+	uint64_t stop_at, high;
 };
 
 uint64_t replay_hash(const void *p, size_t n)
@@ -286,11 +295,12 @@ static void rec_taken(void *opaque, int site, const uint8_t *buf, int n)
 	r->n_in++;
 }
 
-static void on_output(void *opaque, uint8_t b)
+static int on_output(void *opaque, uint8_t b)
 {
 	struct replay *r = opaque;
 	r->outhash = (r->outhash ^ b) * FNV_PRIME;
 	r->outlen++;
+	return r->pc->cpu.icount < r->high; /* shown before a restart */
 }
 
 static void diverge(struct replay *r, const char *why)
@@ -342,12 +352,14 @@ static uint64_t rep_next(void *opaque)
 	}
 	if (r->diverged[0])
 		return ic;
-	if (r->cursor >= r->n_in)
-		return r->end_icount;
-	const struct rr_input *ev = &r->in[r->cursor];
-	/* A UART read takes its bytes while the instruction at ev->icount
-	 * runs: stop after it, where a miss is seen. */
-	return ev->site == PC_RR_LOOP ? ev->icount : ev->icount + 1;
+	uint64_t at = r->end_icount;
+	if (r->cursor < r->n_in) {
+		const struct rr_input *ev = &r->in[r->cursor];
+		/* A UART read takes its bytes while the instruction at
+		 * ev->icount runs: stop after it, where a miss is seen. */
+		at = ev->site == PC_RR_LOOP ? ev->icount : ev->icount + 1;
+	}
+	return r->stop_at < at ? r->stop_at : at;
 }
 
 static int rep_ended(void *opaque)
@@ -367,6 +379,73 @@ void replay_attach(struct replay *r, struct pc *pc)
 		pc->rr = (struct pc_rr){ r, NULL, rec_taken, on_output, NULL, NULL };
 	else
 		pc->rr = (struct pc_rr){ r, rep_input, NULL, on_output, rep_next, rep_ended };
+	r->stop_at = UINT64_MAX;
+	if (!r->recording) {
+		/* Where reverse execution restarts from. Without the memory for
+		 * it the replay still runs; only gdb's reverse commands fail. */
+		r->snap = malloc(sizeof(*pc));
+		r->snap_ram = malloc(pc->ram.size);
+		if (r->snap && r->snap_ram) {
+			memcpy(r->snap, pc, sizeof(*pc));
+			memcpy(r->snap_ram, pc->ram.base, pc->ram.size);
+			r->snap_outhash = r->outhash;
+			r->snap_outlen = r->outlen;
+		} else {
+			free(r->snap);
+			free(r->snap_ram);
+			r->snap = NULL;
+			r->snap_ram = NULL;
+		}
+	}
+}
+
+void replay_stop_at(struct replay *r, uint64_t icount)
+{
+	r->stop_at = icount;
+}
+
+void replay_restart(struct replay *r)
+{
+	struct pc *pc = r->pc;
+	if (!r->snap)
+		return;
+	if (pc->cpu.icount > r->high)
+		r->high = pc->cpu.icount;
+	/* The board as it was, but what lives outside it stays: the engine,
+	 * the console, the debugger and its breakpoints, the tracer, the
+	 * caches (flushed below: they describe the RAM being replaced). */
+	struct pc *live = malloc(sizeof(*pc));
+	if (!live)
+		return;
+	memcpy(live, pc, sizeof(*pc));
+	memcpy(pc, r->snap, sizeof(*pc));
+	memcpy(pc->ram.base, r->snap_ram, pc->ram.size);
+	pc->cfg = live->cfg;
+	pc->eng = live->eng;
+	pc->con = live->con;
+	pc->dbg = live->dbg;
+	pc->rr = live->rr;
+	pc->sig_pipe[0] = live->sig_pipe[0];
+	pc->sig_pipe[1] = live->sig_pipe[1];
+	struct cpu *c = &pc->cpu, *l = &live->cpu;
+	c->bc = l->bc;
+	c->bt = l->bt;
+	c->fault_jmp = l->fault_jmp;
+	c->hostdbg = l->hostdbg;
+	c->hostdbg_insn = l->hostdbg_insn;
+	c->xfer = l->xfer;
+	c->trace = l->trace;
+	c->bt_patch = 0;
+	c->bt_countdown = 0;
+	free(live);
+	tlb_flush_all(c, 0);
+	block_flush_all(c);
+	r->cursor = 0;
+	r->consumed = 0;
+	r->diverged[0] = 0;
+	r->outhash = r->snap_outhash;
+	r->outlen = r->snap_outlen;
+	r->stuck_at = UINT64_MAX;
 }
 
 int replay_finish(struct replay *r, int status, FILE *log)
@@ -421,6 +500,8 @@ int replay_finish(struct replay *r, int status, FILE *log)
 				"%" PRIu64 " console bytes, state digest %016" PRIx64 "\n", ic, r->n_in, r->outlen, digest);
 		}
 	}
+	free(r->snap);
+	free(r->snap_ram);
 	free(r->in);
 	free(r->data);
 	free(r);

@@ -45,6 +45,13 @@ void replay_attach(struct replay *r, struct pc *pc);
  * replaying: compares with it and prints the verdict on log. Returns
  * the exit status to use (a divergence: 1). Frees r. */
 int replay_finish(struct replay *r, int status, FILE *log);
+/* Replaying: reverse execution for the gdb stub. restart() puts the
+ * machine back in the state it had at replay_attach() (a copy of the
+ * board and RAM taken then) with the log rewound; console output is
+ * muted until the run passes the furthest point it reached before.
+ * stop_at() ends runs at that instruction count. */
+void replay_restart(struct replay *r);
+void replay_stop_at(struct replay *r, uint64_t icount);
 /* The digest of the machine's state: registers and RAM. */
 uint64_t replay_digest(struct pc *pc);
 

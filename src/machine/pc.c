@@ -145,8 +145,8 @@ static uint64_t cb_now_ns(void *opaque)
 static void uart_tx(void *opaque, uint8_t b)
 {
 	struct pc *pc = opaque;
-	if (pc->rr.output)
-		pc->rr.output(pc->rr.opaque, b);
+	if (pc->rr.output && pc->rr.output(pc->rr.opaque, b))
+		return;
 	console_putc(&pc->con, b);
 }
 

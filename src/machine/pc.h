@@ -85,7 +85,8 @@ struct pc_debugger {
  * CPU, PC_RR_DEVICE the UART asking for more while the guest reads it.
  * input() returns the bytes due now while replaying (-1: not replaying:
  * read the console); taken() hears what the UART took while recording;
- * output() sees each byte the guest writes. next() is the instruction
+ * output() sees each byte the guest writes and returns 1 to keep it off
+ * the console (a replay re-executing what it already showed). next() is the instruction
  * count the run must stop at for the replay's next loop-site event
  * (UINT64_MAX: none) and ended() the exit status once the log says the
  * machine ends here (-1: not yet). */
@@ -94,7 +95,7 @@ struct pc_rr {
 	void *opaque;
 	int (*input)(void *opaque, int site, uint8_t *buf, int room);
 	void (*taken)(void *opaque, int site, const uint8_t *buf, int n);
-	void (*output)(void *opaque, uint8_t b);
+	int (*output)(void *opaque, uint8_t b);
 	uint64_t (*next)(void *opaque);
 	int (*ended)(void *opaque);
 };
