@@ -6,6 +6,9 @@
 #   driver's, each fault with its vector and error code and the ring it
 #   came from, INT 0x80 and its IRET back to ring 3, RETF to an outer ring,
 #   timer interrupts through the IDT, SYSENTER/SYSEXIT if the CPU has them;
+# - the conformance checks' trace holds V86 entry (IRET) and exit (a fault
+#   to ring 0) and task switches (task gate, TSS, IRET back); a tiny kernel
+#   that clears and sets CR0.PE gives two "mode" records;
 # - every record is well formed and "from" meets the "to" of the record
 #   before it when nothing else can change the ring in between;
 # - scripts/ringvm-trace's summary adds up (the time per ring sums to the
@@ -75,6 +78,47 @@ for a, b in zip(recs, recs[1:]):
                      % (b["icount"], b["from_cpl"], a["to_cpl"])); break
 for f in fails:
     print("t_ring_trace: missing or wrong:", f)
+sys.exit(1 if fails else 0)
+PY
+
+# The conformance checks (ringvm --append conformance) go through V86 mode
+# and hardware task switches; a tiny kernel clears and sets CR0.PE.
+timeout 60 "$bin" --accel "$engine" --append conformance --trace-rings "$tmp/conf.jsonl" </dev/null >"$tmp/conf.out" 2>&1
+. "$here/mbkernel.sh"
+kernel pe <<'EOF2'
+	cli
+	mov %cr0, %eax
+	and $0xfffffffe, %eax
+	mov %eax, %cr0		/* to real mode (the CS cache stays 32-bit) */
+	nop
+	or $1, %eax
+	mov %eax, %cr0		/* back to protected mode */
+	mov $0x21, %al
+	out %al, $0xf4		/* debug-exit: status 0x43 */
+EOF2
+timeout 30 "$bin" --accel "$engine" --kernel "$tmp/pe.elf" --trace-rings "$tmp/pe.jsonl" </dev/null >"$tmp/pe.out" 2>&1
+[ $? -eq 67 ] || { echo "t_ring_trace: the PE kernel did not exit through port 0xf4"; bad=1; }
+python3 - "$tmp/conf.jsonl" "$tmp/pe.jsonl" <<'PY' || bad=1
+import json, sys
+conf = [json.loads(l) for l in open(sys.argv[1])]
+pe = [json.loads(l) for l in open(sys.argv[2])]
+fails = []
+def check(recs, what, pred):
+    if not any(pred(r) for r in recs):
+        fails.append(what)
+check(conf, "IRET into V86 mode", lambda r: r["kind"] == "iret" and r["from_mode"] == "prot" and r["to_mode"] == "v86"
+      and r["to_cpl"] == 3)
+check(conf, "an exception leaving V86 mode for ring 0", lambda r: r["kind"] == "exception" and r["from_mode"] == "v86"
+      and r["to_mode"] == "prot" and r["to_cpl"] == 0)
+check(conf, "an exception through a task gate (TSS named)", lambda r: r["kind"] == "exception"
+      and r.get("gate") == "task_gate" and r.get("tss", 0) != 0)
+check(conf, "JMP/CALL to a TSS", lambda r: r["kind"] == "task_switch" and r.get("gate") == "tss" and r.get("tss", 0) != 0)
+check(conf, "IRET back to the previous task", lambda r: r["kind"] == "task_switch" and "gate" not in r and r.get("tss", 0) != 0)
+modes = [(r["from_mode"], r["to_mode"]) for r in pe if r["kind"] == "mode"]
+if modes != [("prot", "real"), ("real", "prot")]:
+    fails.append("CR0.PE cleared then set: mode records %s" % modes)
+for f in fails:
+    print("t_ring_trace: missing:", f)
 sys.exit(1 if fails else 0)
 PY
 
