@@ -307,7 +307,8 @@ static void diverge(struct replay *r, const char *why)
 {
 	if (r->diverged[0])
 		return;
-	snprintf(r->diverged, sizeof(r->diverged), "at instruction %" PRIu64 ": %s", r->pc->cpu.icount, why);
+	snprintf(r->diverged, sizeof(r->diverged), "at instruction %" PRIu64 " (time %" PRIu64 " ns): %s",
+		 r->pc->cpu.icount, clock_now(&r->pc->clock), why);
 	r->pc->cpu.stop_request = 1;
 }
 
@@ -345,7 +346,7 @@ static uint64_t rep_next(void *opaque)
 	uint64_t ic = r->pc->cpu.icount;
 	if (ic == r->stuck_at) {
 		if (++r->stuck_loops > STUCK_LOOPS)
-			diverge(r, "the guest waits for input the log does not give here");
+			diverge(r, "the guest waits here for input the log gives elsewhere");
 	} else {
 		r->stuck_at = ic;
 		r->stuck_loops = 0;

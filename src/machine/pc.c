@@ -546,6 +546,10 @@ int pc_run(struct pc *pc)
 		pc->clock.run_until = limit;
 		enum cpu_stop why = ops->run(pc->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
 		pc->clock.run_until = CLOCK_NEVER;
+		/* Halted at a budget of zero instructions (a replay stops at the
+		 * count its next input is due): idle as the recording did. */
+		if (why == CPU_STOP_BUDGET && cpu->halted)
+			why = CPU_STOP_HALT;
 		switch (why) {
 		case CPU_STOP_BUDGET:
 		case CPU_STOP_REQUEST:
