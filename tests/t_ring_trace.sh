@@ -143,6 +143,12 @@ for ring in ("ring 0", "ring 1", "ring 2", "ring 3"):
         print("t_ring_trace: no time in", ring); ok = False
 sys.exit(0 if ok else 1)
 PY
+# A part of it: the summary of [lo, hi) covers exactly hi - lo.
+lo=$(sed -n '10p' "$tmp/tour.jsonl" | sed 's/^{"icount":\([0-9]*\).*/\1/')
+hi=$((lo + 50000))
+python3 "$tool" "$tmp/tour.jsonl" --range "$lo:$hi" --json "$tmp/part.json" >/dev/null &&
+	python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); sys.exit(not (s["total"] == 50000 == sum(s["time"].values())))' "$tmp/part.json" ||
+	{ echo "t_ring_trace: --range $lo:$hi does not add up to 50000 instructions"; bad=1; }
 if command -v rsvg-convert >/dev/null; then
 	if ! rsvg-convert "$tmp/tour.svg" -o "$tmp/tour.png" || ! [ -s "$tmp/tour.png" ] ||
 		[ "$(head -c 8 "$tmp/tour.png" | od -An -tx1 | tr -d ' \n')" != 89504e470d0a1a0a ]; then
