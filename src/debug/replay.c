@@ -3,7 +3,8 @@
  * The log is text, one record a line:
  *   ringvm-replay 1
  *   config engine=E cpu=M ram=N kernel=H initrd=H cmdline=HEX
- *   in ICOUNT CLOCK SITE HEXBYTES      (site 0: run loop, 1: UART read)
+ *   in ICOUNT CLOCK SITE HEXBYTES OUT  (site 0: run loop, 1: UART read;
+ *                                    OUT: hash of the console output so far)
  *   end ICOUNT CLOCK STATUS DIGEST OUTHASH OUTBYTES
  */
 #include "debug/replay.h"
@@ -25,6 +26,7 @@
 
 struct rr_input {
 	uint64_t icount, clock;
+	uint64_t outhash;  /* of the console output the guest had written by then */
 	int site;
 	uint32_t len, off; /* bytes in data, and where they start */
 };
@@ -162,8 +164,8 @@ static int parse_in(struct replay *r, char *rest, size_t *cap, size_t *dcap, siz
 	    (ev.site != PC_RR_LOOP && ev.site != PC_RR_DEVICE))
 		return -1;
 	hex = rest + n;
-	size_t len = strcspn(hex, "\n");
-	if (len == 0 || len % 2)
+	size_t len = strcspn(hex, " \n");
+	if (len == 0 || len % 2 || sscanf(hex + len, " %" SCNx64, &ev.outhash) != 1)
 		return -1;
 	if (r->n_in == *cap) {
 		*cap = *cap ? 2 * *cap : 256;
@@ -291,7 +293,7 @@ static void rec_taken(void *opaque, int site, const uint8_t *buf, int n)
 		hex_encode(hex, sizeof(hex), buf + i, (size_t)(n - i < 64 ? n - i : 64));
 		fputs(hex, r->f);
 	}
-	fputc('\n', r->f);
+	fprintf(r->f, " %016" PRIx64 "\n", r->outhash);
 	r->n_in++;
 }
 
@@ -328,6 +330,14 @@ static int rep_input(void *opaque, int site, uint8_t *buf, int room)
 	}
 	if (ev->icount != ic || ev->clock != clk || ev->site != site)
 		return 0;
+	if (r->consumed == 0 && ev->outhash != r->outhash) {
+		/* Caught here, not only at the end: near where it went wrong. */
+		char why[200];
+		snprintf(why, sizeof(why), "console output differs from the recording's before the input it takes "
+			 "here (%" PRIu64 " bytes written so far)", r->outlen);
+		diverge(r, why);
+		return 0;
+	}
 	int n = (int)(ev->len - r->consumed);
 	if (n > room)
 		n = room;
