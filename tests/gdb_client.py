@@ -4,6 +4,8 @@ ringvm's gdb stub the way gdb does and checks each answer.
 
 usage: gdb_client.py pm PORT SYMS   (the embedded guest, ringos.elf)
        gdb_client.py rm PORT SYMS   (a kernel that drops to real mode)
+       gdb_client.py rev PORT SYMS  (the embedded guest replaying a recording:
+                                     reverse-stepi and reverse-continue)
 SYMS is a file of "name hexaddr" lines (nm, plus the test's extras).
 Exits 0 when every check passes; prints what failed otherwise."""
 import socket
@@ -221,6 +223,37 @@ def rm(g, sym):
     g.send("k")
 
 
+def rev(g, sym):
+    """bs/bc while replaying: a reverse-continue lands on the previous hit
+    of a breakpoint, at the same instruction count and with the same
+    memory; a reverse step goes back one instruction; before the first
+    hit the stop is the start of the replay."""
+    sup = g.cmd("qSupported:swbreak+;hwbreak+")
+    check("ReverseStep+" in sup and "ReverseContinue+" in sup, "qSupported offers reverse execution")
+    icount = lambda: int(g.monitor("icount"))
+    ticks = lambda: int.from_bytes(g.mem(sym["ticks"], 4), "little")
+    check(g.cmd("bs") .startswith("T05replaylog:begin"), "bs at the start: replaylog:begin")
+    check(g.cmd("Z0,%x,1" % sym["sched_tick"]) == "OK", "breakpoint at sched_tick")
+    hits = []
+    for i in range(3):
+        check(stop_pc(g, g.cmd("c"), "continue to hit %d" % (i + 1)) == sym["sched_tick"], "hit %d at sched_tick" % (i + 1))
+        hits.append((icount(), ticks(), g.reg(R_ESP)))
+    check(hits[0][0] < hits[1][0] < hits[2][0], "three hits at instruction counts %s" % [h[0] for h in hits])
+    r = g.cmd("bc")
+    check(r.startswith("T05swbreak"), "bc stops at a breakpoint: %s" % r)
+    at = (icount(), ticks(), g.reg(R_ESP))
+    check(g.reg(R_EIP) == sym["sched_tick"] and at == hits[1],
+          "bc lands on the previous hit: (icount, ticks, esp) %s, want %s" % (at, hits[1]))
+    check(g.cmd("bs").startswith("T05"), "bs stops")
+    check(icount() == hits[1][0] - 1, "bs goes back one instruction: %d, want %d" % (icount(), hits[1][0] - 1))
+    check(g.cmd("bc").startswith("T05swbreak") and (icount(), ticks()) == hits[0][:2], "bc again: the first hit")
+    check(g.cmd("bc").startswith("T05replaylog:begin") and icount() == 0, "bc before the first hit: the start")
+    check(stop_pc(g, g.cmd("c"), "forward again") == sym["sched_tick"] and icount() == hits[0][0],
+          "continue from the start: the first hit again")
+    check(g.cmd("z0,%x,1" % sym["sched_tick"]) == "OK", "breakpoint removed")
+    g.send("c")  # to the end of the replay: ringvm checks it and exits
+
+
 def main():
     mode, port, symfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     sym = {}
@@ -230,7 +263,7 @@ def main():
             sym[name] = int(val, 16)
     g = Stub(port)
     try:
-        (pm if mode == "pm" else rm)(g, sym)
+        {"pm": pm, "rm": rm, "rev": rev}[mode](g, sym)
     except (OSError, EOFError, ValueError) as e:
         check(False, "protocol: %s" % e)
     sys.exit(1 if failures else 0)

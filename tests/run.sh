@@ -12,7 +12,7 @@ export BUILD
 ENGINES=${RINGVM_ENGINES:-interp bt}
 ENGINE_FAST=${RINGVM_ENGINE_FAST:-bt}
 # Shell tests that pin the CPU's behaviour from inside a guest: every engine.
-PER_ENGINE_SH="t_guest_conformance t_guest_tour t_guest_bench t_guest_alu t_linux_boot t_gdb_stub"
+PER_ENGINE_SH="t_guest_conformance t_guest_tour t_guest_bench t_guest_alu t_linux_boot t_gdb_stub t_ring_trace"
 pass=0; fail=0; skip=0; failed=""
 run_one() {
   name=$1; shift

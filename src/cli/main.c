@@ -14,6 +14,8 @@
 #include "cli/devopts.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
+#include "debug/replay.h"
+#include "debug/ringtrace.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
 #include "machine/pc.h"
@@ -57,6 +59,13 @@ static void usage(FILE *f)
 		"                     127.0.0.1; port 0: any free port, printed on stderr)\n"
 		"  -s                 the same as --gdb tcp::1234\n"
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
+		"  --trace-rings FILE write each ring/mode transition, interrupt, exception,\n"
+		"                     gate and task switch to FILE as JSON Lines (not kvm;\n"
+		"                     scripts/ringvm-trace draws it)\n"
+		"  --record FILE      log the console input with the instruction count it\n"
+		"                     arrived at (implies --deterministic; not kvm)\n"
+		"  --replay FILE      rerun a recording, input from the log, and check that it\n"
+		"                     ends in the same state with the same console output\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  -drive file=IMG,if=virtio[,format=raw][,readonly=on][,cache=MODE]\n"
@@ -133,6 +142,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
 	OPT_DRIVE, OPT_NETDEV, OPT_NIC, OPT_DEVICE, OPT_CHARDEV,
+	OPT_TRACE_RINGS, OPT_RECORD, OPT_REPLAY,
 };
 
 static const struct option long_opts[] = {
@@ -154,6 +164,9 @@ static const struct option long_opts[] = {
 	{ "nic", required_argument, NULL, OPT_NIC },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "chardev", required_argument, NULL, OPT_CHARDEV },
+	{ "trace-rings", required_argument, NULL, OPT_TRACE_RINGS },
+	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -193,6 +206,7 @@ static char **qemu_spellings(int argc, char **argv)
 
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
+	const char *trace_rings, *record, *replay;
 	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
@@ -238,6 +252,9 @@ static int parse(int argc, char **argv, struct opts *o)
 				return fail("%s%s", err, "");
 			break;
 		}
+		case OPT_TRACE_RINGS: o->trace_rings = optarg; break;
+		case OPT_RECORD: o->record = optarg; break;
+		case OPT_REPLAY: o->replay = optarg; break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -272,11 +289,22 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->accel && strcmp(o->accel, "interp") && strcmp(o->accel, "bt") && strcmp(o->accel, "kvm"))
 		return fail("unknown accelerator '%s': choose interp, bt or kvm%s", o->accel, "");
+	/* Record and replay run on the deterministic clock: then the console
+	 * is the only input from outside (debug/replay.h). */
+	if (o->record && o->replay)
+		return fail("--record and --replay: one or the other%s%s", "", "");
+	if ((o->record || o->replay) && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("--record and --replay need a software engine (--accel interp or bt), not kvm%s%s", "", "");
+	if (o->record || o->replay) {
+		o->deterministic = 1;
+		if (!o->accel && o->record)
+			o->accel = "bt";
+	}
 	/* The deterministic clock counts retired instructions, which only the
 	 * software engines see. */
 	if (o->deterministic && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("--deterministic needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
-	if (o->deterministic && !o->accel)
+	if (o->deterministic && !o->accel && !o->replay)
 		o->accel = "interp";
 	if (o->gdb_wait && !o->gdb)
 		return fail("-S (start stopped) needs a gdb stub: add -s or --gdb tcp::PORT%s%s", "", "");
@@ -285,7 +313,12 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (o->gdb && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("the gdb stub needs a software engine (--accel interp or bt); "
 			    "it does not drive kvm yet%s%s", "", "");
-	if (o->gdb && !o->accel)
+	if (o->gdb && !o->accel && !o->replay)
+		o->accel = "bt";
+	/* Transitions are seen where cpu/ implements them: not under kvm. */
+	if (o->trace_rings && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("--trace-rings needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
+	if (o->trace_rings && !o->accel && !o->replay)
 		o->accel = "bt";
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
@@ -386,6 +419,17 @@ static void dbg_ended(void *opaque, int status)
 	gdbstub_ended(opaque, status);
 }
 
+/* A replay is what gdb's reverse commands rewind (debug/replay.h). */
+static void rewind_restart(void *opaque)
+{
+	replay_restart(opaque);
+}
+
+static void rewind_stop_at(void *opaque, uint64_t icount)
+{
+	replay_stop_at(opaque, icount);
+}
+
 /* Read the images, build the board, run it. Returns the exit status. */
 static int run(const struct opts *o)
 {
@@ -406,6 +450,8 @@ static int run(const struct opts *o)
 	FILE *dcon = NULL;
 	struct pc *pc = NULL;
 	struct gdbstub *gdb = NULL;
+	struct ringtrace *rtrace = NULL;
+	struct replay *rr = NULL;
 	char err[512];
 	int rc = 1;
 	if (o->bios) {
@@ -458,8 +504,19 @@ static int run(const struct opts *o)
 		cfg.debugcon = dcon;
 	}
 
+	const char *accel = o->accel;
+	if (o->replay) {
+		rr = replay_load(o->replay, err, sizeof(err));
+		if (!rr) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+		if (!accel)
+			accel = replay_engine(rr);
+		cfg.console_in = -1; /* the log is the input */
+	}
 	int kind = cfg.kernel ? boot_detect(cfg.kernel, cfg.kernel_len) : 0;
-	const struct engine_ops *eng = pick_engine(o->accel, kind, !o->kernel || kind == 2);
+	const struct engine_ops *eng = pick_engine(accel, kind, !o->kernel || kind == 2);
 	if (!eng)
 		goto out;
 	if (o->gdb) {
@@ -498,9 +555,47 @@ static int run(const struct opts *o)
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
 		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
 	}
+	if (o->record || o->replay) {
+		struct replay_config rc_cfg = {
+			.engine = pc->eng->ops->name,
+			.cpu = pc->cpu.model->name,
+			.ram = cfg.ram_size,
+			.kernel = replay_hash(cfg.kernel, cfg.kernel_len),
+			.initrd = cfg.initrd ? replay_hash(cfg.initrd, cfg.initrd_len) : 0,
+			.cmdline = cfg.cmdline,
+		};
+		if (o->record)
+			rr = replay_record(o->record, &rc_cfg, err, sizeof(err));
+		if (!rr || replay_check_config(rr, &rc_cfg, err, sizeof(err)) < 0) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+		replay_attach(rr, pc);
+		if (gdb && o->replay) {
+			struct gdbstub_rewind rw = { rr, rewind_restart, rewind_stop_at };
+			gdbstub_set_rewind(gdb, &rw);
+		}
+	}
+	if (o->trace_rings) {
+		rtrace = ringtrace_open(o->trace_rings, err, sizeof(err));
+		if (!rtrace) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+		ringtrace_attach(rtrace, &pc->cpu);
+	}
 	rc = pc_run(pc);
+	rc = replay_finish(rr, rc, stderr);
+	rr = NULL;
+	if (ringtrace_close(rtrace, rc, err, sizeof(err)) < 0) {
+		fail("%s%s", err, "");
+		rc = 1;
+	}
+	rtrace = NULL;
 out:
 	gdbstub_close(gdb); /* first: it detaches from the CPU */
+	ringtrace_close(rtrace, rc, err, sizeof(err));
+	replay_finish(rr, rc, stderr);
 	pc_destroy(pc);
 	if (dcon && dcon != stdout)
 		fclose(dcon);

@@ -162,6 +162,7 @@ struct cpu_memmap {
 
 struct block_cache;
 struct cpu_model;
+struct xfer_hook;
 
 struct cpu {
 	/* --- architectural state --- */
@@ -250,6 +251,7 @@ struct cpu {
 
 	/* debug / trace */
 	int trace;             /* print each instruction to stderr */
+	struct xfer_hook *xfer; /* told of each ring/mode transfer (cpu/xfer.h), or NULL */
 	uint64_t tsc_base_ns;  /* host ns at reset, for RDTSC */
 };
 

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 
 #include "cpu/seg.h"
+#include "cpu/xfer.h"
 
 _Noreturn void cpu_raise(struct cpu *cpu, int vector, int has_error, uint32_t error)
 {
@@ -50,6 +51,11 @@ void cpu_handle_exception(struct cpu *cpu)
 		 * contributory or page fault during #DF delivery shuts the
 		 * processor down (triple fault, 6.15 "Interrupt 8"). */
 		if (first == EXC_DF && (contributory(vec) || vec == EXC_PF)) {
+			if (cpu->xfer) {
+				struct xfer_from f;
+				xfer_begin(cpu, &f);
+				xfer_emit(cpu, &f, XFER_SHUTDOWN, vec, has_err, err, 0, 0, 0);
+			}
 			cpu->shutdown = 1;
 			cpu->first_exc = -1;
 			cpu->exc_ext = 0;
@@ -120,8 +126,8 @@ static void deliver_task(struct cpu *cpu, const struct desc *gate, int has_error
 
 /* Protected mode and virtual-8086 mode: through the IDT (SDM Vol. 3,
  * 6.10-6.12 and the INT n pseudo-code). */
-static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int has_error,
-			 uint32_t error, uint32_t ret_eip, uint32_t fl)
+static int deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int has_error,
+			uint32_t error, uint32_t ret_eip, uint32_t fl)
 {
 	/* Error code naming the IDT entry: index << 3 | IDT (bit 1); EXT is
 	 * or'ed in by cpu_raise (SDM Vol. 3, 6.13). */
@@ -149,7 +155,7 @@ static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int h
 		cpu_raise(cpu, EXC_NP, 1, idt_err);
 	if (type == DT_TASK) {
 		deliver_task(cpu, &g, has_error, error, ret_eip, fl);
-		return;
+		return type;
 	}
 
 	/* The handler's code segment (INT pseudo-code,
@@ -228,7 +234,13 @@ static void deliver_prot(struct cpu *cpu, int vector, enum intr_kind kind, int h
 	cpu->eip = eip;
 	cpu->next_eip = eip;
 	cpu->block_break = 1;
+	return type;
 }
+
+static const enum xfer_kind xfer_of_intr[] = {
+	[INTR_EXC] = XFER_EXC, [INTR_SOFT] = XFER_SOFTINT, [INTR_EXT] = XFER_INT,
+	[INTR_NMI] = XFER_NMI, [INTR_ICEBP] = XFER_SOFTINT,
+};
 
 static void deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,
 		    uint32_t ret_eip, uint32_t fl)
@@ -236,11 +248,18 @@ static void deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_er
 	/* INT1 (ICEBP) is delivered like a hardware event: no gate DPL
 	 * check, EXT set in nested error codes (INT n pseudo-code). */
 	cpu->exc_ext = kind != INTR_SOFT;
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
+	int gate_type = 0;
 	if (!(cpu->cr0 & CR0_PE))
 		deliver_real(cpu, vector, ret_eip, fl);
 	else
-		deliver_prot(cpu, vector, kind, has_error, error, ret_eip, fl);
+		gate_type = deliver_prot(cpu, vector, kind, has_error, error, ret_eip, fl);
 	cpu->exc_ext = 0;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, xfer_of_intr[kind], vector, has_error, error, (uint16_t)(vector * 8),
+			  (uint8_t)gate_type, gate_type == DT_TASK ? cpu->tr.sel : 0);
 }
 
 void cpu_deliver(struct cpu *cpu, int vector, enum intr_kind kind, int has_error, uint32_t error,

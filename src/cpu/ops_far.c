@@ -5,6 +5,7 @@
  * instruction page (Vol. 2) or section (Vol. 3) it implements. */
 #include "cpu/vme.h"
 #include "cpu/seg.h"
+#include "cpu/xfer.h"
 
 static _Noreturn void raise_np(struct cpu *cpu, uint32_t sel) { cpu_raise(cpu, EXC_NP, 1, sel & 0xfffcu); }
 static _Noreturn void raise_gp_sel(struct cpu *cpu, uint32_t sel) { raise_gp(cpu, sel & 0xfffcu); }
@@ -89,7 +90,13 @@ static int far_to_task(struct cpu *cpu, uint16_t sel, const struct desc *d, enum
 	default:
 		return 0;
 	}
-	if (task_switch(cpu, tsel, &td, src, cpu->next_eip))
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
+	int trap = task_switch(cpu, tsel, &td, src, cpu->next_eip);
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_TASK, -1, 0, 0, sel, (uint8_t)desc_type(d), tsel);
+	if (trap)
 		task_trap(cpu);
 	cpu->block_break = 1;
 	return 1;
@@ -136,9 +143,14 @@ void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in)
 		eip &= 0xffff;
 	if (eip > desc_limit(&cd))
 		raise_gp(cpu, 0);
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	seg_load_cs(cpu, cs, &cd, cpu->cpl);
 	cpu->next_eip = eip;
 	cpu->block_break = 1;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_JMP_GATE, -1, 0, 0, sel, (uint8_t)desc_type(&d), 0);
 }
 
 /* CALL through a call gate (CALL pseudo-code CALL-GATE, MORE-PRIVILEGE,
@@ -241,8 +253,13 @@ void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, const struct insn *in
 		return;
 	if (desc_type(&d) != DT_CALL16 && desc_type(&d) != DT_CALL32)
 		raise_gp_sel(cpu, sel);
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	call_gate(cpu, sel, &d);
 	cpu->block_break = 1;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_CALL_GATE, -1, 0, 0, sel, (uint8_t)desc_type(&d), 0);
 }
 
 /* The return code segment of RETF/IRET (RET/IRET pseudo-code). */
@@ -314,10 +331,16 @@ void far_ret(struct cpu *cpu, uint32_t pop_bytes, const struct insn *in)
 		check_return_ss(cpu, ss, rpl, &sd);
 		if (eip > desc_limit(&cd))
 			raise_gp(cpu, 0);
+		struct xfer_from from;
+		if (cpu->xfer)
+			xfer_begin(cpu, &from);
 		seg_load_cs(cpu, cs, &cd, rpl);
 		load_outer_stack(cpu, ss, &sd, esp);
 		set_sp(cpu, stack_ptr(cpu) + pop_bytes); /* release on the outer stack too */
 		seg_null_inner(cpu);
+		cpu->next_eip = eip;
+		if (cpu->xfer)
+			xfer_emit(cpu, &from, XFER_RETF, -1, 0, 0, 0, 0, 0);
 	} else {
 		/* RETURN-TO-SAME-PRIVILEGE-LEVEL */
 		if (eip > desc_limit(&cd))
@@ -341,7 +364,13 @@ static void iret_task_return(struct cpu *cpu)
 		cpu_raise(cpu, EXC_TS, 1, link & 0xfffcu);
 	if (!desc_present(&d))
 		raise_np(cpu, link);
-	if (task_switch(cpu, link, &d, TASK_IRET, cpu->next_eip))
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
+	int trap = task_switch(cpu, link, &d, TASK_IRET, cpu->next_eip);
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_TASK, -1, 0, 0, 0, 0, link);
+	if (trap)
 		task_trap(cpu);
 }
 
@@ -355,6 +384,9 @@ static void iret_to_v86(struct cpu *cpu, uint32_t eip, uint16_t cs, uint32_t fl)
 		v[i] = (uint16_t)stack_peek(cpu, 4, 16 + 4 * (uint32_t)i);
 	if (eip > 0xffff)
 		raise_gp(cpu, 0); /* beyond the V86 code segment's 64 KiB */
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	cpu_set_eflags(cpu, fl, 0xffffffffu); /* VM = 1: CPL becomes 3 */
 	seg_load_real(cpu, S_CS, cs);
 	seg_load_real(cpu, S_SS, v[0]);
@@ -365,6 +397,8 @@ static void iret_to_v86(struct cpu *cpu, uint32_t eip, uint16_t cs, uint32_t fl)
 	cpu->r[R_ESP] = esp;
 	cpu_update_mode(cpu);
 	cpu->next_eip = eip;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_IRET, -1, 0, 0, 0, 0, 0);
 }
 
 static void op_iret(struct cpu *cpu, const struct insn *in)
@@ -437,10 +471,16 @@ static void op_iret(struct cpu *cpu, const struct insn *in)
 		check_return_ss(cpu, ss, rpl, &sd);
 		if (eip > desc_limit(&cd))
 			raise_gp(cpu, 0);
+		struct xfer_from from;
+		if (cpu->xfer)
+			xfer_begin(cpu, &from);
 		cpu_set_eflags(cpu, fl, mask);
 		seg_load_cs(cpu, cs, &cd, rpl);
 		load_outer_stack(cpu, ss, &sd, esp);
 		seg_null_inner(cpu);
+		cpu->next_eip = eip;
+		if (cpu->xfer)
+			xfer_emit(cpu, &from, XFER_IRET, -1, 0, 0, 0, 0, 0);
 	} else {
 		/* RETURN-TO-SAME-PRIVILEGE-LEVEL */
 		if (eip > desc_limit(&cd))

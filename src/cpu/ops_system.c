@@ -6,6 +6,7 @@
 #include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/msr.h"
+#include "cpu/xfer.h"
 
 static inline void need_cpl0(struct cpu *cpu)
 {
@@ -42,8 +43,15 @@ static void cr0_changed(struct cpu *cpu, uint32_t old)
 {
 	if ((old ^ cpu->cr0) & (CR0_PG | CR0_WP | CR0_PE))
 		tlb_flush_all(cpu, 0);
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	cpu_update_mode(cpu);
 	cpu->block_break = 1;
+	if (cpu->xfer && ((old ^ cpu->cr0) & CR0_PE)) {
+		from.mode = (old & CR0_PE) ? (uint8_t)XMODE_PROT : (uint8_t)XMODE_REAL;
+		xfer_emit(cpu, &from, XFER_MODE, -1, 0, 0, 0, 0, 0);
+	}
 }
 
 static void write_cr(struct cpu *cpu, int n, uint32_t v)
@@ -266,6 +274,9 @@ static void op_sysenter(struct cpu *cpu, const struct insn *in)
 {
 	if (!(cpu->cr0 & CR0_PE) || (cpu->sysenter_cs & 0xfffc) == 0)
 		raise_gp(cpu, 0);
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	cpu_set_eflags(cpu, 0, FL_VM | FL_IF | FL_RF);
 	uint16_t cs = (uint16_t)(cpu->sysenter_cs & 0xfffc);
 	/* Flat 32-bit ring-0 code (type 11, accessed) and data (type 3). */
@@ -275,12 +286,17 @@ static void op_sysenter(struct cpu *cpu, const struct insn *in)
 	cpu->next_eip = cpu->sysenter_eip;
 	cpu_update_mode(cpu);
 	cpu->block_break = 1;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_SYSENTER, -1, 0, 0, 0, 0, 0);
 }
 
 static void op_sysexit(struct cpu *cpu, const struct insn *in)
 {
 	if (!(cpu->cr0 & CR0_PE) || (cpu->sysenter_cs & 0xfffc) == 0 || cpu->cpl != 0)
 		raise_gp(cpu, 0);
+	struct xfer_from from;
+	if (cpu->xfer)
+		xfer_begin(cpu, &from);
 	uint16_t cs = (uint16_t)((cpu->sysenter_cs + 16) | 3);
 	uint16_t ss = (uint16_t)((cpu->sysenter_cs + 24) | 3);
 	seg_set_cache(&cpu->seg[S_CS], cs, 0, FLAT_LIMIT, 0xc0fb);
@@ -289,6 +305,8 @@ static void op_sysexit(struct cpu *cpu, const struct insn *in)
 	cpu->next_eip = cpu->r[R_EDX];
 	cpu_update_mode(cpu);
 	cpu->block_break = 1;
+	if (cpu->xfer)
+		xfer_emit(cpu, &from, XFER_SYSEXIT, -1, 0, 0, 0, 0, 0);
 }
 
 static void op_ud2(struct cpu *cpu, const struct insn *in)

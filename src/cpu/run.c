@@ -147,6 +147,13 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 				why = CPU_STOP_DEBUG;
 				goto out;
 			}
+		} else if (icount_limit - cpu->icount < b->n) {
+			/* The budget ends inside this block: run exactly up to it,
+			 * so that a deterministic run stops (and so takes its timer
+			 * interrupts and logged input, debug/replay.c) at the same
+			 * instruction whatever the engine and its block boundaries. */
+			run_interp_block(cpu, b, (int)(icount_limit - cpu->icount));
+			until_clock--;
 		} else {
 			/* With gdb breakpoints set, one block per look (no chaining):
 			 * hostdbg_before() must see every block's first instruction. */

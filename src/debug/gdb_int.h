@@ -11,6 +11,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/hostdbg.h"
+#include "debug/gdbstub.h"
 
 #define GDB_PKT_MAX 16384   /* the PacketSize we announce */
 #define GDB_OUT_MAX 32768   /* our longest reply, hex digits included */
@@ -42,7 +43,16 @@ struct gdbstub {
 	char out[GDB_OUT_MAX + 1]; /* reply being built */
 	char xml[8192];        /* the target description */
 	size_t xml_len;
+	/* reverse execution (gdb_reverse.c), while replaying */
+	struct gdbstub_rewind rw; /* restart == NULL: not offered */
+	int rev;               /* enum gdb_rev */
+	uint64_t rev_target;   /* the instruction count the re-execution runs to */
+	uint64_t rev_hit;      /* a scan: the last stop before the target (UINT64_MAX: none) */
+	struct hostdbg rev_hit_why; /* its stop, watchpoint and all */
+	bool rev_begin;        /* stopped at the start of the replay: say so */
 };
+
+enum gdb_rev { REV_NONE, REV_SCAN, REV_GOTO };
 
 /* ---- gdb_packet.c ---- */
 /* Feed received bytes; calls gdb_dispatch() for each good packet and
@@ -63,6 +73,21 @@ long gdb_unhex(uint8_t *b, size_t max, const char *hex);
 /* ---- gdbstub.c ---- */
 void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len);
 void gdb_interrupt(struct gdbstub *g);
+
+/* Stop and resume (the reply to a resume is the next stop). */
+void gdb_stop(struct gdbstub *g, int sig);
+void gdb_resume(struct gdbstub *g, int step);
+void gdb_report_stop(struct gdbstub *g);
+
+/* ---- gdb_reverse.c ---- */
+/* 'bs' (step) and 'bc': 0 if the guest now re-executes (the reply is
+ * the next stop), else -1 with the reply in o. */
+int gdb_reverse(struct gdbstub *g, int step, char *o, size_t n);
+/* Between runs while re-executing: 1 if this stop was the reverse
+ * command's (it went on or reported), 0 if it is not its business. */
+int gdb_reverse_poll(struct gdbstub *g);
+/* Forget a reverse command (gdb interrupted it). */
+void gdb_reverse_cancel(struct gdbstub *g);
 
 /* ---- gdb_regs.c ---- */
 /* Write the target description (qXfer:features:read:target.xml) for

@@ -145,7 +145,8 @@ void gdb_monitor(struct gdbstub *g, const char *cmd, char *out, size_t n)
 			"  mode              the processor's mode and how addresses work in it\n"
 			"  regs              the system registers in one line\n"
 			"  phys ADDR [LEN]   physical memory (up to %u bytes)\n"
-			"  xlate ADDR        linear -> physical through the guest's page tables\n",
+			"  xlate ADDR        linear -> physical through the guest's page tables\n"
+			"  icount            instructions retired (the replay's clock for reverse commands)\n",
 		    PHYS_MAX);
 	} else if (!strcmp(w0, "mode")) {
 		char line[256];
@@ -157,6 +158,8 @@ void gdb_monitor(struct gdbstub *g, const char *cmd, char *out, size_t n)
 		cmd_phys(g->cpu, &t, w1, w2);
 	} else if (!strcmp(w0, "xlate")) {
 		cmd_xlate(g->cpu, &t, w1);
+	} else if (!strcmp(w0, "icount")) {
+		say(&t, "%llu\n", (unsigned long long)g->cpu->icount);
 	} else {
 		say(&t, "unknown monitor command '%s' (try 'monitor help')\n", w0);
 	}

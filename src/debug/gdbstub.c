@@ -133,6 +133,11 @@ int gdbstub_wait_fd(const struct gdbstub *g)
 	return g->cfd >= 0 ? g->cfd : g->lfd;
 }
 
+void gdbstub_set_rewind(struct gdbstub *g, const struct gdbstub_rewind *rw)
+{
+	g->rw = *rw;
+}
+
 void gdbstub_ended(struct gdbstub *g, int status)
 {
 	char b[8];
@@ -149,16 +154,17 @@ static void sync_out(struct gdbstub *g)
 		g->eng->ops->sync_out(g->eng);
 }
 
-static void stop(struct gdbstub *g, int sig)
+void gdb_stop(struct gdbstub *g, int sig)
 {
 	g->stopped = true;
 	g->stop_sig = sig;
 	sync_out(g);
 }
 
-static void resume(struct gdbstub *g, int step)
+void gdb_resume(struct gdbstub *g, int step)
 {
 	hostdbg_resume(g->cpu, step);
+	g->rev_begin = false;
 	g->stopped = false;
 	g->wait = false;
 	if (g->eng && g->eng->ops->sync_in)
@@ -168,7 +174,9 @@ static void resume(struct gdbstub *g, int step)
 static void stop_reply(struct gdbstub *g, char *o, size_t n)
 {
 	const struct hostdbg *hd = &g->hd;
-	if (g->stop_sig == SIG_TRAP && hd->stop == HOSTDBG_WATCH) {
+	if (g->stop_sig == SIG_TRAP && g->rev_begin) {
+		snprintf(o, n, "T05replaylog:begin;thread:01;");
+	} else if (g->stop_sig == SIG_TRAP && hd->stop == HOSTDBG_WATCH) {
 		static const char *const kind[4] = { "", "watch", "rwatch", "awatch" };
 		snprintf(o, n, "T05%s:%x;thread:01;", kind[hd->watch_kind & 3], hd->watch_addr);
 	} else if (g->stop_sig == SIG_TRAP && hd->stop == HOSTDBG_BREAK) {
@@ -201,7 +209,7 @@ static void announce_mode(struct gdbstub *g)
 }
 
 /* Report the stop to gdb (after a resume, or Ctrl-C). */
-static void report_stop(struct gdbstub *g)
+void gdb_report_stop(struct gdbstub *g)
 {
 	announce_mode(g);
 	stop_reply(g, g->out, sizeof(g->out));
@@ -212,8 +220,9 @@ void gdb_interrupt(struct gdbstub *g)
 {
 	if (g->stopped)
 		return;
-	stop(g, SIG_INT);
-	report_stop(g);
+	gdb_reverse_cancel(g);
+	gdb_stop(g, SIG_INT);
+	gdb_report_stop(g);
 }
 
 /* gdb went away: nothing it set stays, and the guest runs on. */
@@ -378,8 +387,8 @@ static void monitor(struct gdbstub *g, const char *hex, char *o)
 static void query(struct gdbstub *g, char *a, char *o)
 {
 	if (!strncmp(a, "qSupported", 10)) {
-		snprintf(o, GDB_OUT_MAX, "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+",
-			 GDB_PKT_MAX);
+		snprintf(o, GDB_OUT_MAX, "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+%s",
+			 GDB_PKT_MAX, g->rw.restart ? ";ReverseStep+;ReverseContinue+" : "");
 	} else if (!strncmp(a, "qXfer:features:read:", 20)) {
 		xfer_features(g, a + 20, o);
 	} else if (!strcmp(a, "qAttached")) {
@@ -412,7 +421,7 @@ static int run_packet(struct gdbstub *g, const char *a, int step, char *o)
 			v[i] = (uint8_t)(addr >> (8 * i));
 		gdb_reg_write(g->cpu, 8, v, 4); /* the PC */
 	}
-	resume(g, step);
+	gdb_resume(g, step);
 	return 0;
 }
 
@@ -425,7 +434,7 @@ static int vpacket(struct gdbstub *g, const char *a, char *o)
 		 * deliver (C/S) is not a guest notion here and is dropped. */
 		char act = a[6];
 		if (act == 'c' || act == 'C' || act == 's' || act == 'S') {
-			resume(g, act == 's' || act == 'S');
+			gdb_resume(g, act == 's' || act == 'S');
 			return 0;
 		}
 		strcpy(o, "E01");
@@ -481,6 +490,10 @@ void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len)
 		if (vpacket(g, pkt, o) == 0)
 			return;
 		break;
+	case 'b':
+		if ((pkt[1] == 's' || pkt[1] == 'c') && !pkt[2] && gdb_reverse(g, pkt[1] == 's', o, GDB_OUT_MAX) == 0)
+			return; /* the reply is the next stop */
+		break;
 	case 'q':
 		query(g, pkt, o);
 		break;
@@ -533,7 +546,7 @@ static int accept_gdb(struct gdbstub *g, int block)
 	hostdbg_clear(g->cpu);
 	g->hd.stop = HOSTDBG_NONE;
 	/* gdb expects a stopped target when it connects. */
-	stop(g, SIG_TRAP);
+	gdb_stop(g, SIG_TRAP);
 	fprintf(g->log, "ringvm: gdb connected\n");
 	fflush(g->log);
 	return 1;
@@ -570,10 +583,13 @@ enum gdbstub_next gdbstub_service(struct gdbstub *g)
 		if (!accept_gdb(g, g->wait))
 			return g->wait ? GDBSTUB_AGAIN : GDBSTUB_RUN; /* -S: a signal broke the wait */
 	} else if (!g->stopped) {
-		if (g->hd.stop != HOSTDBG_NONE) {
+		if (gdb_reverse_poll(g)) {
+			if (!g->stopped)
+				return GDBSTUB_RUN; /* re-executing on */
+		} else if (g->hd.stop != HOSTDBG_NONE) {
 			/* A breakpoint, step or watchpoint stopped the run. */
-			stop(g, SIG_TRAP);
-			report_stop(g);
+			gdb_stop(g, SIG_TRAP);
+			gdb_report_stop(g);
 		} else if (pump(g) < 0) {
 			return GDBSTUB_RUN;
 		}

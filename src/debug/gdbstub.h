@@ -9,6 +9,7 @@
 #define RINGVM_GDBSTUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cpu/cpu.h"
@@ -37,6 +38,18 @@ enum gdbstub_next gdbstub_service(struct gdbstub *g);
 /* The fd to watch while the guest idles (HLT), so Ctrl-C and a
  * connecting gdb are noticed; -1 if none. */
 int gdbstub_wait_fd(const struct gdbstub *g);
+/* Reverse execution (gdb's reverse-stepi and reverse-continue, packets
+ * bs and bc), offered while replaying a recording (debug/replay.h):
+ * restart() puts the machine back where the replay began, stop_at()
+ * makes the run stop when the instruction count reaches icount
+ * (UINT64_MAX: no such stop). The stub re-executes forward to the
+ * instruction count it wants. */
+struct gdbstub_rewind {
+	void *opaque;
+	void (*restart)(void *opaque);
+	void (*stop_at)(void *opaque, uint64_t icount);
+};
+void gdbstub_set_rewind(struct gdbstub *g, const struct gdbstub_rewind *rw);
 /* The machine ended with this exit status: tell gdb. */
 void gdbstub_ended(struct gdbstub *g, int status);
 void gdbstub_close(struct gdbstub *g);

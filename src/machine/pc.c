@@ -145,10 +145,13 @@ static uint64_t cb_now_ns(void *opaque)
 static void uart_tx(void *opaque, uint8_t b)
 {
 	struct pc *pc = opaque;
+	if (pc->rr.output && pc->rr.output(pc->rr.opaque, b))
+		return;
 	console_putc(&pc->con, b);
 }
 
 static void uart_pull(void *opaque);
+static void uart_pull_at(struct pc *pc, int site);
 
 /* A device armed a timer due before the CPU's run ends: stop the run. */
 static void clock_kick(void *opaque)
@@ -384,15 +387,29 @@ static int reboot(struct pc *pc)
 
 static void feed_console(struct pc *pc)
 {
-	console_poll(&pc->con);
-	uart_pull(pc);
+	if (!pc->rr.input)
+		console_poll(&pc->con);
+	uart_pull_at(pc, PC_RR_LOOP);
 }
 
 /* The UART has room again: hand it what the console already holds, and
  * look for more only when that is used up. */
 static void uart_pull(void *opaque)
 {
-	struct pc *pc = opaque;
+	uart_pull_at(opaque, PC_RR_DEVICE);
+}
+
+static void uart_pull_at(struct pc *pc, int site)
+{
+	if (pc->rr.input) {
+		uint8_t buf[64];
+		int room = uart_can_receive(&pc->uart);
+		int n = pc->rr.input(pc->rr.opaque, site, buf, room < 64 ? room : 64);
+		if (n > 0)
+			uart_receive(&pc->uart, buf, n);
+		if (n >= 0)
+			return;
+	}
 	if (!console_pending(&pc->con))
 		console_poll(&pc->con);
 	int n = console_pending(&pc->con);
@@ -401,6 +418,8 @@ static void uart_pull(void *opaque)
 		n = room;
 	if (n > 0) {
 		uart_receive(&pc->uart, console_data(&pc->con), n);
+		if (pc->rr.taken)
+			pc->rr.taken(pc->rr.opaque, site, console_data(&pc->con), n);
 		console_consume(&pc->con, n);
 	}
 }
@@ -524,6 +543,8 @@ int pc_run(struct pc *pc)
 		}
 
 		/* Devices: input, timers, output. */
+		if (pc->rr.ended && (status = pc->rr.ended(pc->rr.opaque)) >= 0)
+			break;
 		feed_console(pc);
 		pc_virtio_poll(pc);
 		clock_run_timers(&pc->clock);
@@ -534,11 +555,17 @@ int pc_run(struct pc *pc)
 		uint64_t limit = now + SLICE_NS;
 		if (next < limit)
 			limit = next;
+		uint64_t icount_limit = clock_icount_deadline(&pc->clock, limit);
+		if (pc->rr.next && pc->rr.next(pc->rr.opaque) < icount_limit)
+			icount_limit = pc->rr.next(pc->rr.opaque);
 		cpu->stop_request = 0;
 		pc->clock.run_until = limit;
-		enum cpu_stop why = ops->run(pc->eng, clock_host_deadline(&pc->clock, limit),
-					     clock_icount_deadline(&pc->clock, limit));
+		enum cpu_stop why = ops->run(pc->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
 		pc->clock.run_until = CLOCK_NEVER;
+		/* Halted at a budget of zero instructions (a replay stops at the
+		 * count its next input is due): idle as the recording did. */
+		if (why == CPU_STOP_BUDGET && cpu->halted)
+			why = CPU_STOP_HALT;
 		switch (why) {
 		case CPU_STOP_BUDGET:
 		case CPU_STOP_REQUEST:
@@ -567,6 +594,8 @@ int pc_run(struct pc *pc)
 				wait_idle(pc, clock_host_deadline(&pc->clock, next));
 			} else if (next != CLOCK_NEVER) {
 				clock_warp(&pc->clock, next); /* idle time costs no instructions */
+			} else if (pc->rr.next && pc->rr.next(pc->rr.opaque) != UINT64_MAX) {
+				/* replaying: the log, not the console, wakes the guest */
 			} else {
 				wait_idle(pc, CLOCK_NEVER);
 			}

@@ -81,6 +81,27 @@ struct pc_debugger {
 	void (*ended)(void *opaque, int status);
 };
 
+/* Record and replay (debug/replay.c; all NULL: neither). The board asks
+ * it about every byte that crosses the serial console, at the instruction
+ * count it crosses: site PC_RR_LOOP is the run loop between runs of the
+ * CPU, PC_RR_DEVICE the UART asking for more while the guest reads it.
+ * input() returns the bytes due now while replaying (-1: not replaying:
+ * read the console); taken() hears what the UART took while recording;
+ * output() sees each byte the guest writes and returns 1 to keep it off
+ * the console (a replay re-executing what it already showed). next() is the instruction
+ * count the run must stop at for the replay's next loop-site event
+ * (UINT64_MAX: none) and ended() the exit status once the log says the
+ * machine ends here (-1: not yet). */
+enum { PC_RR_LOOP, PC_RR_DEVICE };
+struct pc_rr {
+	void *opaque;
+	int (*input)(void *opaque, int site, uint8_t *buf, int room);
+	void (*taken)(void *opaque, int site, const uint8_t *buf, int n);
+	int (*output)(void *opaque, uint8_t b);
+	uint64_t (*next)(void *opaque);
+	int (*ended)(void *opaque);
+};
+
 struct pc {
 	struct pc_config cfg;
 	struct ram ram;
@@ -111,6 +132,7 @@ struct pc {
 	unsigned triple_faults;
 	struct pc_debugger dbg;
 	struct pc_virtio *virtio;
+	struct pc_rr rr;
 };
 
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */
