@@ -110,6 +110,7 @@ int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus
 	if ((mem->ram_size & 0xfff) || (mem->rom && (mem->rom_size & 0xfff || !mem->rom_size)))
 		return -1;
 	cpu->mem = *mem;
+	memset(cpu->mem.pam, CPU_PAM_READ, sizeof(cpu->mem.pam));
 	cpu->bus = bus;
 	cpu->model = CPU_MODEL_DEFAULT;
 	cpu->feat = cpu->model->edx1;

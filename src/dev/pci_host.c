@@ -3,6 +3,7 @@
  * datasheet). */
 #include "dev/pci_host.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define ENABLE 0x80000000u
@@ -20,6 +21,8 @@ static int read_only(unsigned off)
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
+	if (bus == 0 && devfn != 0 && p->fn[devfn])
+		return pci_func_read(p->fn[devfn], reg, size);
 	if (bus != 0 || devfn != 0)
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 	uint32_t v = 0;
@@ -31,8 +34,13 @@ uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
+	if (bus == 0 && devfn != 0 && p->fn[devfn]) {
+		pci_func_write(p->fn[devfn], reg, size, v);
+		return;
+	}
 	if (bus != 0 || devfn != 0)
 		return;
+	bool pam = false;
 	for (int i = 0; i < size; i++) {
 		unsigned off = (reg + (unsigned)i) & 0xff;
 		if (off == 0x06 || off == 0x07) {
@@ -41,7 +49,24 @@ void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 		}
 		if (!read_only(off))
 			p->bridge[off] = (uint8_t)(v >> (8 * i));
+		if (off >= I440FX_PAM0 && off < I440FX_PAM0 + 7)
+			pam = true;
 	}
+	if (pam) {
+		p->bridge[I440FX_PAM0] &= 0x30; /* its low nibble is reserved */
+		for (int i = 1; i < 7; i++)
+			p->bridge[I440FX_PAM0 + i] &= 0x33;
+		if (p->pam_changed)
+			p->pam_changed(p->pam_opaque, &p->bridge[I440FX_PAM0]);
+	}
+}
+
+int pci_host_add(struct pci_host *p, int devfn, struct pci_func *f)
+{
+	if (devfn <= 0 || devfn > 255 || p->fn[devfn])
+		return -1;
+	p->fn[devfn] = f;
+	return 0;
 }
 
 static uint32_t cf8_read(void *opaque, uint32_t off, int size)
@@ -107,6 +132,11 @@ void pci_host_reset(struct pci_host *p)
 	 * "an emulated i440FX" and reads the RAM size from the CMOS. */
 	b[0x2c] = 0xf4; b[0x2d] = 0x1a;
 	b[0x2e] = 0x00; b[0x2f] = 0x11;
+	b[I440FX_PAM0] = p->pam_reset & 0x30;
+	for (int i = 1; i < 7; i++)
+		b[I440FX_PAM0 + i] = p->pam_reset & 0x33;
+	if (p->pam_changed)
+		p->pam_changed(p->pam_opaque, &p->bridge[I440FX_PAM0]);
 }
 
 int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *board)

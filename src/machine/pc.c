@@ -236,6 +236,7 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	bad |= debugcon_init_port(&pc->dcon402, &pc->pio, 0x402, cfg->debugcon ? cfg->debugcon : stderr);
 	bad |= debug_exit_init(&pc->pio, 0xf4, &pc->req);
 	bad |= apm_shutdown_init(&pc->apm, &pc->pio, &pc->req);
+	bad |= pc_chipset_init(pc, irq);
 	if (bad) {
 		snprintf(err, errlen, "internal error: overlapping device ports");
 		goto fail;
@@ -260,6 +261,7 @@ void pc_destroy(struct pc *pc)
 	debugcon_flush(&pc->dcon402);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);
+	pc_chipset_free(pc);
 	bus_free(&pc->pio);
 	bus_free(&pc->mmio);
 	ram_free(&pc->ram);
@@ -311,6 +313,7 @@ static void reset_devices(struct pc *pc)
 	i8042_reset(&pc->kbd);
 	port92_reset(&pc->p92);
 	pci_host_reset(&pc->pci);
+	pc_chipset_reset(pc);
 }
 
 int pc_boot(struct pc *pc, char *err, size_t errlen)
@@ -319,7 +322,7 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 	struct boot_entry be;
 	memset(&be, 0, sizeof(be));
 	be.mode = BOOT_RESET;
-	if (cfg->kernel) {
+	if (cfg->kernel && !cfg->rom) {
 		struct guest_ram g = { pc->ram.base, pc->ram.size };
 		const char *name = cfg->kernel_name ? cfg->kernel_name : "kernel";
 		int r;
@@ -347,9 +350,9 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 		}
 		if (r < 0)
 			return -1;
-		/* No BIOS runs: leave the tables it would have (a --bios ROM
-		 * covers the BIOS area and brings its own). */
-		if (!cfg->rom && pc_fw_tables(pc, &g) < 0) {
+		/* No BIOS runs: leave the tables it would have. (With a BIOS
+		 * the kernel is in fw_cfg, and the BIOS makes its own.) */
+		if (pc_fw_tables(pc, &g) < 0) {
 			snprintf(err, errlen, "internal error: the firmware tables do not fit");
 			return -1;
 		}

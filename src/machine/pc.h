@@ -15,11 +15,13 @@
 #include "dev/acpi_pm.h"
 #include "dev/apm_shutdown.h"
 #include "dev/debugcon.h"
+#include "dev/fw_cfg.h"
 #include "dev/i8042.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pci_host.h"
 #include "dev/pic8259.h"
+#include "dev/piix3.h"
 #include "dev/pit8254.h"
 #include "dev/port92.h"
 #include "dev/post.h"
@@ -61,6 +63,11 @@ struct pc_config {
 	FILE *debugcon;          /* port 0xe9 output (NULL: stderr) */
 	FILE *log;               /* board messages (NULL: stderr) */
 	int console_in, console_out; /* serial backend fds (-1: none) */
+	/* BIOS boots (pc_chipset.c): QEMU's -boot menu=on,splash-time=MS and
+	 * the fw_cfg "bootorder" file (device paths, one a line; "" none). */
+	bool boot_menu;
+	uint16_t splash_ms;
+	char bootorder[256];
 };
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
@@ -100,6 +107,9 @@ struct pc {
 	struct port92 p92;
 	struct post post;
 	struct pci_host pci;
+	struct piix3 piix3;
+	struct fw_cfg fw_cfg;
+	bool fw_cfg_ok;
 	struct debugcon dcon, dcon402;
 	struct apm_shutdown apm;
 	struct console con;
@@ -117,6 +127,11 @@ void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
 void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
+
+/* The 440FX/PIIX3 side: PAM, the ISA bridge, fw_cfg (pc_chipset.c). */
+int pc_chipset_init(struct pc *pc, const struct irq_line isa[16]);
+void pc_chipset_reset(struct pc *pc);
+void pc_chipset_free(struct pc *pc);
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

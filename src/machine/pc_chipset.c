@@ -1,0 +1,130 @@
+/* The board's i440FX/PIIX3 side as QEMU's pc machine has it (see pc.h,
+ * docs/board.md): the 440FX's PAM registers routing the BIOS area, the
+ * PIIX3's ISA bridge at 00:01.0, and QEMU's fw_cfg with what SeaBIOS
+ * reads from it. */
+#include "machine/pc.h"
+
+#include <string.h>
+
+#define SERCON_PORT 0x3f8
+
+static int dma_read(void *opaque, uint32_t pa, void *dst, uint32_t len)
+{
+	struct pc *pc = opaque;
+	return cpu_phys_read(&pc->cpu, pa, dst, len);
+}
+
+static int dma_write(void *opaque, uint32_t pa, const void *src, uint32_t len)
+{
+	struct pc *pc = opaque;
+	return cpu_phys_write(&pc->cpu, pa, src, len);
+}
+
+/* 440FX PAM: 0x59's high nibble is 0xF0000-0xFFFFF (four 16 KiB
+ * segments), then 0x5A-0x5F hold two 16 KiB segments each from 0xC0000
+ * (low nibble first); bit 0 of a nibble enables reads, bit 1 writes. */
+static void pam_changed(void *opaque, const uint8_t pam[7])
+{
+	struct pc *pc = opaque;
+	for (int s = 12; s < 16; s++)
+		cpu_set_pam(&pc->cpu, s, (uint8_t)(pam[0] >> 4));
+	for (int s = 0; s < 12; s++)
+		cpu_set_pam(&pc->cpu, s, (uint8_t)(pam[1 + s / 2] >> (4 * (s & 1))));
+}
+
+/* A Linux bzImage given with --bios goes to fw_cfg as QEMU splits it:
+ * the real-mode setup sectors and the protected-mode kernel. */
+static int add_kernel(struct pc *pc)
+{
+	const struct pc_config *c = &pc->cfg;
+	struct fw_cfg *f = &pc->fw_cfg;
+	uint32_t setup = 0;
+	if (c->kernel_len >= 0x202 + 4 && !memcmp(c->kernel + 0x202, "HdrS", 4)) {
+		uint32_t sects = c->kernel[0x1f1] ? c->kernel[0x1f1] : 4;
+		setup = (sects + 1) * 512;
+		if (setup > c->kernel_len)
+			setup = 0;
+	}
+	int bad = 0;
+	bad |= fw_cfg_add_i32(f, FW_CFG_KERNEL_ADDR, 0x100000);
+	bad |= fw_cfg_add_i32(f, FW_CFG_KERNEL_SIZE, (uint32_t)(c->kernel_len - setup));
+	bad |= fw_cfg_add(f, FW_CFG_KERNEL_DATA, c->kernel + setup, (uint32_t)(c->kernel_len - setup));
+	bad |= fw_cfg_add_i32(f, FW_CFG_SETUP_ADDR, setup ? 0x10000 : 0);
+	bad |= fw_cfg_add_i32(f, FW_CFG_SETUP_SIZE, setup);
+	bad |= fw_cfg_add(f, FW_CFG_SETUP_DATA, c->kernel, setup);
+	size_t cl = strlen(c->cmdline ? c->cmdline : "") + 1;
+	bad |= fw_cfg_add_i32(f, FW_CFG_CMDLINE_ADDR, 0x20000);
+	bad |= fw_cfg_add_i32(f, FW_CFG_CMDLINE_SIZE, (uint32_t)cl);
+	bad |= fw_cfg_add(f, FW_CFG_CMDLINE_DATA, c->cmdline ? c->cmdline : "", (uint32_t)cl);
+	if (c->initrd) {
+		uint32_t at = (uint32_t)((pc->ram.size - c->initrd_len) & ~0xfffu);
+		bad |= fw_cfg_add_i32(f, FW_CFG_INITRD_ADDR, at);
+		bad |= fw_cfg_add_i32(f, FW_CFG_INITRD_SIZE, (uint32_t)c->initrd_len);
+		bad |= fw_cfg_add(f, FW_CFG_INITRD_DATA, c->initrd, (uint32_t)c->initrd_len);
+	}
+	return bad;
+}
+
+static int add_items(struct pc *pc)
+{
+	const struct pc_config *c = &pc->cfg;
+	struct fw_cfg *f = &pc->fw_cfg;
+	static const uint8_t uuid[16];
+	int bad = 0;
+	bad |= fw_cfg_add(f, FW_CFG_UUID, uuid, 16);
+	bad |= fw_cfg_add_i64(f, FW_CFG_RAM_SIZE, pc->ram.size);
+	bad |= fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, 1);
+	bad |= fw_cfg_add_i16(f, FW_CFG_NB_CPUS, 1);
+	bad |= fw_cfg_add_i16(f, FW_CFG_MAX_CPUS, 1);
+	bad |= fw_cfg_add_i16(f, FW_CFG_BOOT_MENU, c->boot_menu ? 1 : 0);
+	bad |= fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
+	/* etc/e820: {le64 address, le64 length, le32 type}, RAM only; the
+	 * BIOS reserves its own areas. */
+	uint8_t e820[20] = { 0 };
+	for (int i = 0; i < 8; i++)
+		e820[8 + i] = (uint8_t)((uint64_t)pc->ram.size >> (8 * i));
+	e820[16] = 1;
+	bad |= fw_cfg_add_file(f, "etc/e820", e820, sizeof(e820));
+	/* No VGA BIOS: SeaBIOS's serial console is its screen and keyboard. */
+	uint8_t sercon[2] = { SERCON_PORT & 0xff, SERCON_PORT >> 8 };
+	bad |= fw_cfg_add_file(f, "etc/sercon-port", sercon, 2);
+	if (c->boot_menu && c->splash_ms) {
+		uint8_t w[2] = { (uint8_t)c->splash_ms, (uint8_t)(c->splash_ms >> 8) };
+		bad |= fw_cfg_add_file(f, "etc/boot-menu-wait", w, 2);
+	}
+	if (c->bootorder[0])
+		bad |= fw_cfg_add_file(f, "bootorder", c->bootorder, (uint32_t)strlen(c->bootorder) + 1);
+	if (c->rom && c->kernel)
+		bad |= add_kernel(pc);
+	return bad;
+}
+
+int pc_chipset_init(struct pc *pc, const struct irq_line isa[16])
+{
+	struct guest_dma dma = { pc, dma_read, dma_write };
+	int bad = 0;
+	/* Without a BIOS the area is as one leaves it: shadow RAM, read-only. */
+	pc->pci.pam_changed = pam_changed;
+	pc->pci.pam_opaque = pc;
+	pc->pci.pam_reset = pc->cfg.rom ? 0x00 : 0x11;
+	pci_host_reset(&pc->pci);
+	piix3_init(&pc->piix3, isa, pc->cfg.log);
+	bad |= pci_host_add(&pc->pci, PCI_DEVFN(1, 0), &pc->piix3.fn);
+	if (fw_cfg_init(&pc->fw_cfg, &pc->pio, &dma, pc->cfg.log) < 0)
+		return -1;
+	pc->fw_cfg_ok = true;
+	bad |= add_items(pc);
+	return bad;
+}
+
+void pc_chipset_reset(struct pc *pc)
+{
+	piix3_reset(&pc->piix3);
+	fw_cfg_reset(&pc->fw_cfg);
+}
+
+void pc_chipset_free(struct pc *pc)
+{
+	if (pc->fw_cfg_ok)
+		fw_cfg_free(&pc->fw_cfg);
+}
