@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "cli/drive.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
 #include "engine/engine.h"
@@ -58,6 +59,9 @@ static void usage(FILE *f)
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
+		"  -hda FILE .. -hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
+		"  -drive file=FILE[,if=ide][,index=0-3][,format=raw][,readonly=on]\n"
+		"  -boot menu=on|off[,splash-time=MS]  the BIOS's boot menu (with --bios)\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
 		"-bios -no-reboot -no-acpi -debugcon -gdb -cpu (and --cpu).\n"
@@ -124,6 +128,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_DRIVE, OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +145,12 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "hda", required_argument, NULL, OPT_HDA },
+	{ "hdb", required_argument, NULL, OPT_HDB },
+	{ "hdc", required_argument, NULL, OPT_HDC },
+	{ "hdd", required_argument, NULL, OPT_HDD },
+	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -150,7 +161,8 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
-					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb", NULL };
+					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
+					     "drive", "hda", "hdb", "hdc", "hdd", "boot", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -176,12 +188,49 @@ static char **qemu_spellings(int argc, char **argv)
 	return nv;
 }
 
+struct opts;
+static int board_option(int c, const char *arg, struct opts *o);
+
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
 	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
+	struct pc_config board; /* disks and boot options (cli/drive.c) */
 };
+
+/* -drive, -hdX, -boot: 0, or -1 after the message. */
+static int board_option(int c, const char *arg, struct opts *o)
+{
+	char err[256];
+	struct drive_spec *d = malloc(sizeof(*d));
+	int r = -1;
+	if (!d) {
+		fail("out of memory%s%s", "", "");
+		return -1;
+	}
+	if (c == OPT_BOOT) {
+		r = boot_parse(arg, &o->board, err, sizeof(err));
+	} else if (c == OPT_DRIVE) {
+		r = drive_parse(arg, d, err, sizeof(err));
+		if (r == 0 && strcmp(d->iface, "ide")) {
+			snprintf(err, sizeof(err), "-drive: if=%s is not in this build", d->iface);
+			r = -1;
+		}
+		if (r == 0)
+			r = drive_add_ide(&o->board, d, err, sizeof(err));
+	} else {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->file, sizeof(d->file), "%s", arg);
+		strcpy(d->media, "disk");
+		d->index = c - OPT_HDA;
+		r = drive_add_ide(&o->board, d, err, sizeof(err));
+	}
+	free(d);
+	if (r < 0)
+		fail("%s%s", err, "");
+	return r;
+}
 
 /* Returns -1 to continue, else an exit status. */
 static int parse(int argc, char **argv, struct opts *o)
@@ -216,6 +265,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_GDB: o->gdb = optarg; break;
+		case OPT_DRIVE:
+		case OPT_HDA: case OPT_HDB: case OPT_HDC: case OPT_HDD:
+		case OPT_BOOT:
+			if (board_option(c, optarg, o) < 0)
+				return 1;
+			break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -375,6 +430,9 @@ static int run(const struct opts *o)
 	cfg.deterministic = o->deterministic;
 	cfg.console_in = STDIN_FILENO;
 	cfg.console_out = STDOUT_FILENO;
+	memcpy(cfg.ide, o->board.ide, sizeof(cfg.ide));
+	cfg.boot_menu = o->board.boot_menu;
+	cfg.splash_ms = o->board.splash_ms;
 
 	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
 	size_t kernel_len = 0, initrd_len = 0;
@@ -513,5 +571,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		rc = run(&o);
 	free_args(argc, argv, av);
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		free((char *)o.board.ide[i].file);
 	return rc;
 }

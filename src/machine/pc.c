@@ -167,6 +167,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	}
 	pc->cfg = *cfg;
 	pc->sig_pipe[0] = pc->sig_pipe[1] = -1;
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		pc->ide_fd[i] = -1;
 	pc->ram.fd = -1;
 	if (!pc->cfg.log)
 		pc->cfg.log = stderr;
@@ -236,12 +238,13 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	bad |= debugcon_init_port(&pc->dcon402, &pc->pio, 0x402, cfg->debugcon ? cfg->debugcon : stderr);
 	bad |= debug_exit_init(&pc->pio, 0xf4, &pc->req);
 	bad |= apm_shutdown_init(&pc->apm, &pc->pio, &pc->req);
-	bad |= pc_chipset_init(pc, irq);
 	if (bad) {
 		snprintf(err, errlen, "internal error: overlapping device ports");
 		goto fail;
 	}
 	rtc_set_memory(&pc->rtc, pc->ram.size);
+	if (pc_chipset_init(pc, irq, err, errlen) < 0)
+		goto fail;
 	return pc;
 fail:
 	pc_destroy(pc);
@@ -463,6 +466,8 @@ int pc_run(struct pc *pc)
 
 	if (pipe2(pc->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		pc->sig_pipe[0] = pc->sig_pipe[1] = -1;
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		pc->ide_fd[i] = -1;
 	got_signal = 0;
 	signal_stop = &cpu->stop_request;
 	signal_fd = pc->sig_pipe[1];

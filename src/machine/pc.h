@@ -17,6 +17,7 @@
 #include "dev/debugcon.h"
 #include "dev/fw_cfg.h"
 #include "dev/i8042.h"
+#include "dev/ide.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pci_host.h"
@@ -43,6 +44,8 @@
 
 #define PC_NS_PER_INSN 1 /* deterministic clock: 1 ns per instruction */
 
+#define PC_IDE_DRIVES 4
+
 struct pc_config {
 	uint64_t ram_size;
 	const uint8_t *rom;      /* BIOS image (64 or 128 KiB) or NULL */
@@ -68,6 +71,8 @@ struct pc_config {
 	bool boot_menu;
 	uint16_t splash_ms;
 	char bootorder[256];
+	/* IDE disks (raw images), slot = channel * 2 + unit: -hda .. -hdd. */
+	struct pc_drive { const char *file; bool readonly; } ide[PC_IDE_DRIVES];
 };
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
@@ -110,6 +115,8 @@ struct pc {
 	struct piix3 piix3;
 	struct fw_cfg fw_cfg;
 	bool fw_cfg_ok;
+	struct ide ide;
+	int ide_fd[PC_IDE_DRIVES];
 	struct debugcon dcon, dcon402;
 	struct apm_shutdown apm;
 	struct console con;
@@ -129,7 +136,8 @@ void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 
 /* The 440FX/PIIX3 side: PAM, the ISA bridge, fw_cfg (pc_chipset.c). */
-int pc_chipset_init(struct pc *pc, const struct irq_line isa[16]);
+/* 0, or -1 with a message (an image that cannot be opened). */
+int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, size_t errlen);
 void pc_chipset_reset(struct pc *pc);
 void pc_chipset_free(struct pc *pc);
 

@@ -4,7 +4,11 @@
  * reads from it. */
 #include "machine/pc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SERCON_PORT 0x3f8
 
@@ -99,27 +103,73 @@ static int add_items(struct pc *pc)
 	return bad;
 }
 
-int pc_chipset_init(struct pc *pc, const struct irq_line isa[16])
+static int open_disks(struct pc *pc, char *err, size_t errlen)
+{
+	for (int i = 0; i < PC_IDE_DRIVES; i++) {
+		const struct pc_drive *d = &pc->cfg.ide[i];
+		if (!d->file)
+			continue;
+		int fd = open(d->file, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			snprintf(err, errlen, "disk image '%s': %s", d->file, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		pc->ide_fd[i] = fd;
+		char why[128];
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+			snprintf(err, errlen, "disk image '%s': not a file", d->file);
+			return -1;
+		}
+		if (ide_attach(&pc->ide, i / 2, i % 2, fd, (uint64_t)st.st_size, d->readonly, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "disk image '%s': %s", d->file, why);
+			return -1;
+		}
+	}
+	/* SeaBIOS boots the first disk first (QEMU writes this path for a
+	 * drive with bootindex=0). */
+	if (pc->cfg.ide[0].file && !pc->cfg.bootorder[0])
+		snprintf(pc->cfg.bootorder, sizeof(pc->cfg.bootorder), "/pci@i0cf8/ide@1,1/drive@0/disk@0\n");
+	return 0;
+}
+
+int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, size_t errlen)
 {
 	struct guest_dma dma = { pc, dma_read, dma_write };
-	int bad = 0;
 	/* Without a BIOS the area is as one leaves it: shadow RAM, read-only. */
 	pc->pci.pam_changed = pam_changed;
 	pc->pci.pam_opaque = pc;
 	pc->pci.pam_reset = pc->cfg.rom ? 0x00 : 0x11;
 	pci_host_reset(&pc->pci);
 	piix3_init(&pc->piix3, isa, pc->cfg.log);
-	bad |= pci_host_add(&pc->pci, PCI_DEVFN(1, 0), &pc->piix3.fn);
-	if (fw_cfg_init(&pc->fw_cfg, &pc->pio, &dma, pc->cfg.log) < 0)
+	if (pci_host_add(&pc->pci, PCI_DEVFN(1, 0), &pc->piix3.fn) < 0 ||
+	    ide_init(&pc->ide, &pc->pio, isa[14], isa[15], &dma, pc->cfg.log) < 0 ||
+	    pci_host_add(&pc->pci, PCI_DEVFN(1, 1), &pc->ide.fn) < 0) {
+		snprintf(err, errlen, "internal error: chipset devices overlap");
 		return -1;
+	}
+	if (open_disks(pc, err, errlen) < 0)
+		return -1;
+	pc_chipset_reset(pc);
+	if (fw_cfg_init(&pc->fw_cfg, &pc->pio, &dma, pc->cfg.log) < 0) {
+		snprintf(err, errlen, "internal error: fw_cfg ports overlap");
+		return -1;
+	}
 	pc->fw_cfg_ok = true;
-	bad |= add_items(pc);
-	return bad;
+	if (add_items(pc) < 0) {
+		snprintf(err, errlen, "out of memory (fw_cfg items)");
+		return -1;
+	}
+	return 0;
 }
 
 void pc_chipset_reset(struct pc *pc)
 {
 	piix3_reset(&pc->piix3);
+	/* The IDE ports decode from the start without a BIOS to enable them. */
+	ide_reset(&pc->ide, pc->cfg.rom ? 0x0000 : 0x8000);
 	fw_cfg_reset(&pc->fw_cfg);
 }
 
@@ -127,4 +177,7 @@ void pc_chipset_free(struct pc *pc)
 {
 	if (pc->fw_cfg_ok)
 		fw_cfg_free(&pc->fw_cfg);
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		if (pc->ide_fd[i] >= 0)
+			close(pc->ide_fd[i]);
 }
