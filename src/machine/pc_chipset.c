@@ -131,7 +131,7 @@ static int open_disks(struct pc *pc, char *err, size_t errlen)
 	/* SeaBIOS boots the first disk first (QEMU writes this path for a
 	 * drive with bootindex=0). */
 	if (pc->cfg.ide[0].file && !pc->cfg.bootorder[0])
-		snprintf(pc->cfg.bootorder, sizeof(pc->cfg.bootorder), "/pci@i0cf8/ide@1,1/drive@0/disk@0\n");
+		snprintf(pc->cfg.bootorder, sizeof(pc->cfg.bootorder), "/pci@i0cf8/ide@1,1/drive@0/disk@0");
 	return 0;
 }
 
