@@ -5,31 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#define DMA_MEM_SIZE 0x10000
+#include "dev_dma.h"
 #include "dev/fw_cfg.h"
 
 static int fails;
 #define CHECK(c) do { if (!(c)) { fails++; printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
 
 static struct bus b;
-static uint8_t mem[0x10000];
 
-static int rd(void *o, uint32_t pa, void *dst, uint32_t len)
-{
-	(void)o;
-	if (pa > sizeof(mem) || len > sizeof(mem) - pa)
-		return -1;
-	memcpy(dst, mem + pa, len);
-	return 0;
-}
-
-static int wr(void *o, uint32_t pa, const void *src, uint32_t len)
-{
-	(void)o;
-	if (pa > sizeof(mem) || len > sizeof(mem) - pa)
-		return -1;
-	memcpy(mem + pa, src, len);
-	return 0;
-}
 
 static void sel(uint16_t k) { bus_write(&b, 0x510, 2, k); }
 static uint8_t inb(void) { return (uint8_t)bus_read(&b, 0x511, 1); }
@@ -74,7 +58,7 @@ int main(void)
 {
 	bus_init(&b, 0x10000);
 	struct fw_cfg f;
-	struct guest_dma gd = { NULL, rd, wr };
+	struct guest_dma gd = { NULL, dma_rd, dma_wr };
 	unsigned logs = 0;
 	FILE *log = tmpfile();
 	CHECK(fw_cfg_init(&f, &b, &gd, log) == 0);

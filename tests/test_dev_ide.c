@@ -10,32 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#define DMA_MEM_SIZE 0x40000
+#include "dev_dma.h"
 #include "dev/ide.h"
 
 static int fails;
 #define CHECK(c) do { if (!(c)) { fails++; printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
 
 static struct bus b;
-static uint8_t mem[0x40000];
 static int irq14, irq15;
 
 static void irq(void *o, int n, int l) { (void)o; if (n == 14) irq14 = l; else irq15 = l; }
-static int rd(void *o, uint32_t pa, void *dst, uint32_t len)
-{
-	(void)o;
-	if (pa > sizeof(mem) || len > sizeof(mem) - pa)
-		return -1;
-	memcpy(dst, mem + pa, len);
-	return 0;
-}
-static int wr(void *o, uint32_t pa, const void *src, uint32_t len)
-{
-	(void)o;
-	if (pa > sizeof(mem) || len > sizeof(mem) - pa)
-		return -1;
-	memcpy(mem + pa, src, len);
-	return 0;
-}
 
 static void outb(uint16_t p, uint8_t v) { bus_write(&b, p, 1, v); }
 static uint8_t inb(uint16_t p) { return (uint8_t)bus_read(&b, p, 1); }
@@ -93,7 +78,7 @@ int main(void)
 	}
 	FILE *log = tmpfile();
 	struct ide d;
-	struct guest_dma gd = { NULL, rd, wr };
+	struct guest_dma gd = { NULL, dma_rd, dma_wr };
 	struct irq_line l14 = { irq, NULL, 14 }, l15 = { irq, NULL, 15 };
 	CHECK(ide_init(&d, &b, l14, l15, &gd, log) == 0);
 	char err[128];
