@@ -1,4 +1,4 @@
-/* -drive, -hdX and -boot (see drive.h). */
+/* -drive, -hdX, -boot and --display (see drive.h). */
 #include "cli/drive.h"
 
 #include <stdio.h>
@@ -195,4 +195,18 @@ int boot_parse(const char *s, struct pc_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int display_parse(const char *s, struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!strcmp(s, "text") || !strcmp(s, "curses")) {
+		cfg->display_text = true;
+		return 0;
+	}
+	if (!strcmp(s, "none")) {
+		cfg->display_text = false;
+		return 0;
+	}
+	snprintf(err, errlen, "--display %s: choose text or none", s);
+	return -1;
 }

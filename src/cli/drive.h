@@ -1,5 +1,5 @@
 /* QEMU's disk and boot options as ringvm takes them: -drive's key=value
- * list (",," is a comma inside a value), -hda..-hdd, and -boot. */
+ * list (",," is a comma inside a value), -hda..-hdd, -boot and --display. */
 #ifndef RINGVM_CLI_DRIVE_H
 #define RINGVM_CLI_DRIVE_H
 
@@ -30,5 +30,8 @@ int drive_add_ide(struct pc_config *cfg, const struct drive_spec *d, char *err, 
 
 /* -boot menu=on|off,splash-time=MS[,order=...]: 0, or -1 with a message. */
 int boot_parse(const char *s, struct pc_config *cfg, char *err, size_t errlen);
+
+/* --display text|none (QEMU's "curses" is taken for text): 0, or -1. */
+int display_parse(const char *s, struct pc_config *cfg, char *err, size_t errlen);
 
 #endif

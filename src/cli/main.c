@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"  -hda FILE .. -hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
 		"  -drive file=FILE[,if=ide][,index=0-3][,format=raw][,readonly=on]\n"
 		"  -boot menu=on|off[,splash-time=MS]  the BIOS's boot menu (with --bios)\n"
+		"  --display text|none  show the VGA text screen on the terminal (ANSI)\n"
+		"  --screendump FILE  write the VGA text screen to FILE at exit and on SIGUSR1\n"
 		"  --help, --version\n"
 		"QEMU's single-dash spellings work too: -kernel -initrd -append -m -accel\n"
 		"-bios -no-reboot -no-acpi -debugcon -gdb -cpu (and --cpu).\n"
@@ -128,7 +130,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
-	OPT_DRIVE, OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT,
+	OPT_DRIVE, OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT, OPT_DISPLAY, OPT_SCREENDUMP,
 };
 
 static const struct option long_opts[] = {
@@ -151,6 +153,8 @@ static const struct option long_opts[] = {
 	{ "hdc", required_argument, NULL, OPT_HDC },
 	{ "hdd", required_argument, NULL, OPT_HDD },
 	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "display", required_argument, NULL, OPT_DISPLAY },
+	{ "screendump", required_argument, NULL, OPT_SCREENDUMP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -162,7 +166,7 @@ static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
 					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
-					     "drive", "hda", "hdb", "hdc", "hdd", "boot", NULL };
+					     "drive", "hda", "hdb", "hdc", "hdd", "boot", "display", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -209,7 +213,12 @@ static int board_option(int c, const char *arg, struct opts *o)
 		fail("out of memory%s%s", "", "");
 		return -1;
 	}
-	if (c == OPT_BOOT) {
+	if (c == OPT_DISPLAY) {
+		r = display_parse(arg, &o->board, err, sizeof(err));
+	} else if (c == OPT_SCREENDUMP) {
+		o->board.screendump = arg;
+		r = 0;
+	} else if (c == OPT_BOOT) {
 		r = boot_parse(arg, &o->board, err, sizeof(err));
 	} else if (c == OPT_DRIVE) {
 		r = drive_parse(arg, d, err, sizeof(err));
@@ -268,6 +277,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_DRIVE:
 		case OPT_HDA: case OPT_HDB: case OPT_HDC: case OPT_HDD:
 		case OPT_BOOT:
+		case OPT_DISPLAY:
+		case OPT_SCREENDUMP:
 			if (board_option(c, optarg, o) < 0)
 				return 1;
 			break;
@@ -433,6 +444,8 @@ static int run(const struct opts *o)
 	memcpy(cfg.ide, o->board.ide, sizeof(cfg.ide));
 	cfg.boot_menu = o->board.boot_menu;
 	cfg.splash_ms = o->board.splash_ms;
+	cfg.display_text = o->board.display_text;
+	cfg.screendump = o->board.screendump;
 
 	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
 	size_t kernel_len = 0, initrd_len = 0;

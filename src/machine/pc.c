@@ -19,6 +19,7 @@
 /* ---- signals: the only process-wide state of the board ---- */
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t dump_signal; /* SIGUSR1: write the screendump */
 static volatile int *signal_stop;   /* the running CPU's stop_request */
 static int signal_fd = -1;          /* self-pipe write end */
 
@@ -32,6 +33,17 @@ static void on_signal(int sig)
 	got_signal = sig;
 	if (signal_stop)
 		*signal_stop = 1;
+	if (signal_fd >= 0) {
+		char b = 0;
+		ssize_t r = write(signal_fd, &b, 1);
+		(void)r;
+	}
+}
+
+static void on_dump_signal(int sig)
+{
+	(void)sig;
+	dump_signal = 1;
 	if (signal_fd >= 0) {
 		char b = 0;
 		ssize_t r = write(signal_fd, &b, 1);
@@ -55,6 +67,8 @@ static void install_signals(struct pc *pc)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_dump_signal;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (pc->con.tty) {
 		/* Give the terminal back even when something crashes. */
@@ -520,6 +534,11 @@ int pc_run(struct pc *pc)
 		feed_console(pc);
 		clock_run_timers(&pc->clock);
 		flush_output(pc);
+		pc_display_tick(pc);
+		if (dump_signal) {
+			dump_signal = 0;
+			pc_display_dump(pc);
+		}
 
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
@@ -586,6 +605,9 @@ int pc_run(struct pc *pc)
 		}
 	}
 	flush_output(pc);
+	pc->drawn_at = 0; /* the last screen, whatever the rate limit */
+	pc_display_tick(pc);
+	pc_display_dump(pc);
 	if (pc->dbg.ended)
 		pc->dbg.ended(pc->dbg.opaque, status);
 	console_close(&pc->con);

@@ -28,6 +28,7 @@
 #include "dev/post.h"
 #include "dev/rtc_cmos.h"
 #include "dev/uart16550.h"
+#include "dev/vga.h"
 #include "engine/engine.h"
 #include "machine/bus.h"
 #include "machine/clock.h"
@@ -73,6 +74,8 @@ struct pc_config {
 	char bootorder[256];
 	/* IDE disks (raw images), slot = channel * 2 + unit: -hda .. -hdd. */
 	struct pc_drive { const char *file; bool readonly; } ide[PC_IDE_DRIVES];
+	bool display_text;       /* --display text: the VGA screen on the terminal */
+	const char *screendump;  /* --screendump FILE: the screen as text at exit */
 };
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
@@ -117,6 +120,9 @@ struct pc {
 	bool fw_cfg_ok;
 	struct ide ide;
 	int ide_fd[PC_IDE_DRIVES];
+	struct vga vga;
+	uint32_t drawn_gen;      /* the VGA generation last drawn, and when */
+	uint64_t drawn_at;
 	struct debugcon dcon, dcon402;
 	struct apm_shutdown apm;
 	struct console con;
@@ -140,6 +146,10 @@ int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, size_t errlen);
 void pc_chipset_reset(struct pc *pc);
 void pc_chipset_free(struct pc *pc);
+
+/* The VGA screen on the terminal and in a file (pc_display.c). */
+void pc_display_tick(struct pc *pc);  /* redraw if due and changed */
+void pc_display_dump(struct pc *pc);  /* write --screendump's file */
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

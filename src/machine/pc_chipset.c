@@ -150,6 +150,10 @@ int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, siz
 		snprintf(err, errlen, "internal error: chipset devices overlap");
 		return -1;
 	}
+	if (vga_init(&pc->vga, &pc->pio, &pc->mmio, pc->cfg.log) < 0) {
+		snprintf(err, errlen, "internal error: VGA ports overlap");
+		return -1;
+	}
 	if (open_disks(pc, err, errlen) < 0)
 		return -1;
 	pc_chipset_reset(pc);
@@ -171,6 +175,7 @@ void pc_chipset_reset(struct pc *pc)
 	/* The IDE ports decode from the start without a BIOS to enable them. */
 	ide_reset(&pc->ide, pc->cfg.rom ? 0x0000 : 0x8000);
 	fw_cfg_reset(&pc->fw_cfg);
+	vga_reset(&pc->vga);
 }
 
 void pc_chipset_free(struct pc *pc)
