@@ -140,6 +140,10 @@ void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
 void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
+/* The ACPI tables built at address 0 of buf, for fw_cfg's table loader:
+ * bytes used or -1; *l says where each table is. */
+struct acpi_layout;
+int pc_acpi_image(struct pc *pc, uint8_t *buf, uint32_t size, struct acpi_layout *l);
 
 /* The 440FX/PIIX3 side: PAM, the ISA bridge, fw_cfg (pc_chipset.c). */
 /* 0, or -1 with a message (an image that cannot be opened). */

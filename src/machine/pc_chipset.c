@@ -4,6 +4,8 @@
  * reads from it. */
 #include "machine/pc.h"
 
+#include "boot/fwtables.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -69,6 +71,91 @@ static int add_kernel(struct pc *pc)
 	return bad;
 }
 
+/* QEMU's table loader ("etc/table-loader", hw/acpi/bios-linker-loader.c):
+ * 128-byte commands telling the firmware to allocate files, patch
+ * pointers between them and fix checksums. */
+enum { LD_ALLOCATE = 1, LD_ADD_POINTER = 2, LD_ADD_CHECKSUM = 3 };
+#define LD_ZONE_HIGH 1
+#define LD_ZONE_FSEG 2
+#define LD_ENTRY 128
+#define LD_FILE 56
+
+static uint8_t *ld_entry(uint8_t *cmds, int *n, uint32_t cmd)
+{
+	uint8_t *e = cmds + LD_ENTRY * (*n)++;
+	memset(e, 0, LD_ENTRY);
+	for (int i = 0; i < 4; i++)
+		e[i] = (uint8_t)(cmd >> (8 * i));
+	return e;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void ld_alloc(uint8_t *cmds, int *n, const char *file, uint32_t align, uint8_t zone)
+{
+	uint8_t *e = ld_entry(cmds, n, LD_ALLOCATE);
+	strcpy((char *)e + 4, file);
+	put_le32(e + 4 + LD_FILE, align);
+	e[8 + LD_FILE] = zone;
+}
+
+static void ld_pointer(uint8_t *cmds, int *n, const char *file, const char *to, uint32_t off)
+{
+	uint8_t *e = ld_entry(cmds, n, LD_ADD_POINTER);
+	strcpy((char *)e + 4, file);
+	strcpy((char *)e + 4 + LD_FILE, to);
+	put_le32(e + 4 + 2 * LD_FILE, off);
+	e[8 + 2 * LD_FILE] = 4;
+}
+
+static void ld_checksum(uint8_t *cmds, int *n, const char *file, uint32_t start, uint32_t len, uint32_t at)
+{
+	uint8_t *e = ld_entry(cmds, n, LD_ADD_CHECKSUM);
+	strcpy((char *)e + 4, file);
+	put_le32(e + 4 + LD_FILE, at);
+	put_le32(e + 8 + LD_FILE, start);
+	put_le32(e + 12 + LD_FILE, len);
+}
+
+/* The same ACPI tables as a direct boot gets, for SeaBIOS to place: the
+ * RSDP in the BIOS area, the rest in high memory, pointers patched. */
+static int add_acpi(struct pc *pc)
+{
+	static const char rsdp[] = "etc/acpi/rsdp", tables[] = "etc/acpi/tables";
+	uint8_t buf[4096];
+	struct acpi_layout l;
+	memset(buf, 0, sizeof(buf));
+	int len = pc_acpi_image(pc, buf, sizeof(buf), &l);
+	if (len < 0)
+		return -1;
+	uint8_t cmds[LD_ENTRY * 10];
+	int n = 0;
+	ld_alloc(cmds, &n, rsdp, 16, LD_ZONE_FSEG);
+	ld_alloc(cmds, &n, tables, 64, LD_ZONE_HIGH);
+	ld_pointer(cmds, &n, rsdp, tables, 16);
+	ld_checksum(cmds, &n, rsdp, 0, 20, 8);
+	ld_pointer(cmds, &n, tables, tables, l.rsdt + 36);
+	ld_pointer(cmds, &n, tables, tables, l.rsdt + 40);
+	ld_checksum(cmds, &n, tables, l.rsdt, l.rsdt_len, l.rsdt + 9);
+	ld_pointer(cmds, &n, tables, tables, l.fadt + 36);
+	ld_pointer(cmds, &n, tables, tables, l.fadt + 40);
+	ld_checksum(cmds, &n, tables, l.fadt, l.fadt_len, l.fadt + 9);
+	/* The tables file holds the RSDP's bytes too (offsets stay the
+	 * same); blank them so no stale RSDP lies in high memory. */
+	uint8_t r[20];
+	memcpy(r, buf, 20);
+	memset(buf, 0, 32);
+	int bad = 0;
+	bad |= fw_cfg_add_file(&pc->fw_cfg, rsdp, r, 20);
+	bad |= fw_cfg_add_file(&pc->fw_cfg, tables, buf, (uint32_t)len);
+	bad |= fw_cfg_add_file(&pc->fw_cfg, "etc/table-loader", cmds, (uint32_t)(LD_ENTRY * n));
+	return bad;
+}
+
 static int add_items(struct pc *pc)
 {
 	const struct pc_config *c = &pc->cfg;
@@ -100,6 +187,8 @@ static int add_items(struct pc *pc)
 		bad |= fw_cfg_add_file(f, "bootorder", c->bootorder, (uint32_t)strlen(c->bootorder) + 1);
 	if (c->rom && c->kernel)
 		bad |= add_kernel(pc);
+	if (c->rom && !c->no_acpi)
+		bad |= add_acpi(pc);
 	return bad;
 }
 
