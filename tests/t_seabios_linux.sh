@@ -30,7 +30,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 mkdir -p "$tmp/root/boot"
 cp "$dir/vmlinuz" "$dir/initrd.gz" "$tmp/root/boot/"
 size=$(( ($(du -k "$tmp/root" | tail -1 | cut -f1) + 2048) / 1024 + 1 ))
-"$mke2fs" -q -t ext2 -d "$tmp/root" -F "$tmp/fs.img" "${size}M" || { fail "mke2fs -d failed"; exit 1; }
+"$mke2fs" -q -t ext2 -d "$tmp/root" -F "$tmp/fs.img" "${size}M" >/dev/null || { fail "mke2fs -d failed"; exit 1; }
 cat >"$tmp/grub.cfg" <<EOF2
 set root=(hd0,msdos1)
 linux /boot/vmlinuz $(cat "$dir/cmdline.txt")
