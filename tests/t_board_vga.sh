@@ -11,7 +11,8 @@ engine=${RINGVM_ENGINE:-bt}
 [ -x "$bin" ] || { echo "t_board_vga: no $bin"; exit 1; }
 command -v gcc >/dev/null && command -v ld >/dev/null || { echo "skip: no gcc/ld to build test kernels"; exit 77; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -109,6 +110,7 @@ n=0
 while [ ! -s "$tmp/s2.txt" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 kill $pid
 wait $pid
+pid=
 [ "$(sed -n 25p "$tmp/s2.txt")" = "A" ] || fail "SIGUSR1 screendump: row 25 is '$(sed -n 25p "$tmp/s2.txt")', want A"
 [ "$(sed -n 1p "$tmp/s2.txt")" = "" ] || fail "SIGUSR1 screendump: row 1 should be empty after the scroll"
 
