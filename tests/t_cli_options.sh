@@ -68,6 +68,20 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	expect 1 "must be exactly 64 KiB or 128 KiB" --bios "$tmp/big"
 	expect 1 "debugcon '$tmp/no/such/dir': No such file or directory" --debugcon "$tmp/no/such/dir"
 
+	# disks, boot menu, display
+	expect 1 "disk image '$tmp/none': No such file or directory" -hda "$tmp/none"
+	expect 1 "disk image '$tmp/empty': the image is smaller than one 512-byte sector" -drive file="$tmp/empty",if=ide
+	expect 1 "-drive: unknown key 'cache'" -drive file=x,cache=none
+	expect 1 "-drive: if=scsi is not supported" -drive file=x,if=scsi
+	expect 1 "-drive: format=qcow2 is not supported (raw only)" -drive file=x,format=qcow2
+	expect 1 "-drive: index=4: must be 0 to 3" -drive file=x,index=4
+	expect 1 "-drive: no file= given" -drive if=ide
+	expect 1 "media=cdrom: the IDE controller has disks only" -drive file=x,media=cdrom
+	expect 1 "IDE index 0 is already" -hda x -drive file=y,index=0
+	expect 1 "-boot: menu=maybe: say on or off" -boot menu=maybe
+	expect 1 "-boot: splash-time=-1" -boot menu=on,splash-time=-1
+	expect 1 "--display colour: choose text or none" --display colour
+
 	# QEMU spellings are accepted (and checked the same way)
 	expect 1 "invalid memory size '12X'" -no-reboot -m 12X
 	expect 1 "unknown accelerator 'tcg'" -accel tcg

@@ -135,10 +135,12 @@ int main(void)
 	CHECK(pc->action == PC_ACT_EXIT && pc->exit_status == 7);
 	pc->action = PC_ACT_NONE;
 
-	/* unclaimed ports and the VGA hole */
+	/* unclaimed ports and MMIO; the VGA window holds what is written */
 	CHECK(pc->cbus.pio_read(pc->cbus.opaque, 0x1234, 4) == 0xffffffffu);
-	CHECK(pc->cbus.mmio_read(pc->cbus.opaque, 0xa0000, 1) == 0xff);
+	CHECK(pc->cbus.mmio_read(pc->cbus.opaque, 0xe0000000u, 1) == 0xff);
+	CHECK(pc->cbus.mmio_read(pc->cbus.opaque, 0xb8000, 2) == 0x0720); /* blank text screen */
 	pc->cbus.mmio_write(pc->cbus.opaque, 0xb8000, 2, 0x0741);
+	CHECK(pc->cbus.mmio_read(pc->cbus.opaque, 0xb8000, 2) == 0x0741);
 
 	/* random pokes everywhere, with time moving */
 	for (int i = 0; i < 300000; i++) {

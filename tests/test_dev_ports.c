@@ -97,7 +97,12 @@ int main(void)
 	CHECK(cfg(0, 0, 0, 0) == 0x12378086u);
 	outl(0xcf8, 0x80000058u);
 	outl(0xcfc, 0x33221100u);
-	CHECK(cfg(0, 0, 0, 0x58) == 0x33221100u);
+	/* 0x58 is storage; PAM0 (0x59) keeps only its high nibble's RE/WE
+	 * bits, the other PAM registers bits 0-1 and 4-5. */
+	CHECK(cfg(0, 0, 0, 0x58) == 0x33221000u);
+	outl(0xcfc, 0xffffffffu);
+	CHECK(cfg(0, 0, 0, 0x58) == 0x333330ffu);
+	outl(0xcfc, 0x33221100u);
 	outl(0xcf8, 0x8000005au);
 	CHECK(bus_read(&b, 0xcfe, 1) == 0x22);
 	CHECK(bus_read(&b, 0xcfe, 2) == 0x3322);

@@ -210,14 +210,26 @@ static void write_fadt(uint8_t *t, const struct fw_board *b, uint32_t facs, uint
 	finish(t);
 }
 
+void acpi_layout(uint32_t at, const struct fw_board *b, struct acpi_layout *l)
+{
+	/* RSDP, RSDT (two entries), FADT, FACS (64-byte aligned), MADT, DSDT */
+	l->rsdt = at + 32;
+	l->fadt = l->rsdt + 48;
+	l->facs = (l->fadt + FADT_V1_LEN + 63) & ~63u;
+	l->madt = l->facs + FACS_LEN;
+	l->dsdt = (l->madt + madt_len(b) + 15) & ~15u;
+	l->end = l->dsdt + HDR + 16 + (b->pci_root ? PCI0_LEN : 0);
+	l->rsdt_len = HDR + 8;
+	l->fadt_len = FADT_V1_LEN;
+}
+
 int acpi_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct fw_board *b)
 {
 	if (b->ncpus < 1 || b->ncpus > 255)
 		return -1;
-	/* RSDP, RSDT (two entries), FADT, FACS (64-byte aligned), MADT, DSDT */
-	uint32_t rsdt = at + 32, fadt = rsdt + 48, facs = (fadt + FADT_V1_LEN + 63) & ~63u;
-	uint32_t madt = facs + FACS_LEN, dsdt = (madt + madt_len(b) + 15) & ~15u;
-	uint32_t end = dsdt + HDR + 16 + (b->pci_root ? PCI0_LEN : 0);
+	struct acpi_layout l;
+	acpi_layout(at, b, &l);
+	uint32_t rsdt = l.rsdt, fadt = l.fadt, facs = l.facs, madt = l.madt, dsdt = l.dsdt, end = l.end;
 	if ((at & 63) || end - at > room || (uint64_t)at + room > g->size)
 		return -1;
 	uint8_t *ram = g->ram;

@@ -41,4 +41,14 @@ struct fw_board {
 int mptable_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct fw_board *b);
 int acpi_write(struct guest_ram *g, uint32_t at, uint32_t room, const struct fw_board *b);
 
+/* Where acpi_write puts each table for a given start (the RSDP is at
+ * `at`), for firmware that relocates them (fw_cfg's table loader). The
+ * pointers between tables are the RSDP's RSDT address (+16), the RSDT's
+ * two entries (+36, +40) and the FADT's FACS and DSDT (+36, +40). */
+struct acpi_layout {
+	uint32_t rsdt, fadt, facs, madt, dsdt, end;
+	uint32_t rsdt_len, fadt_len;
+};
+void acpi_layout(uint32_t at, const struct fw_board *b, struct acpi_layout *l);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "boot/boot.h"
 #include "cli/devopts.h"
+#include "cli/drive.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
 #include "debug/replay.h"
@@ -68,6 +69,11 @@ static void usage(FILE *f)
 		"                     ends in the same state with the same console output\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
+		"  -hda FILE .. -hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
+		"  -drive file=FILE[,if=ide][,index=0-3][,format=raw][,readonly=on]  an IDE disk\n"
+		"  -boot menu=on|off[,splash-time=MS]  the BIOS's boot menu (with --bios)\n"
+		"  --display text|none  show the VGA text screen on the terminal (ANSI)\n"
+		"  --screendump FILE  write the VGA text screen to FILE at exit and on SIGUSR1\n"
 		"  -drive file=IMG,if=virtio[,format=raw][,readonly=on][,cache=MODE]\n"
 		"                     a raw disk image as a virtio-blk disk (no qcow2)\n"
 		"  -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]  user-mode network\n"
@@ -143,6 +149,7 @@ enum {
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
 	OPT_DRIVE, OPT_NETDEV, OPT_NIC, OPT_DEVICE, OPT_CHARDEV,
 	OPT_TRACE_RINGS, OPT_RECORD, OPT_REPLAY,
+	OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT, OPT_DISPLAY, OPT_SCREENDUMP,
 };
 
 static const struct option long_opts[] = {
@@ -167,10 +174,34 @@ static const struct option long_opts[] = {
 	{ "trace-rings", required_argument, NULL, OPT_TRACE_RINGS },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
+	{ "hda", required_argument, NULL, OPT_HDA },
+	{ "hdb", required_argument, NULL, OPT_HDB },
+	{ "hdc", required_argument, NULL, OPT_HDC },
+	{ "hdd", required_argument, NULL, OPT_HDD },
+	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "display", required_argument, NULL, OPT_DISPLAY },
+	{ "screendump", required_argument, NULL, OPT_SCREENDUMP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+
+/* -drive with if=virtio or if=none (QEMU's spellings; ",," is an escaped
+ * comma inside a value, as in QEMU). */
+static bool drive_for_virtio(const char *s)
+{
+	while (*s) {
+		const char *end = s;
+		while (*end && !(end[0] == ',' && end[1] != ','))
+			end += end[0] == ',' ? 2 : 1;
+		size_t n = (size_t)(end - s);
+		if ((n == 9 && !strncmp(s, "if=virtio", 9)) || (n == 7 && !strncmp(s, "if=none", 7)))
+			return true;
+		s = *end ? end + 1 : end;
+	}
+	return false;
+}
 
 /* QEMU spells long options with one dash: "-kernel FILE". Rewrite those
  * (exact names only) to "--kernel" before getopt sees them. */
@@ -178,7 +209,7 @@ static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
 					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
-					     "drive", "netdev", "nic", "device", "chardev", NULL };
+					     "drive", "netdev", "nic", "device", "chardev", "hda", "hdb", "hdc", "hdd", "boot", "display", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
 		return NULL;
@@ -204,6 +235,9 @@ static char **qemu_spellings(int argc, char **argv)
 	return nv;
 }
 
+struct opts;
+static int board_option(int c, const char *arg, struct opts *o);
+
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
 	const char *trace_rings, *record, *replay;
@@ -211,7 +245,48 @@ struct opts {
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
 	struct devopts dev; /* -drive, -netdev, -nic, -device, -chardev */
+	struct pc_config board; /* disks and boot options (cli/drive.c) */
 };
+
+/* -drive, -hdX, -boot: 0, or -1 after the message. */
+static int board_option(int c, const char *arg, struct opts *o)
+{
+	char err[256];
+	struct drive_spec *d = malloc(sizeof(*d));
+	int r = -1;
+	if (!d) {
+		fail("out of memory%s%s", "", "");
+		return -1;
+	}
+	if (c == OPT_DISPLAY) {
+		r = display_parse(arg, &o->board, err, sizeof(err));
+	} else if (c == OPT_SCREENDUMP) {
+		o->board.screendump = arg;
+		r = 0;
+	} else if (c == OPT_BOOT) {
+		r = boot_parse(arg, &o->board, err, sizeof(err));
+	} else if (c == OPT_DRIVE) {
+		/* virtio-blk (if=virtio, or if=none for -device
+		 * virtio-blk-pci,drive=ID) has keys of its own: devopts.c's */
+		if (drive_for_virtio(arg)) {
+			r = devopts_add(&o->dev, "drive", arg, err, sizeof(err));
+		} else {
+			r = drive_parse(arg, d, err, sizeof(err));
+			if (r == 0)
+				r = drive_add_ide(&o->board, d, err, sizeof(err));
+		}
+	} else {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->file, sizeof(d->file), "%s", arg);
+		strcpy(d->media, "disk");
+		d->index = c - OPT_HDA;
+		r = drive_add_ide(&o->board, d, err, sizeof(err));
+	}
+	free(d);
+	if (r < 0)
+		fail("%s%s", err, "");
+	return r;
+}
 
 /* Returns -1 to continue, else an exit status. */
 static int parse(int argc, char **argv, struct opts *o)
@@ -246,7 +321,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_GDB: o->gdb = optarg; break;
-		case OPT_DRIVE: case OPT_NETDEV: case OPT_NIC: case OPT_DEVICE: case OPT_CHARDEV: {
+		case OPT_NETDEV: case OPT_NIC: case OPT_DEVICE: case OPT_CHARDEV: {
 			static const char *const kinds[] = { "drive", "netdev", "nic", "device", "chardev" };
 			if (devopts_add(&o->dev, kinds[c - OPT_DRIVE], optarg, err, sizeof(err)) < 0)
 				return fail("%s%s", err, "");
@@ -255,6 +330,14 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_TRACE_RINGS: o->trace_rings = optarg; break;
 		case OPT_RECORD: o->record = optarg; break;
 		case OPT_REPLAY: o->replay = optarg; break;
+		case OPT_DRIVE: /* if=ide here, if=virtio|none in devopts */
+		case OPT_HDA: case OPT_HDB: case OPT_HDC: case OPT_HDD:
+		case OPT_BOOT:
+		case OPT_DISPLAY:
+		case OPT_SCREENDUMP:
+			if (board_option(c, optarg, o) < 0)
+				return 1;
+			break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -444,6 +527,11 @@ static int run(const struct opts *o)
 	cfg.console_in = STDIN_FILENO;
 	cfg.console_out = STDOUT_FILENO;
 	cfg.virtio = &o->dev.cfg;
+	memcpy(cfg.ide, o->board.ide, sizeof(cfg.ide));
+	cfg.boot_menu = o->board.boot_menu;
+	cfg.splash_ms = o->board.splash_ms;
+	cfg.display_text = o->board.display_text;
+	cfg.screendump = o->board.screendump;
 
 	uint8_t *kernel = NULL, *initrd = NULL, *rom = NULL;
 	size_t kernel_len = 0, initrd_len = 0;
@@ -634,5 +722,7 @@ int main(int argc, char **argv)
 		rc = run(&o);
 	devopts_free(&o.dev);
 	free_args(argc, argv, av);
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		free((char *)o.board.ide[i].file);
 	return rc;
 }

@@ -125,6 +125,7 @@ int cpu_init(struct cpu *cpu, const struct cpu_memmap *mem, const struct cpu_bus
 	}
 	if ((cpu->mem.ram_low & 0xfff) || cpu->mem.ram_low > mem->ram_size)
 		return -1;
+	memset(cpu->mem.pam, CPU_PAM_READ, sizeof(cpu->mem.pam));
 	cpu->bus = bus;
 	cpu->model = CPU_MODEL_DEFAULT;
 	cpu->feat = cpu->model->edx1;

@@ -147,9 +147,14 @@ enum cpu_stop {
  * up (ram + ram_low + pa - 4 GiB), as a PC puts RAM above its PCI hole;
  * the ROM window (if any) is read-only and is aliased below 1 MiB and at
  * the top of the 4 GiB space; the rest below 4 GiB goes to MMIO. Physical
- * addresses are 64-bit: PAE paging reaches 36 bits. */
+ * addresses are 64-bit: PAE paging reaches 36 bits. The BIOS area
+ * 0xC0000-0xFFFFF is routed per 16 KiB segment by the PAM bits. */
 #define PHYS_4G 0x100000000ull
 #define PHYS_NONE (~(uint64_t)0)
+#define CPU_PAM_SEGS 16
+#define CPU_PAM_READ 1
+#define CPU_PAM_WRITE 2
+
 struct cpu_memmap {
 	uint8_t *ram;
 	uint64_t ram_size;     /* bytes, page multiple */
@@ -158,6 +163,11 @@ struct cpu_memmap {
 	uint8_t *rom;          /* BIOS image or NULL */
 	uint32_t rom_size;     /* 64 or 128 KiB */
 	bool a20;              /* false: physical bit 20 forced to zero */
+	/* The 440FX's PAM routing of 0xC0000-0xFFFFF, one byte per 16 KiB:
+	 * CPU_PAM_READ reads the RAM under it (else the ROM, or nothing),
+	 * CPU_PAM_WRITE writes that RAM (else writes are dropped).
+	 * cpu_init makes every segment CPU_PAM_READ, as a BIOS leaves it. */
+	uint8_t pam[CPU_PAM_SEGS];
 };
 
 struct block_cache;
@@ -319,6 +329,8 @@ int cpu_phys_read(struct cpu *cpu, uint32_t pa, void *dst, uint32_t len);
 
 /* Gate A20 (port 0x92, i8042): flushes what depends on it. */
 void cpu_set_a20(struct cpu *cpu, bool on);
+/* Route the 16 KiB segment seg (0 = 0xC0000) of the BIOS area (PAM). */
+void cpu_set_pam(struct cpu *cpu, int seg, uint8_t mode);
 
 /* Cycle count presented by RDTSC. */
 uint64_t cpu_tsc(struct cpu *cpu);

@@ -49,10 +49,19 @@ static uint8_t *phys_host(struct cpu *cpu, uint64_t pa, int *kind)
 			return NULL;
 		}
 		if (pa >= 0xc0000 && pa < 0x100000) {
-			*kind = PK_ROM;
-			if (m->rom && pa >= 0x100000 - m->rom_size)
+			/* PAM: the shadow RAM when read-enabled (plain RAM if
+			 * writes go there too), else the ROM, else nothing. */
+			uint8_t pam = m->pam[(pa - 0xc0000) >> 14];
+			if (pam & CPU_PAM_READ) {
+				*kind = (pam & CPU_PAM_WRITE) ? PK_RAM : PK_ROM;
+				return m->ram + pa;
+			}
+			if (m->rom && pa >= 0x100000 - m->rom_size) {
+				*kind = PK_ROM;
 				return m->rom + (pa - (0x100000 - m->rom_size));
-			return m->ram + pa;
+			}
+			*kind = PK_MMIO;
+			return NULL;
 		}
 		*kind = PK_RAM;
 		return m->ram + pa;
@@ -84,11 +93,28 @@ static uint32_t phys_read(struct cpu *cpu, uint64_t pa, int size)
 	return size_mask(size);
 }
 
+/* Where a write lands: as a read, except in the PAM area, where it is
+ * the shadow RAM when write-enabled (also while reads still come from
+ * the ROM: a BIOS copies itself so) and dropped otherwise. */
+static uint8_t *phys_write_host(struct cpu *cpu, uint64_t pa, int *kind)
+{
+	const struct cpu_memmap *m = &cpu->mem;
+	if (pa >= 0xc0000 && pa < 0x100000 && pa < m->ram_low) {
+		if (m->pam[(pa - 0xc0000) >> 14] & CPU_PAM_WRITE) {
+			*kind = PK_RAM;
+			return m->ram + pa;
+		}
+		*kind = PK_ROM;
+		return NULL;
+	}
+	return phys_host(cpu, pa, kind);
+}
+
 static void phys_write(struct cpu *cpu, uint64_t pa, int size, uint32_t v)
 {
 	int kind;
 	pa = a20_mask(cpu, pa);
-	uint8_t *h = phys_host(cpu, pa, &kind);
+	uint8_t *h = phys_write_host(cpu, pa, &kind);
 	if (kind == PK_ROM)
 		return; /* writes to ROM are dropped */
 	if (h) {
@@ -448,6 +474,19 @@ void cpu_set_a20(struct cpu *cpu, bool on)
 	cpu->mem.a20 = on;
 	tlb_flush_all(cpu, 0);
 	block_flush_all(cpu);
+}
+
+/* Rare (a BIOS sets PAM a few times while it starts): forget every
+ * translation and block, since the same addresses now hold other bytes. */
+void cpu_set_pam(struct cpu *cpu, int seg, uint8_t mode)
+{
+	mode &= CPU_PAM_READ | CPU_PAM_WRITE;
+	if (seg < 0 || seg >= CPU_PAM_SEGS || cpu->mem.pam[seg] == mode)
+		return;
+	cpu->mem.pam[seg] = mode;
+	tlb_flush_all(cpu, 0);
+	block_flush_all(cpu);
+	cpu->block_break = 1;
 }
 
 /* Fetch code bytes for the decoder: up to len bytes at lin, not crossing

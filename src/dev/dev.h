@@ -5,6 +5,7 @@
 #define RINGVM_DEV_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* One interrupt request line. set(opaque, n, level) drives input n of
@@ -28,6 +29,15 @@ struct board_req {
 	void (*poweroff)(void *opaque);          /* ACPI/APM-style power off */
 	void (*exit)(void *opaque, int status);  /* leave ringvm with status */
 	void (*set_a20)(void *opaque, bool on);  /* A20 gate */
+};
+
+/* A device's window on guest RAM for DMA (fw_cfg, IDE bus mastering).
+ * Each returns 0, or -1 when [pa, pa + len) is not all RAM (the transfer
+ * then does not happen). The board's write keeps decoded code coherent. */
+struct guest_dma {
+	void *opaque;
+	int (*read)(void *opaque, uint32_t pa, void *dst, uint32_t len);
+	int (*write)(void *opaque, uint32_t pa, const void *src, uint32_t len);
 };
 
 /* A device reports what a guest programmed wrong (a reserved delivery

@@ -3,6 +3,7 @@
  * datasheet). */
 #include "dev/pci_host.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define ENABLE 0x80000000u
@@ -31,6 +32,15 @@ static void wr32(uint8_t *b, uint32_t v)
 }
 
 /* The device at bus/devfn, NULL for the bridge and for empty slots. */
+/* A slot holding a function added with pci_host_add(). */
+static bool slot_has_func(const struct pci_host *p, int slot)
+{
+	for (int f = 0; f < 8; f++)
+		if (p->fn[PCI_DEVFN(slot, f)])
+			return true;
+	return false;
+}
+
 static struct pci_dev *dev_at(struct pci_host *p, uint32_t addr)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff;
@@ -110,6 +120,8 @@ static void dev_write(struct pci_dev *d, unsigned reg, int size, uint32_t v)
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
+	if (bus == 0 && devfn != 0 && p->fn[devfn])
+		return pci_func_read(p->fn[devfn], reg, size);
 	struct pci_dev *d = dev_at(p, addr);
 	if (!d && (bus != 0 || devfn != 0))
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
@@ -123,6 +135,10 @@ uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size)
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 {
 	uint32_t bus = (addr >> 16) & 0xff, devfn = (addr >> 8) & 0xff, reg = addr & 0xff;
+	if (bus == 0 && devfn != 0 && p->fn[devfn]) {
+		pci_func_write(p->fn[devfn], reg, size, v);
+		return;
+	}
 	struct pci_dev *d = dev_at(p, addr);
 	if (d) {
 		dev_write(d, reg, size, v);
@@ -130,6 +146,7 @@ void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 	}
 	if (bus != 0 || devfn != 0)
 		return;
+	bool pam = false;
 	for (int i = 0; i < size; i++) {
 		unsigned off = (reg + (unsigned)i) & 0xff;
 		if (off == 0x06 || off == 0x07) {
@@ -138,7 +155,24 @@ void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v)
 		}
 		if (!read_only(off))
 			p->bridge[off] = (uint8_t)(v >> (8 * i));
+		if (off >= I440FX_PAM0 && off < I440FX_PAM0 + 7)
+			pam = true;
 	}
+	if (pam) {
+		p->bridge[I440FX_PAM0] &= 0x30; /* its low nibble is reserved */
+		for (int i = 1; i < 7; i++)
+			p->bridge[I440FX_PAM0 + i] &= 0x33;
+		if (p->pam_changed)
+			p->pam_changed(p->pam_opaque, &p->bridge[I440FX_PAM0]);
+	}
+}
+
+int pci_host_add(struct pci_host *p, int devfn, struct pci_func *f)
+{
+	if (devfn <= 0 || devfn > 255 || p->fn[devfn] || ((devfn >> 3) < PCI_MAX_DEVS && p->dev[devfn >> 3]))
+		return -1;
+	p->fn[devfn] = f;
+	return 0;
 }
 
 static uint32_t cf8_read(void *opaque, uint32_t off, int size)
@@ -204,6 +238,11 @@ void pci_host_reset(struct pci_host *p)
 	 * "an emulated i440FX" and reads the RAM size from the CMOS. */
 	b[0x2c] = 0xf4; b[0x2d] = 0x1a;
 	b[0x2e] = 0x00; b[0x2f] = 0x11;
+	b[I440FX_PAM0] = p->pam_reset & 0x30;
+	for (int i = 1; i < 7; i++)
+		b[I440FX_PAM0 + i] = p->pam_reset & 0x33;
+	if (p->pam_changed)
+		p->pam_changed(p->pam_opaque, &p->bridge[I440FX_PAM0]);
 	for (int i = 1; i < PCI_MAX_DEVS; i++) {
 		struct pci_dev *d = p->dev[i];
 		if (!d)
@@ -215,10 +254,10 @@ void pci_host_reset(struct pci_host *p)
 	}
 }
 
-int pci_host_add(struct pci_host *p, struct pci_dev *d, int irq)
+int pci_host_add_dev(struct pci_host *p, struct pci_dev *d, int irq)
 {
-	int slot = 1;
-	while (slot < PCI_MAX_DEVS && p->dev[slot])
+	int slot = PCI_DEV_FIRST_SLOT;
+	while (slot < PCI_MAX_DEVS && (p->dev[slot] || slot_has_func(p, slot)))
 		slot++;
 	if (slot == PCI_MAX_DEVS || !p->mmio)
 		return -1;

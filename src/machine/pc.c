@@ -19,6 +19,7 @@
 /* ---- signals: the only process-wide state of the board ---- */
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t dump_signal; /* SIGUSR1: write the screendump */
 static volatile int *signal_stop;   /* the running CPU's stop_request */
 static int signal_fd = -1;          /* self-pipe write end */
 
@@ -32,6 +33,17 @@ static void on_signal(int sig)
 	got_signal = sig;
 	if (signal_stop)
 		*signal_stop = 1;
+	if (signal_fd >= 0) {
+		char b = 0;
+		ssize_t r = write(signal_fd, &b, 1);
+		(void)r;
+	}
+}
+
+static void on_dump_signal(int sig)
+{
+	(void)sig;
+	dump_signal = 1;
 	if (signal_fd >= 0) {
 		char b = 0;
 		ssize_t r = write(signal_fd, &b, 1);
@@ -55,6 +67,8 @@ static void install_signals(struct pc *pc)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_dump_signal;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (pc->con.tty) {
 		/* Give the terminal back even when something crashes. */
@@ -170,6 +184,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	}
 	pc->cfg = *cfg;
 	pc->sig_pipe[0] = pc->sig_pipe[1] = -1;
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		pc->ide_fd[i] = -1;
 	pc->ram.fd = -1;
 	if (!pc->cfg.log)
 		pc->cfg.log = stderr;
@@ -247,6 +263,8 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	if (pc_virtio_init(pc, err, errlen) < 0)
 		goto fail;
 	rtc_set_memory(&pc->rtc, ram_low_size(pc->ram.size));
+	if (pc_chipset_init(pc, irq, err, errlen) < 0)
+		goto fail;
 	return pc;
 fail:
 	pc_destroy(pc);
@@ -267,6 +285,7 @@ void pc_destroy(struct pc *pc)
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);
 	pc_virtio_free(pc);
+	pc_chipset_free(pc);
 	bus_free(&pc->pio);
 	bus_free(&pc->mmio);
 	ram_free(&pc->ram);
@@ -319,6 +338,7 @@ static void reset_devices(struct pc *pc)
 	port92_reset(&pc->p92);
 	pci_host_reset(&pc->pci);
 	pc_virtio_reset(pc);
+	pc_chipset_reset(pc);
 }
 
 int pc_boot(struct pc *pc, char *err, size_t errlen)
@@ -327,7 +347,7 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 	struct boot_entry be;
 	memset(&be, 0, sizeof(be));
 	be.mode = BOOT_RESET;
-	if (cfg->kernel) {
+	if (cfg->kernel && !cfg->rom) {
 		struct guest_ram g = { pc->ram.base, ram_low_size(pc->ram.size), pc->ram.size - ram_low_size(pc->ram.size) };
 		const char *name = cfg->kernel_name ? cfg->kernel_name : "kernel";
 		int r;
@@ -355,9 +375,9 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 		}
 		if (r < 0)
 			return -1;
-		/* No BIOS runs: leave the tables it would have (a --bios ROM
-		 * covers the BIOS area and brings its own). */
-		if (!cfg->rom && pc_fw_tables(pc, &g) < 0) {
+		/* No BIOS runs: leave the tables it would have. (With a BIOS
+		 * the kernel is in fw_cfg, and the BIOS makes its own.) */
+		if (pc_fw_tables(pc, &g) < 0) {
 			snprintf(err, errlen, "internal error: the firmware tables do not fit");
 			return -1;
 		}
@@ -494,6 +514,8 @@ int pc_run(struct pc *pc)
 
 	if (pipe2(pc->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		pc->sig_pipe[0] = pc->sig_pipe[1] = -1;
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		pc->ide_fd[i] = -1;
 	got_signal = 0;
 	signal_stop = &cpu->stop_request;
 	signal_fd = pc->sig_pipe[1];
@@ -549,6 +571,11 @@ int pc_run(struct pc *pc)
 		pc_virtio_poll(pc);
 		clock_run_timers(&pc->clock);
 		flush_output(pc);
+		pc_display_tick(pc);
+		if (dump_signal) {
+			dump_signal = 0;
+			pc_display_dump(pc);
+		}
 
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
@@ -623,6 +650,9 @@ int pc_run(struct pc *pc)
 		}
 	}
 	flush_output(pc);
+	pc->drawn_at = 0; /* the last screen, whatever the rate limit */
+	pc_display_tick(pc);
+	pc_display_dump(pc);
 	if (pc->dbg.ended)
 		pc->dbg.ended(pc->dbg.opaque, status);
 	console_close(&pc->con);

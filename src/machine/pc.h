@@ -15,16 +15,20 @@
 #include "dev/acpi_pm.h"
 #include "dev/apm_shutdown.h"
 #include "dev/debugcon.h"
+#include "dev/fw_cfg.h"
 #include "dev/i8042.h"
+#include "dev/ide.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pci_host.h"
 #include "dev/pic8259.h"
+#include "dev/piix3.h"
 #include "dev/pit8254.h"
 #include "dev/port92.h"
 #include "dev/post.h"
 #include "dev/rtc_cmos.h"
 #include "dev/uart16550.h"
+#include "dev/vga.h"
 #include "engine/engine.h"
 #include "machine/bus.h"
 #include "machine/clock.h"
@@ -41,6 +45,8 @@
 /* 128 + N: terminated by signal N (SIGINT, SIGTERM, SIGHUP). */
 
 #define PC_NS_PER_INSN 1 /* deterministic clock: 1 ns per instruction */
+
+#define PC_IDE_DRIVES 4
 
 struct pc_config {
 	uint64_t ram_size;
@@ -63,6 +69,15 @@ struct pc_config {
 	FILE *log;               /* board messages (NULL: stderr) */
 	int console_in, console_out; /* serial backend fds (-1: none) */
 	const struct vio_config *virtio; /* virtio devices (NULL: none) */
+	/* BIOS boots (pc_chipset.c): QEMU's -boot menu=on,splash-time=MS and
+	 * the fw_cfg "bootorder" file (device paths, one a line; "" none). */
+	bool boot_menu;
+	uint16_t splash_ms;
+	char bootorder[256];
+	/* IDE disks (raw images), slot = channel * 2 + unit: -hda .. -hdd. */
+	struct pc_drive { const char *file; bool readonly; } ide[PC_IDE_DRIVES];
+	bool display_text;       /* --display text: the VGA screen on the terminal */
+	const char *screendump;  /* --screendump FILE: the screen as text at exit */
 };
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_POWEROFF, PC_ACT_EXIT };
@@ -123,6 +138,14 @@ struct pc {
 	struct port92 p92;
 	struct post post;
 	struct pci_host pci;
+	struct piix3 piix3;
+	struct fw_cfg fw_cfg;
+	bool fw_cfg_ok;
+	struct ide ide;
+	int ide_fd[PC_IDE_DRIVES];
+	struct vga vga;
+	uint32_t drawn_gen;      /* the VGA generation last drawn, and when */
+	uint64_t drawn_at;
 	struct debugcon dcon, dcon402;
 	struct apm_shutdown apm;
 	struct console con;
@@ -142,6 +165,20 @@ void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
 void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
+/* The ACPI tables built at address 0 of buf, for fw_cfg's table loader:
+ * bytes used or -1; *l says where each table is. */
+struct acpi_layout;
+int pc_acpi_image(struct pc *pc, uint8_t *buf, uint32_t size, struct acpi_layout *l);
+
+/* The 440FX/PIIX3 side: PAM, the ISA bridge, fw_cfg (pc_chipset.c). */
+/* 0, or -1 with a message (an image that cannot be opened). */
+int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, size_t errlen);
+void pc_chipset_reset(struct pc *pc);
+void pc_chipset_free(struct pc *pc);
+
+/* The VGA screen on the terminal and in a file (pc_display.c). */
+void pc_display_tick(struct pc *pc);  /* redraw if due and changed */
+void pc_display_dump(struct pc *pc);  /* write --screendump's file */
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

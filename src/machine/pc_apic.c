@@ -104,11 +104,11 @@ void pc_apic_reset(struct pc *pc)
 	acpi_pm_reset(&pc->acpi_pm);
 }
 
-int pc_fw_tables(struct pc *pc, struct guest_ram *g)
+static void fw_board(struct pc *pc, struct fw_board *b)
 {
 	uint32_t id[4];
 	cpuid_query(&pc->cpu, 1, id);
-	struct fw_board b = {
+	*b = (struct fw_board){
 		.ncpus = 1,
 		.lapic_addr = LAPIC_DEFAULT_BASE,
 		.lapic_version = LAPIC_VERSION,
@@ -127,9 +127,24 @@ int pc_fw_tables(struct pc *pc, struct guest_ram *g)
 		.century = CMOS_CENTURY,
 		.pci_root = pc->virtio != NULL,
 	};
+}
+
+int pc_fw_tables(struct pc *pc, struct guest_ram *g)
+{
+	struct fw_board b;
+	fw_board(pc, &b);
 	if (mptable_write(g, FW_MP_ADDR, FW_MP_ROOM, &b) < 0)
 		return -1;
 	if (!pc->cfg.no_acpi && acpi_write(g, FW_ACPI_ADDR, FW_ACPI_ROOM, &b) < 0)
 		return -1;
 	return 0;
+}
+
+int pc_acpi_image(struct pc *pc, uint8_t *buf, uint32_t size, struct acpi_layout *l)
+{
+	struct fw_board b;
+	fw_board(pc, &b);
+	struct guest_ram g = { buf, size, 0 };
+	acpi_layout(0, &b, l);
+	return acpi_write(&g, 0, size, &b);
 }

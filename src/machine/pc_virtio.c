@@ -58,7 +58,7 @@ static void net_rx(void *opaque, const uint8_t *frame, size_t len)
 static int add(struct pc *pc, struct pc_virtio *pv, struct virtio_pci *v, char *err, size_t errlen)
 {
 	int irq = pv->nall % 2 ? 11 : 10;
-	if (pci_host_add(&pc->pci, &v->pci, irq) < 0) {
+	if (pci_host_add_dev(&pc->pci, &v->pci, irq) < 0) {
 		snprintf(err, errlen, "too many PCI devices (at most %d)", PCI_MAX_DEVS - 1);
 		return -1;
 	}
