@@ -156,7 +156,7 @@ static int blk_req(struct drv *d, uint32_t type, uint64_t sector, uint32_t len)
 
 static struct drv plug(struct virtio_pci *v, int irq)
 {
-	int slot = pci_host_add(&pci, &v->pci, irq);
+	int slot = pci_host_add_dev(&pci, &v->pci, irq);
 	CHECK(slot > 0);
 	struct drv d;
 	memset(&d, 0, sizeof(d));
@@ -325,8 +325,8 @@ int main(void)
 		r(&d, off, 4);
 	}
 	for (uint32_t reg = 0; reg < 256; reg += 4)
-		pci_config_write(&pci, 1u << 11 | reg, 4, 0xffffffffu);
-	CHECK(pci_config_read(&pci, 1u << 11 | 0x10, 4) == ~(uint32_t)(VIRTIO_BAR_SIZE - 1)); /* BAR sizing */
+		pci_config_write(&pci, (uint32_t)PCI_DEV_FIRST_SLOT << 11 | reg, 4, 0xffffffffu);
+	CHECK(pci_config_read(&pci, (uint32_t)PCI_DEV_FIRST_SLOT << 11 | 0x10, 4) == ~(uint32_t)(VIRTIO_BAR_SIZE - 1)); /* BAR sizing */
 	pci_host_reset(&pci);
 	virtio_pci_reset(&blk.vio);
 	CHECK(bring_up(&d, 0x10000, 0x11000, 0x12000, 8));
