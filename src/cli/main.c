@@ -471,7 +471,7 @@ static int run(const struct opts *o)
 	}
 	if (gdb) {
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
-		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
+		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL };
 	}
 	rc = pc_run(pc);
 out:

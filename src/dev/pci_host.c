@@ -2,6 +2,9 @@
  * 2.1, 3.7.4.1; 82441FX identification from the Intel 440FX PMC
  * datasheet). */
 #include "dev/pci_host.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -118,3 +121,25 @@ int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *b
 		return -1;
 	return 0;
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void pci_host_dev_reset(void *dev)
+{
+	pci_host_reset(dev);
+}
+
+static void pci_host_dev_save(void *dev, struct snap_w *w)
+{
+	struct pci_host *p = dev;
+	snap_put(w, p, offsetof(struct pci_host, board));
+}
+
+static int pci_host_dev_load(void *dev, struct snap_r *r)
+{
+	struct pci_host *p = dev;
+	snap_get(r, p, offsetof(struct pci_host, board));
+	return 0;
+}
+
+const struct dev_ops pci_host_dev_ops = { "pci_host", pci_host_dev_reset, pci_host_dev_save, pci_host_dev_load };

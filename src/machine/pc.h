@@ -29,6 +29,7 @@
 #include "machine/bus.h"
 #include "machine/clock.h"
 #include "machine/console.h"
+#include "machine/devtab.h"
 #include "machine/ram.h"
 
 /* Exit statuses of pc_run() (docs/board.md). Debug-exit adds the odd
@@ -77,6 +78,7 @@ struct pc_debugger {
 	int (*service)(void *opaque);
 	int (*wait_fd)(void *opaque);
 	void (*ended)(void *opaque, int status);
+	void (*reset)(void *opaque); /* optional: the machine rebooted */
 };
 
 struct pc {
@@ -108,6 +110,11 @@ struct pc {
 	int sig_pipe[2];
 	unsigned triple_faults;
 	struct pc_debugger dbg;
+	/* The control socket (QMP, machine/qmp.h): serviced like the
+	 * debugger, before each run and while the guest idles. */
+	struct pc_debugger ctl;
+	/* Every device, for reset, save and load (devtab.h). */
+	struct devtab devs;
 };
 
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */
@@ -115,7 +122,6 @@ void pc_isa_irq(void *pc, int irq, int level); /* ISA IRQ line: 8259 and IOAPIC 
 int pc_cb_intr_ack(void *pc);
 void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
-void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */

@@ -1,0 +1,60 @@
+/* Save, restore and the state stream migration sends: the board's whole
+ * state (every device in its table, the CPU, the clock, the console, RAM)
+ * as snap.h sections. docs/domains.md describes the file. */
+#ifndef RINGVM_PC_SNAP_H
+#define RINGVM_PC_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machine/snap.h"
+
+struct pc;
+
+#define SNAP_PATH 1024
+
+/* How the domain was started: what a restore or a migration target needs
+ * to build the same board before it loads the state. */
+struct snap_config {
+	uint64_t ram_size;
+	uint8_t deterministic, no_acpi, no_reboot;
+	char name[64];
+	char engine[16];
+	char cpu_model[32];
+	char kernel[SNAP_PATH];  /* "" : the embedded guest */
+	char initrd[SNAP_PATH];
+	char bios[SNAP_PATH];
+	char cmdline[4096];
+};
+
+/* Register the CPU, clock, console and board-state sections in the
+ * device table (pc_create calls it). 0 or -1. */
+int pc_snap_register(struct pc *pc);
+
+/* Save the whole domain to path: written to a temporary file beside it
+ * and renamed, so a failed save leaves neither a half file nor a changed
+ * domain. 0, or -1 with a message. */
+int pc_save(struct pc *pc, const struct snap_config *sc, const char *path, char *err, size_t errlen);
+
+/* Read only the header and the config section of a snapshot. */
+int pc_snap_read_config(const char *path, struct snap_config *sc, char *err, size_t errlen);
+/* Load a snapshot into a board built from its config. */
+int pc_restore(struct pc *pc, const char *path, char *err, size_t errlen);
+
+/* The pieces, for migration (migrate.c). */
+const char *pc_snap_unsaveable(struct pc *pc);
+void snap_config_put(struct snap_w *w, const struct snap_config *sc);
+int snap_config_get(struct snap_r *r, struct snap_config *sc);
+/* Device, CPU and board sections (the engine synced out first). */
+int pc_save_devices(struct pc *pc, struct snap_w *w);
+/* RAM pages whose bit is set in map (NULL: all pages; skip_zero: leave
+ * out all-zero pages, for a target whose RAM starts zeroed). Clears the
+ * bits it sent. 0 or -1. */
+int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero);
+/* Apply one section: 0 done, 1 it was "end", -1 error (message). */
+int pc_load_section(struct pc *pc, struct snap_in *in, char *err, size_t errlen);
+/* After the last section: caches dropped, the engine given the CPU. */
+void pc_load_finish(struct pc *pc);
+
+#endif
