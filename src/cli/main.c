@@ -15,7 +15,10 @@
 #include "debug/gdbstub.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
+#include "machine/migrate.h"
 #include "machine/pc.h"
+#include "machine/pc_snap.h"
+#include "machine/qmp.h"
 #include "machine/ram.h"
 
 #define RINGVM_VERSION "0.1"
@@ -56,6 +59,11 @@ static void usage(FILE *f)
 		"                     127.0.0.1; port 0: any free port, printed on stderr)\n"
 		"  -s                 the same as --gdb tcp::1234\n"
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
+		"  --name NAME        the domain's name (QMP query-name, ringctl)\n"
+		"  --qmp unix:PATH[,server=on,wait=off]  QMP control socket (docs/domains.md)\n"
+		"  --start-paused     (with --qmp) wait for QMP \"cont\" before running\n"
+		"  --restore FILE     continue a domain saved by ringvm-save / ringctl save\n"
+		"  --incoming tcp:HOST:PORT  wait there for a live migration (docs/domains.md)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
@@ -124,6 +132,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_NAME, OPT_QMP, OPT_RESTORE, OPT_INCOMING, OPT_START_PAUSED,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +149,11 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "start-paused", no_argument, NULL, OPT_START_PAUSED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -149,7 +163,7 @@ static const struct option long_opts[] = {
  * (exact names only) to "--kernel" before getopt sees them. */
 static char **qemu_spellings(int argc, char **argv)
 {
-	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
+	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios", "name", "qmp", "incoming",
 					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
@@ -178,9 +192,10 @@ static char **qemu_spellings(int argc, char **argv)
 
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
+	const char *name, *qmp, *restore, *incoming;
 	const struct cpu_model *cpu;
 	uint64_t ram;
-	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
+	int no_reboot, no_acpi, trace, deterministic, gdb_wait, start_paused;
 };
 
 /* Returns -1 to continue, else an exit status. */
@@ -216,6 +231,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_GDB: o->gdb = optarg; break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_QMP: o->qmp = optarg; break;
+		case OPT_RESTORE: o->restore = optarg; break;
+		case OPT_INCOMING: o->incoming = optarg; break;
+		case OPT_START_PAUSED: o->start_paused = 1; break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -265,6 +285,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			    "it does not drive kvm yet%s%s", "", "");
 	if (o->gdb && !o->accel)
 		o->accel = "bt";
+	if (o->start_paused && !o->qmp)
+		return fail("--start-paused needs --qmp (something must say cont)%s%s", "", "");
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
 	return -1;
@@ -362,8 +384,72 @@ static void dbg_ended(void *opaque, int status)
 	gdbstub_ended(opaque, status);
 }
 
+/* A restored or migrated domain is built as its config says; an --accel
+ * given now wins (a snapshot runs on any engine). */
+static void apply_config(struct opts *o, const struct snap_config *sc)
+{
+	o->ram = sc->ram_size;
+	o->kernel = sc->kernel[0] ? sc->kernel : NULL;
+	o->initrd = sc->initrd[0] ? sc->initrd : NULL;
+	o->bios = sc->bios[0] ? sc->bios : NULL;
+	o->append = sc->cmdline;
+	o->deterministic = sc->deterministic;
+	o->no_acpi = sc->no_acpi;
+	o->no_reboot = sc->no_reboot;
+	if (!o->accel && sc->engine[0])
+		o->accel = sc->engine;
+	o->cpu = cpumodel_find(sc->cpu_model);
+	if (!o->name)
+		o->name = sc->name;
+}
+
+static void abs_path(char *dst, size_t cap, const char *path)
+{
+	char *r = path ? realpath(path, NULL) : NULL;
+	snprintf(dst, cap, "%s", r ? r : path ? path : "");
+	free(r);
+}
+
+/* Where the domain comes from: a snapshot, a migration stream (whose fd
+ * is left in *in_fd), or the command line. Fills sc, which save and
+ * migration write out. Returns -1 to go on, else an exit status. */
+static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in *in)
+{
+	char err[512];
+	if (o->restore && o->incoming)
+		return fail("--restore and --incoming exclude each other%s%s", "", "");
+	if (o->restore) {
+		if (pc_snap_read_config(o->restore, sc, err, sizeof(err)) < 0)
+			return fail("%s%s", err, "");
+		apply_config(o, sc);
+	} else if (o->incoming) {
+		int fd = migrate_accept(o->incoming, err, sizeof(err));
+		if (fd < 0)
+			return fail("--incoming %s%s", err, "");
+		snap_in_init(in, fd);
+		if (snap_read_header(in, err, sizeof(err)) < 0 || snap_next(in, err, sizeof(err)) < 0 ||
+		    strcmp(in->name, "config") || snap_config_get(&in->r, sc) < 0)
+			return fail("--incoming: the source sent no valid domain config (%s)%s", err, "");
+		apply_config(o, sc);
+	}
+	struct snap_config fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.ram_size = o->ram;
+	fresh.deterministic = (uint8_t)o->deterministic;
+	fresh.no_acpi = (uint8_t)o->no_acpi;
+	fresh.no_reboot = (uint8_t)o->no_reboot;
+	snprintf(fresh.name, sizeof(fresh.name), "%s", o->name ? o->name : "ringvm");
+	abs_path(fresh.kernel, sizeof(fresh.kernel), o->kernel);
+	abs_path(fresh.initrd, sizeof(fresh.initrd), o->initrd);
+	abs_path(fresh.bios, sizeof(fresh.bios), o->bios);
+	snprintf(fresh.cmdline, sizeof(fresh.cmdline), "%s", o->append ? o->append : "");
+	*sc = fresh;
+	apply_config(o, sc);
+	return -1;
+}
+
 /* Read the images, build the board, run it. Returns the exit status. */
-static int run(const struct opts *o)
+static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in)
 {
 	struct pc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -381,8 +467,16 @@ static int run(const struct opts *o)
 	FILE *dcon = NULL;
 	struct pc *pc = NULL;
 	struct gdbstub *gdb = NULL;
+	struct qmp *qmp = NULL;
 	char err[512];
 	int rc = 1;
+	if (o->qmp) {
+		qmp = qmp_open(o->qmp, err, sizeof(err));
+		if (!qmp) {
+			fail("%s%s", err, "");
+			goto out;
+		}
+	}
 	if (o->bios) {
 		if (rom_load(o->bios, &rom, &cfg.rom_size, err, sizeof(err)) < 0) {
 			fail("%s%s", err, "");
@@ -465,10 +559,17 @@ static int run(const struct opts *o)
 			goto out;
 		}
 	}
-	if (pc_boot(pc, err, sizeof(err)) < 0) {
+	snprintf(sc->engine, sizeof(sc->engine), "%s", pc->eng->ops->name);
+	snprintf(sc->cpu_model, sizeof(sc->cpu_model), "%s", pc->cpu.model ? pc->cpu.model->name : "");
+	int booted = o->restore ? pc_restore(pc, o->restore, err, sizeof(err))
+		     : o->incoming ? migrate_receive(pc, in, err, sizeof(err))
+				   : pc_boot(pc, err, sizeof(err));
+	if (booted < 0) {
 		fail("%s%s", err, "");
 		goto out;
 	}
+	if (qmp)
+		qmp_attach(qmp, pc, sc, o->start_paused);
 	if (gdb) {
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
 		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL };
@@ -476,6 +577,7 @@ static int run(const struct opts *o)
 	rc = pc_run(pc);
 out:
 	gdbstub_close(gdb); /* first: it detaches from the CPU */
+	qmp_close(qmp);
 	pc_destroy(pc);
 	if (dcon && dcon != stdout)
 		fclose(dcon);
@@ -510,8 +612,19 @@ int main(int argc, char **argv)
 	if (!av)
 		return fail("out of memory%s%s", "", "");
 	int rc = parse(argc, av, &o);
+	struct snap_config *sc = calloc(1, sizeof(*sc));
+	struct snap_in in;
+	snap_in_init(&in, -1);
+	if (!sc)
+		rc = fail("out of memory%s%s", "", "");
 	if (rc < 0)
-		rc = run(&o);
+		rc = prepare_domain(&o, sc, &in);
+	if (rc < 0)
+		rc = run(&o, sc, &in);
+	if (in.fd >= 0)
+		close(in.fd);
+	snap_in_free(&in);
+	free(sc);
 	free_args(argc, argv, av);
 	return rc;
 }

@@ -150,6 +150,12 @@ struct cpu_memmap {
 	uint8_t *rom;          /* BIOS image or NULL */
 	uint32_t rom_size;     /* 64 or 128 KiB */
 	bool a20;              /* false: physical bit 20 forced to zero */
+	/* Dirty-page log (live migration), one bit per RAM page, or NULL.
+	 * Every write to RAM sets its page's bit: the slow paths directly,
+	 * the fast paths (the TLB's write entries, bt's inline stores) because
+	 * a write entry is only filled by a write, which sets the bit; whoever
+	 * clears bits calls tlb_unwrite_all() so the next write shows again. */
+	uint64_t *dirty;
 };
 
 struct block_cache;

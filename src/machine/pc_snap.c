@@ -223,17 +223,23 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
-int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero)
+int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero, int max)
 {
 	uint32_t pages = pc->ram.size / RAM_PAGE, n = 0;
+	int looked = 0;
 	snap_begin(w);
 	snap_u32(w, 0); /* count, patched below */
-	for (uint32_t p = 0; p < pages; p++) {
+	for (uint32_t p = 0; p < pages && looked != max; p++) {
 		if (map) {
+			if (!map[p / 64]) {
+				p |= 63;
+				continue;
+			}
 			if (!(map[p / 64] & (1ull << (p % 64))))
 				continue;
 			map[p / 64] &= ~(1ull << (p % 64));
 		}
+		looked++;
 		const uint8_t *src = pc->ram.base + (size_t)p * RAM_PAGE;
 		if (page_zero(src)) {
 			if (skip_zero)
@@ -259,7 +265,7 @@ int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero)
 		if (snap_end(w, "ram") < 0)
 			return -1;
 	}
-	return w->err ? -1 : 0;
+	return w->err ? -1 : looked;
 }
 
 static int load_ram(struct pc *pc, struct snap_r *r, char *err, size_t errlen)
@@ -345,7 +351,7 @@ int pc_save(struct pc *pc, const struct snap_config *sc, const char *path, char 
 	if (!w.err)
 		pc_save_devices(pc, &w);
 	if (!w.err)
-		pc_save_ram(pc, &w, NULL, true);
+		pc_save_ram(pc, &w, NULL, true, -1);
 	snap_begin(&w);
 	snap_end(&w, "end");
 	int e = w.err;

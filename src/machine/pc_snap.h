@@ -49,9 +49,10 @@ int snap_config_get(struct snap_r *r, struct snap_config *sc);
 /* Device, CPU and board sections (the engine synced out first). */
 int pc_save_devices(struct pc *pc, struct snap_w *w);
 /* RAM pages whose bit is set in map (NULL: all pages; skip_zero: leave
- * out all-zero pages, for a target whose RAM starts zeroed). Clears the
- * bits it sent. 0 or -1. */
-int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero);
+ * out all-zero pages, for a target whose RAM starts zeroed), at most max
+ * of them (-1: no limit). Clears the bits it sent. Returns the pages
+ * looked at, or -1 on a write error. */
+int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero, int max);
 /* Apply one section: 0 done, 1 it was "end", -1 error (message). */
 int pc_load_section(struct pc *pc, struct snap_in *in, char *err, size_t errlen);
 /* After the last section: caches dropped, the engine given the CPU. */

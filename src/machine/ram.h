@@ -15,6 +15,7 @@ struct ram {
 	uint8_t *base;
 	uint32_t size;
 	int fd;
+	uint64_t *dirty; /* dirty-page log while migrating (cpu_memmap.dirty), or NULL */
 };
 
 /* 0, or -1 with a message in err. */
