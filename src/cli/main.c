@@ -449,7 +449,7 @@ static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in
 }
 
 /* Read the images, build the board, run it. Returns the exit status. */
-static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in)
+static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in, struct qmp *qmp)
 {
 	struct pc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -467,16 +467,8 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in)
 	FILE *dcon = NULL;
 	struct pc *pc = NULL;
 	struct gdbstub *gdb = NULL;
-	struct qmp *qmp = NULL;
 	char err[512];
 	int rc = 1;
-	if (o->qmp) {
-		qmp = qmp_open(o->qmp, err, sizeof(err));
-		if (!qmp) {
-			fail("%s%s", err, "");
-			goto out;
-		}
-	}
 	if (o->bios) {
 		if (rom_load(o->bios, &rom, &cfg.rom_size, err, sizeof(err)) < 0) {
 			fail("%s%s", err, "");
@@ -577,7 +569,6 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in)
 	rc = pc_run(pc);
 out:
 	gdbstub_close(gdb); /* first: it detaches from the CPU */
-	qmp_close(qmp);
 	pc_destroy(pc);
 	if (dcon && dcon != stdout)
 		fclose(dcon);
@@ -617,10 +608,17 @@ int main(int argc, char **argv)
 	snap_in_init(&in, -1);
 	if (!sc)
 		rc = fail("out of memory%s%s", "", "");
+	/* The control socket first: a target waiting for a migration
+	 * already has it (clients are answered once the guest runs). */
+	struct qmp *qmp = NULL;
+	char err[512];
+	if (rc < 0 && o.qmp && !(qmp = qmp_open(o.qmp, err, sizeof(err))))
+		rc = fail("%s%s", err, "");
 	if (rc < 0)
 		rc = prepare_domain(&o, sc, &in);
 	if (rc < 0)
-		rc = run(&o, sc, &in);
+		rc = run(&o, sc, &in, qmp);
+	qmp_close(qmp);
 	if (in.fd >= 0)
 		close(in.fd);
 	snap_in_free(&in);

@@ -12,22 +12,6 @@
 
 struct pc;
 
-#define SNAP_PATH 1024
-
-/* How the domain was started: what a restore or a migration target needs
- * to build the same board before it loads the state. */
-struct snap_config {
-	uint64_t ram_size;
-	uint8_t deterministic, no_acpi, no_reboot;
-	char name[64];
-	char engine[16];
-	char cpu_model[32];
-	char kernel[SNAP_PATH];  /* "" : the embedded guest */
-	char initrd[SNAP_PATH];
-	char bios[SNAP_PATH];
-	char cmdline[4096];
-};
-
 /* Register the CPU, clock, console and board-state sections in the
  * device table (pc_create calls it). 0 or -1. */
 int pc_snap_register(struct pc *pc);
@@ -44,8 +28,6 @@ int pc_restore(struct pc *pc, const char *path, char *err, size_t errlen);
 
 /* The pieces, for migration (migrate.c). */
 const char *pc_snap_unsaveable(struct pc *pc);
-void snap_config_put(struct snap_w *w, const struct snap_config *sc);
-int snap_config_get(struct snap_r *r, struct snap_config *sc);
 /* Device, CPU and board sections (the engine synced out first). */
 int pc_save_devices(struct pc *pc, struct snap_w *w);
 /* RAM pages whose bit is set in map (NULL: all pages; skip_zero: leave

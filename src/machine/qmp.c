@@ -179,14 +179,20 @@ static struct json_object *migrate_obj(struct qmp *q)
 	return r;
 }
 
+/* Ctrl-Alt-Del in scan code set 1, as the guest reads port 0x60. */
+static int ctrl_alt_del(struct pc *pc)
+{
+	static const uint8_t cad[] = { 0x1d, 0x38, 0x53, 0xd3, 0xb8, 0x9d };
+	return i8042_keys(&pc->kbd, cad, (int)sizeof(cad));
+}
+
 /* The graceful power-off: the ACPI power button when the guest listens
  * to it, else Ctrl-Alt-Del on the keyboard controller. */
 static int powerdown(struct pc *pc)
 {
 	if (acpi_pm_power_button(&pc->acpi_pm) == 0)
 		return 0;
-	static const uint8_t cad[] = { 0x1d, 0x38, 0x53, 0xd3, 0xb8, 0x9d };
-	return i8042_keys(&pc->kbd, cad, (int)sizeof(cad));
+	return ctrl_alt_del(pc);
 }
 
 static void execute(struct qmp *q, const char *cmd, struct json_object *args, struct json_object *id)
@@ -222,6 +228,11 @@ static void execute(struct qmp *q, const char *cmd, struct json_object *args, st
 	if (!strcmp(cmd, "system_powerdown")) {
 		if (powerdown(q->pc) < 0)
 			return reply_error(q, id, "GenericError", "the guest listens to neither the ACPI power button nor the keyboard");
+		return reply(q, id, NULL);
+	}
+	if (!strcmp(cmd, "ringvm-reboot")) { /* graceful: the guest's own reboot path */
+		if (ctrl_alt_del(q->pc) < 0)
+			return reply_error(q, id, "GenericError", "the guest does not read the keyboard");
 		return reply(q, id, NULL);
 	}
 	if (!strcmp(cmd, "quit")) {
@@ -387,18 +398,21 @@ static int ctl_service(void *opaque)
 	struct qmp *q = opaque;
 	q->runs++;
 	poll_socket(q, 0);
-	if (q->mig.active)
-		step_migration(q);
 	/* The first stop at or after the instruction asked for: with the
 	 * deterministic clock, the same instruction every run. */
 	if (q->stop_at && q->pc->cpu.icount >= q->stop_at) {
 		q->stop_at = 0;
 		set_paused(q, true);
 	}
-	/* Paused: hold the guest here, but wake for a signal. */
-	while (q->paused && !q->quit) {
+	/* Paused: hold the guest here (a migration goes on meanwhile), but
+	 * wake for a signal. */
+	for (;;) {
+		if (q->mig.active)
+			step_migration(q);
+		if (!q->paused || q->quit)
+			break;
 		struct pollfd p[2] = { { q->epfd, POLLIN, 0 }, { q->pc->sig_pipe[0], POLLIN, 0 } };
-		poll(p, q->pc->sig_pipe[0] >= 0 ? 2 : 1, -1);
+		poll(p, q->pc->sig_pipe[0] >= 0 ? 2 : 1, q->mig.active ? 0 : -1);
 		if (p[1].revents)
 			return PC_DBG_AGAIN;
 		poll_socket(q, 0);

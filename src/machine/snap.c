@@ -241,3 +241,56 @@ int snap_next(struct snap_in *in, char *err, size_t errlen)
 	in->bytes += sizeof(h) + len;
 	return 0;
 }
+
+/* ---- the config section ---- */
+
+static void put_str(struct snap_w *w, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s);
+	snap_u32(w, n);
+	snap_put(w, s, n);
+}
+
+static void get_str(struct snap_r *r, char *s, size_t cap)
+{
+	uint32_t n = snap_get_u32(r);
+	if (n >= cap) {
+		r->bad = true;
+		s[0] = 0;
+		return;
+	}
+	snap_get(r, s, n);
+	s[n] = 0;
+}
+
+void snap_config_put(struct snap_w *w, const struct snap_config *sc)
+{
+	snap_u64(w, sc->ram_size);
+	snap_u8(w, sc->deterministic);
+	snap_u8(w, sc->no_acpi);
+	snap_u8(w, sc->no_reboot);
+	put_str(w, sc->name);
+	put_str(w, sc->engine);
+	put_str(w, sc->cpu_model);
+	put_str(w, sc->kernel);
+	put_str(w, sc->initrd);
+	put_str(w, sc->bios);
+	put_str(w, sc->cmdline);
+}
+
+int snap_config_get(struct snap_r *r, struct snap_config *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->ram_size = snap_get_u64(r);
+	sc->deterministic = snap_get_u8(r);
+	sc->no_acpi = snap_get_u8(r);
+	sc->no_reboot = snap_get_u8(r);
+	get_str(r, sc->name, sizeof(sc->name));
+	get_str(r, sc->engine, sizeof(sc->engine));
+	get_str(r, sc->cpu_model, sizeof(sc->cpu_model));
+	get_str(r, sc->kernel, sizeof(sc->kernel));
+	get_str(r, sc->initrd, sizeof(sc->initrd));
+	get_str(r, sc->bios, sizeof(sc->bios));
+	get_str(r, sc->cmdline, sizeof(sc->cmdline));
+	return r->bad || r->off != r->len ? -1 : 0;
+}

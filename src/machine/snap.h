@@ -73,4 +73,23 @@ int snap_read_header(struct snap_in *in, char *err, size_t errlen);
  * (truncated, checksum mismatch, oversized). */
 int snap_next(struct snap_in *in, char *err, size_t errlen);
 
+#define SNAP_PATH 1024
+
+/* How the domain was started: what a restore or a migration target needs
+ * to build the same board before it loads the state. */
+struct snap_config {
+	uint64_t ram_size;
+	uint8_t deterministic, no_acpi, no_reboot;
+	char name[64];
+	char engine[16];
+	char cpu_model[32];
+	char kernel[SNAP_PATH];  /* "" : the embedded guest */
+	char initrd[SNAP_PATH];
+	char bios[SNAP_PATH];
+	char cmdline[4096];
+};
+
+void snap_config_put(struct snap_w *w, const struct snap_config *sc);
+int snap_config_get(struct snap_r *r, struct snap_config *sc);
+
 #endif
