@@ -398,7 +398,8 @@ static void apply_config(struct opts *o, const struct snap_config *sc)
 	o->no_reboot = sc->no_reboot;
 	if (!o->accel && sc->engine[0])
 		o->accel = sc->engine;
-	o->cpu = cpumodel_find(sc->cpu_model);
+	if (sc->cpu_model[0])
+		o->cpu = cpumodel_find(sc->cpu_model);
 	if (!o->name)
 		o->name = sc->name;
 }
@@ -443,6 +444,8 @@ static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in
 	abs_path(fresh.initrd, sizeof(fresh.initrd), o->initrd);
 	abs_path(fresh.bios, sizeof(fresh.bios), o->bios);
 	snprintf(fresh.cmdline, sizeof(fresh.cmdline), "%s", o->append ? o->append : "");
+	snprintf(fresh.engine, sizeof(fresh.engine), "%s", o->accel ? o->accel : "");
+	snprintf(fresh.cpu_model, sizeof(fresh.cpu_model), "%s", o->cpu ? o->cpu->name : "");
 	*sc = fresh;
 	apply_config(o, sc);
 	return -1;
