@@ -23,6 +23,9 @@ struct migrate {
 	uint64_t t0;         /* host ns at the start */
 	uint64_t downtime_ns, total_ns;
 	uint32_t last_dirty; /* pages the last round left dirty */
+	int min_rounds;      /* $RINGVM_MIGRATE_MIN_ROUNDS (tests) */
+	bool verify;         /* $RINGVM_MIGRATE_VERIFY: send a whole-RAM
+			      * checksum the target must match (tests) */
 	bool active;
 };
 

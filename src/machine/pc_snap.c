@@ -259,6 +259,14 @@ int pc_load_section(struct pc *pc, struct snap_in *in, char *err, size_t errlen)
 		return load_ram(pc, &in->r, err, errlen);
 	if (!strcmp(in->name, "config"))
 		return 0;
+	if (!strcmp(in->name, "ramsum")) {
+		uint32_t want = snap_get_u32(&in->r);
+		if (in->r.bad || want != snap_crc32(0, pc->ram.base, pc->ram.size)) {
+			snprintf(err, errlen, "RAM differs from the source's (a write escaped the dirty-page log)");
+			return -1;
+		}
+		return 0;
+	}
 	int r = devtab_load(&pc->devs, in->name, &in->r, err, errlen);
 	if (r == 0) {
 		snprintf(err, errlen, "the snapshot holds device '%s', which this ringvm does not have", in->name);
