@@ -1,6 +1,7 @@
 /* ringctl: the domain toolstack, with xl's verbs (docs/domains.md). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl/ctl.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2;
 	}
+	umask(077); /* every file a domain has is its owner's only */
 	const char *verb = argv[1];
 	argc--;
 	argv++;
