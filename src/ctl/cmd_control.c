@@ -17,7 +17,7 @@
 static int wait_end(const char *name, pid_t pid, int ms)
 {
 	for (int t = 0; t < ms; t += 20) {
-		if (kill(pid, 0) < 0 && errno == ESRCH)
+		if (!ctl_alive(pid))
 			return 0;
 		usleep(20000);
 	}

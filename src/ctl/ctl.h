@@ -22,6 +22,8 @@ struct json_object;
 const char *ctl_rundir(void);
 /* DIR/NAME.EXT into buf. */
 void ctl_path(char *buf, size_t cap, const char *name, const char *ext);
+/* The process runs (not ended, not a zombie). */
+bool ctl_alive(pid_t pid);
 /* The domain's process if it runs, else 0. */
 pid_t ctl_pid(const char *name);
 /* Forget a domain's files (not its console and log). */

@@ -70,6 +70,24 @@ int ctl_valid_name(const char *name)
 	return 1;
 }
 
+/* A process that ended but whose parent (init, once ringctl is gone) has
+ * not reaped it yet still answers kill(pid, 0): its state says Z. */
+bool ctl_alive(pid_t pid)
+{
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return false;
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')');
+	return !(end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
+}
+
 pid_t ctl_pid(const char *name)
 {
 	char path[PATH_MAX];
@@ -81,7 +99,7 @@ pid_t ctl_pid(const char *name)
 	if (fscanf(f, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(f);
-	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+	if (pid <= 0 || !ctl_alive((pid_t)pid))
 		return 0;
 	/* A pid that was reused by something else is not the domain. */
 	char exe[64], comm[64] = "";
