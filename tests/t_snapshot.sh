@@ -33,7 +33,7 @@ split() {
 	qmp "$s.sock" qmp_capabilities ringvm-stop-at "{\"icount\": $at}" cont '!EVENT' STOP \
 		ringvm-save "{\"file\": \"$s.snap\"}" quit >"$s.qmp" 2>&1
 	wait $p
-	"$bin" --restore "$s.snap" --accel "$to" >"$s.b" 2>"$s.berr"
+	timeout 120 "$bin" --restore "$s.snap" --accel "$to" >"$s.b" 2>"$s.berr"
 	rc=$?
 	if cat "$s.a" "$s.b" | cmp -s - "$tmp/ref.out" && [ $rc -eq $ref_rc ] && [ -s "$s.b" ]; then
 		echo "  ok   saved under $from at $at, restored under $to: identical output, status $rc"

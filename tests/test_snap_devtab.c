@@ -90,6 +90,17 @@ int main(void)
 	CHECK(strstr(err, "device fake") != NULL);
 	unlink(path);
 
+	/* A snapshot without a device the board has. */
+	struct pc *e = board(), *plain = board();
+	struct fake h = { 0 };
+	CHECK(e && plain && devtab_add(&e->devs, &fake_ops, &h) == 0);
+	CHECK(pc_save(plain, &sc, path, err, sizeof(err)) == 0);
+	CHECK(pc_restore(e, path, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "no section for device fake") != NULL);
+	pc_destroy(e);
+	pc_destroy(plain);
+	unlink(path);
+
 	/* A device that cannot be saved: refused by name, no file. */
 	struct pc *d = board();
 	CHECK(d && devtab_add(&d->devs, &fake_unsaveable, &f) == 0);

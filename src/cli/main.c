@@ -446,8 +446,8 @@ static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in
 	snprintf(fresh.cmdline, sizeof(fresh.cmdline), "%s", o->append ? o->append : "");
 	snprintf(fresh.engine, sizeof(fresh.engine), "%s", o->accel ? o->accel : "");
 	snprintf(fresh.cpu_model, sizeof(fresh.cpu_model), "%s", o->cpu ? o->cpu->name : "");
+	/* The options may point into *sc (a restore): the same text again. */
 	*sc = fresh;
-	apply_config(o, sc);
 	return -1;
 }
 

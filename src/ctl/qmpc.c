@@ -69,8 +69,14 @@ struct qmpc *qmpc_open(const char *name)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->tok = json_tokener_new();
 	/* One client at a time per domain: another ringctl may hold it for
-	 * a moment, so a refused connection is tried again. */
-	for (int tries = 0; tries < 50; tries++) {
+	 * a moment, so a closed connection is tried again, for 5 s at most
+	 * (a domain waiting for a migration answers nobody). */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 5)
+			break;
 		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (c->fd >= 0 && connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			struct json_object *g = next_msg(c, 2000);

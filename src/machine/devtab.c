@@ -11,7 +11,7 @@ int devtab_add_named(struct devtab *t, const char *name, const struct dev_ops *o
 	for (int i = 0; i < t->n; i++)
 		if (!strcmp(t->e[i].name, name))
 			return -1;
-	t->e[t->n++] = (struct devtab_entry){ name, ops, dev };
+	t->e[t->n++] = (struct devtab_entry){ name, ops, dev, false };
 	return 0;
 }
 
@@ -56,7 +56,19 @@ int devtab_load(struct devtab *t, const char *name, struct snap_r *r, char *err,
 				 name);
 			return -1;
 		}
+		t->e[i].loaded = true;
 		return 1;
 	}
 	return 0;
+}
+
+const char *devtab_missing(struct devtab *t)
+{
+	const char *missing = NULL;
+	for (int i = 0; i < t->n; i++) {
+		if (!t->e[i].loaded && !missing)
+			missing = t->e[i].name;
+		t->e[i].loaded = false;
+	}
+	return missing;
 }

@@ -4,6 +4,7 @@
 #ifndef RINGVM_DEVTAB_H
 #define RINGVM_DEVTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dev/dev.h"
@@ -15,6 +16,7 @@ struct devtab_entry {
 	const char *name; /* the section's name: ops->name unless given */
 	const struct dev_ops *ops;
 	void *dev;
+	bool loaded;      /* its section came in the stream being loaded */
 };
 
 struct devtab {
@@ -34,5 +36,8 @@ int devtab_save(struct devtab *t, struct snap_w *w);
 /* Load section name into its device: 1 loaded, 0 no such device, -1 the
  * section does not fit the device (message in err). */
 int devtab_load(struct devtab *t, const char *name, struct snap_r *r, char *err, size_t errlen);
+/* After a whole stream: the first device no section was loaded into
+ * (the stream lacks it), or NULL; clears the marks for the next load. */
+const char *devtab_missing(struct devtab *t);
 
 #endif

@@ -168,6 +168,13 @@ static int wait_ack(int fd)
 	return read(fd, &c, 1) == 1 && c == MIG_ACK ? 0 : -1;
 }
 
+/* The final copy synced the CPU out of the engine: give it back. */
+static void resume_here(struct pc *pc)
+{
+	if (pc->eng && pc->eng->ops->sync_in)
+		pc->eng->ops->sync_in(pc->eng);
+}
+
 int migrate_step(struct migrate *m, struct pc *pc, char *err, size_t errlen)
 {
 	if (!m->active)
@@ -197,7 +204,7 @@ int migrate_step(struct migrate *m, struct pc *pc, char *err, size_t errlen)
 	if (wait_ack(m->fd) < 0) {
 		snprintf(err, errlen, "the target did not confirm it loaded the domain");
 		stop_logging(m, pc);
-		pc_load_finish(pc); /* the engine takes the CPU back */
+		resume_here(pc);
 		return -1;
 	}
 	uint64_t now = clock_host_ns();
@@ -208,7 +215,7 @@ int migrate_step(struct migrate *m, struct pc *pc, char *err, size_t errlen)
 failed:
 	snprintf(err, errlen, "sending to the target: %s", strerror(m->w.err ? m->w.err : EIO));
 	stop_logging(m, pc);
-	pc_load_finish(pc);
+	resume_here(pc);
 	return -1;
 }
 
@@ -229,9 +236,8 @@ int migrate_receive(struct pc *pc, struct snap_in *in, char *err, size_t errlen)
 	int r;
 	while ((r = snap_next(in, err, errlen)) == 0 && (r = pc_load_section(pc, in, err, errlen)) == 0)
 		;
-	if (r < 0)
+	if (r < 0 || pc_load_finish(pc, err, errlen) < 0)
 		return -1;
-	pc_load_finish(pc);
 	char ack = MIG_ACK;
 	if (write(in->fd, &ack, 1) != 1) {
 		snprintf(err, errlen, "the source went away before the end");

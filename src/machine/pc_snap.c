@@ -275,12 +275,18 @@ int pc_load_section(struct pc *pc, struct snap_in *in, char *err, size_t errlen)
 	return r < 0 ? -1 : 0;
 }
 
-void pc_load_finish(struct pc *pc)
+int pc_load_finish(struct pc *pc, char *err, size_t errlen)
 {
+	const char *missing = devtab_missing(&pc->devs);
+	if (missing) {
+		snprintf(err, errlen, "the snapshot has no section for device %s", missing);
+		return -1;
+	}
 	tlb_flush_all(&pc->cpu, 0);
 	block_flush_all(&pc->cpu);
 	if (pc->eng && pc->eng->ops->sync_in)
 		pc->eng->ops->sync_in(pc->eng);
+	return 0;
 }
 
 int pc_save(struct pc *pc, const struct snap_config *sc, const char *path, char *err, size_t errlen)
@@ -370,10 +376,9 @@ int pc_restore(struct pc *pc, const char *path, char *err, size_t errlen)
 		;
 	close(in.fd);
 	snap_in_free(&in);
-	if (r < 0) {
+	if (r < 0 || pc_load_finish(pc, msg, sizeof(msg)) < 0) {
 		snprintf(err, errlen, "snapshot '%s': %s", path, msg);
 		return -1;
 	}
-	pc_load_finish(pc);
 	return 0;
 }

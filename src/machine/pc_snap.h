@@ -37,7 +37,8 @@ int pc_save_devices(struct pc *pc, struct snap_w *w);
 int pc_save_ram(struct pc *pc, struct snap_w *w, uint64_t *map, bool skip_zero, int max);
 /* Apply one section: 0 done, 1 it was "end", -1 error (message). */
 int pc_load_section(struct pc *pc, struct snap_in *in, char *err, size_t errlen);
-/* After the last section: caches dropped, the engine given the CPU. */
-void pc_load_finish(struct pc *pc);
+/* After the last section: every device must have had its section (0, or
+ * -1 naming the one missing); caches dropped, the engine given the CPU. */
+int pc_load_finish(struct pc *pc, char *err, size_t errlen);
 
 #endif

@@ -248,7 +248,7 @@ static void execute(struct qmp *q, const char *cmd, struct json_object *args, st
 	}
 	if (!strcmp(cmd, "ringvm-stats"))
 		return reply(q, id, stats_obj(q));
-	if (!strcmp(cmd, "ringvm-save")) {
+	if (!strcmp(cmd, "ringvm-save") || !strcmp(cmd, "savevm")) {
 		const char *file = arg_str(args, "file");
 		if (!file)
 			return reply_error(q, id, "GenericError", "Parameter 'file' is missing");
