@@ -69,7 +69,7 @@ mutation migrate_keeps_write_entries src/machine/migrate.c '	tlb_unwrite_all(&pc
 	t_qmp
 # A device's timer is not re-armed on load.
 mutation snap_timer_not_rearmed src/machine/snap.c '	if (armed && !r->bad)
-		timer_mod(c, t, deadline);' '	if (0)
+		timer_mod(c, t, deadline);' '	if (armed && r->bad)
 		timer_mod(c, t, deadline);' \
 	t_snapshot
 
