@@ -109,7 +109,15 @@ int cmd_control(const char *verb, int argc, char **argv)
 	} else if (!strcmp(verb, "unpause")) {
 		rc = simple(c, "cont", NULL);
 	} else if (!strcmp(verb, "shutdown") || !strcmp(verb, "reboot")) {
-		rc = simple(c, !strcmp(verb, "shutdown") ? "system_powerdown" : "ringvm-reboot", NULL);
+		struct json_object *r = qmpc_exec(c, !strcmp(verb, "shutdown") ? "system_powerdown" : "ringvm-reboot", NULL), *m;
+		rc = !r;
+		if (r && json_object_object_get_ex(r, "method", &m) && !strcmp(json_object_get_string(m), "ctrl-alt-del"))
+			fprintf(stderr, "ringctl: %s does not listen to the ACPI power button: sent Ctrl-Alt-Del "
+					"(a Linux guest reboots on it; on_reboot = \"destroy\" ends the domain then)\n", name);
+		json_object_put(r);
+		/* Let go of the socket: others may talk to the domain meanwhile. */
+		qmpc_close(c);
+		c = NULL;
 		if (!rc && wait && wait_end(name, pid, 600000) < 0)
 			rc = ctl_err("%s: the domain did not end", name);
 	} else if (!strcmp(verb, "save")) {

@@ -187,12 +187,14 @@ static int ctrl_alt_del(struct pc *pc)
 }
 
 /* The graceful power-off: the ACPI power button when the guest listens
- * to it, else Ctrl-Alt-Del on the keyboard controller. */
-static int powerdown(struct pc *pc)
+ * to it, else Ctrl-Alt-Del on the keyboard controller (which a Linux
+ * guest takes as a reboot: the reply says which was pressed). NULL if
+ * the guest listens to neither. */
+static const char *powerdown(struct pc *pc)
 {
 	if (acpi_pm_power_button(&pc->acpi_pm) == 0)
-		return 0;
-	return ctrl_alt_del(pc);
+		return "acpi";
+	return ctrl_alt_del(pc) == 0 ? "ctrl-alt-del" : NULL;
 }
 
 static void execute(struct qmp *q, const char *cmd, struct json_object *args, struct json_object *id)
@@ -226,9 +228,12 @@ static void execute(struct qmp *q, const char *cmd, struct json_object *args, st
 		return reply(q, id, NULL);
 	}
 	if (!strcmp(cmd, "system_powerdown")) {
-		if (powerdown(q->pc) < 0)
+		const char *how = powerdown(q->pc);
+		if (!how)
 			return reply_error(q, id, "GenericError", "the guest listens to neither the ACPI power button nor the keyboard");
-		return reply(q, id, NULL);
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "method", json_object_new_string(how));
+		return reply(q, id, r);
 	}
 	if (!strcmp(cmd, "ringvm-reboot")) { /* graceful: the guest's own reboot path */
 		if (ctrl_alt_del(q->pc) < 0)
