@@ -35,6 +35,34 @@ static const struct dev_ops fake_ops = { "fake", NULL, fake_save, fake_load };
 static void fake_save2(void *d, struct snap_w *w) { snap_u64(w, 7); }
 static const struct dev_ops fake_wide = { "fake", NULL, fake_save2, fake_load };
 
+static void power_buttons(void)
+{
+	struct pc *pc = board();
+	CHECK(pc != NULL);
+	if (!pc)
+		return;
+	struct acpi_pm *pm = &pc->acpi_pm;
+	CHECK(acpi_pm_power_button(pm) < 0); /* no ACPI driver yet */
+	CHECK(!(pm->sts & PM1_PWRBTN));
+	pm->cnt |= PM1_CNT_SCI_EN;
+	CHECK(acpi_pm_power_button(pm) < 0); /* SCI on, the button not enabled */
+	pm->en |= PM1_PWRBTN;
+	CHECK(acpi_pm_power_button(pm) == 0);
+	CHECK(pm->sts & PM1_PWRBTN);
+	CHECK(pm->sci_level == 1);
+
+	static const uint8_t cad[] = { 0x1d, 0x38, 0x53, 0xd3, 0xb8, 0x9d };
+	struct i8042 *k = &pc->kbd;
+	k->kbd_enabled = 0;
+	CHECK(i8042_keys(k, cad, 6) < 0);
+	k->kbd_enabled = 1;
+	int before = k->q_count;
+	CHECK(i8042_keys(k, cad, 6) == 0);
+	CHECK(k->q_count == before + 6);
+	CHECK(k->q[k->q_head] == 0x1d);
+	pc_destroy(pc);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/ringvm-test-snap-XXXXXX";
@@ -112,6 +140,7 @@ int main(void)
 	pc_destroy(b);
 	pc_destroy(c);
 	pc_destroy(d);
+	power_buttons();
 	printf("%s: %d failures\n", __FILE__, fails);
 	return fails != 0;
 }
