@@ -12,11 +12,12 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(BUILD)/gen -fno-strict-a
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS := -lZydis -lslirp -lm -lpthread
+LDLIBS := -lZydis -lslirp -lm -lpthread -ljson-c
 TEST_LDFLAGS := -fsanitize=address,undefined
 
 LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/engine/*/*.c src/machine/*.c src/dev/*.c src/boot/*.c src/debug/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
+CTL_SRC := $(sort $(wildcard src/ctl/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 
 REL_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
@@ -28,7 +29,7 @@ TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/test/bin/%)
 .PHONY: all deps run test test-long bench clean guest linux-guest
 # Keep intermediate objects (test .o files) so a rebuild is incremental.
 .SECONDARY:
-all: deps $(BUILD)/ringvm
+all: deps $(BUILD)/ringvm $(BUILD)/ringctl
 
 DEPS_STAMP := $(BUILD)/.deps
 deps: $(DEPS_STAMP)
@@ -54,6 +55,9 @@ $(BUILD)/rel/guest_blob.o $(BUILD)/test/guest_blob.o: src/cli/guest_blob.S $(GUE
 
 $(BUILD)/ringvm: $(REL_LIB_OBJ) $(REL_CLI_OBJ) $(BUILD)/rel/guest_blob.o
 	$(CC) -o $@ $^ $(LDLIBS)
+# The toolstack (src/ctl): a client of ringvm's QMP socket only.
+$(BUILD)/ringctl: $(CTL_SRC:%.c=$(BUILD)/rel/%.o)
+	$(CC) -o $@ $^ -ljson-c
 $(BUILD)/ringvm-asan: $(TEST_LIB_OBJ) $(TEST_CLI_OBJ) $(BUILD)/test/guest_blob.o
 	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -64,7 +68,7 @@ $(BUILD)/test/bin/%: $(BUILD)/test/tests/%.o $(TEST_LIB_OBJ)
 run: all
 	./$(BUILD)/ringvm
 
-test: deps $(BUILD)/ringvm $(BUILD)/ringvm-asan $(TEST_BINS) $(TEST_EXTRA)
+test: deps $(BUILD)/ringvm $(BUILD)/ringctl $(BUILD)/ringvm-asan $(TEST_BINS) $(TEST_EXTRA)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 test-long: deps $(BUILD)/ringvm $(BUILD)/ringvm-asan $(TEST_BINS) $(TEST_EXTRA)

@@ -61,6 +61,18 @@ mutation bt_setcc_reads_no_flags src/engine/bt/ident.c '	case K_SETCC:
 mutation bt_dropped_block_stays_chained src/engine/bt/bt.c '		bt_unchain(bt, code);' '		(void)code;' \
 	test_engine_smc@bt
 
+# ---- domains (docs/domains.md) ----
+# A page the migration marked clean keeps its TLB write entry, so later
+# writes to it escape the dirty-page log.
+mutation migrate_keeps_write_entries src/machine/migrate.c '	tlb_unwrite_all(&pc->cpu);
+	m->round++;' '	m->round++;' \
+	t_qmp
+# A device's timer is not re-armed on load.
+mutation snap_timer_not_rearmed src/machine/snap.c '	if (armed && !r->bad)
+		timer_mod(c, t, deadline);' '	if (armed && r->bad)
+		timer_mod(c, t, deadline);' \
+	t_snapshot
+
 # ---- one per item of issue 17 ----
 # 1: --accel interp silently runs another engine (kvm, which cannot run
 # the guest here): the guest tests name their engine, so they see it.

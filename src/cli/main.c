@@ -19,7 +19,10 @@
 #include "debug/ringtrace.h"
 #include "engine/engine.h"
 #include "engine/kvm.h"
+#include "machine/migrate.h"
 #include "machine/pc.h"
+#include "machine/pc_snap.h"
+#include "machine/qmp.h"
 #include "machine/ram.h"
 
 #define RINGVM_VERSION "0.1"
@@ -67,6 +70,11 @@ static void usage(FILE *f)
 		"                     arrived at (implies --deterministic; not kvm)\n"
 		"  --replay FILE      rerun a recording, input from the log, and check that it\n"
 		"                     ends in the same state with the same console output\n"
+		"  --name NAME        the domain's name (QMP query-name, ringctl)\n"
+		"  --qmp unix:PATH[,server=on,wait=off]  QMP control socket (docs/domains.md)\n"
+		"  --start-paused     (with --qmp) wait for QMP \"cont\" before running\n"
+		"  --restore FILE     continue a domain saved by ringvm-save / ringctl save\n"
+		"  --incoming tcp:HOST:PORT  wait there for a live migration (docs/domains.md)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  -hda FILE .. -hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
@@ -150,6 +158,7 @@ enum {
 	OPT_DRIVE, OPT_NETDEV, OPT_NIC, OPT_DEVICE, OPT_CHARDEV,
 	OPT_TRACE_RINGS, OPT_RECORD, OPT_REPLAY,
 	OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT, OPT_DISPLAY, OPT_SCREENDUMP,
+	OPT_NAME, OPT_QMP, OPT_RESTORE, OPT_INCOMING, OPT_START_PAUSED,
 };
 
 static const struct option long_opts[] = {
@@ -181,6 +190,11 @@ static const struct option long_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "display", required_argument, NULL, OPT_DISPLAY },
 	{ "screendump", required_argument, NULL, OPT_SCREENDUMP },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "start-paused", no_argument, NULL, OPT_START_PAUSED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -207,7 +221,7 @@ static bool drive_for_virtio(const char *s)
  * (exact names only) to "--kernel" before getopt sees them. */
 static char **qemu_spellings(int argc, char **argv)
 {
-	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios",
+	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios", "name", "qmp", "incoming",
 					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
 					     "drive", "netdev", "nic", "device", "chardev", "hda", "hdb", "hdc", "hdd", "boot", "display", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
@@ -241,9 +255,10 @@ static int board_option(int c, const char *arg, struct opts *o);
 struct opts {
 	const char *kernel, *initrd, *append, *accel, *bios, *debugcon, *gdb;
 	const char *trace_rings, *record, *replay;
+	const char *name, *qmp, *restore, *incoming;
 	const struct cpu_model *cpu;
 	uint64_t ram;
-	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
+	int no_reboot, no_acpi, trace, deterministic, gdb_wait, start_paused;
 	struct devopts dev; /* -drive, -netdev, -nic, -device, -chardev */
 	struct pc_config board; /* disks and boot options (cli/drive.c) */
 };
@@ -338,6 +353,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (board_option(c, optarg, o) < 0)
 				return 1;
 			break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_QMP: o->qmp = optarg; break;
+		case OPT_RESTORE: o->restore = optarg; break;
+		case OPT_INCOMING: o->incoming = optarg; break;
+		case OPT_START_PAUSED: o->start_paused = 1; break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
 		case 'm':
@@ -403,6 +423,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		return fail("--trace-rings needs a software engine (--accel interp or bt), not kvm%s%s", "", "");
 	if (o->trace_rings && !o->accel && !o->replay)
 		o->accel = "bt";
+	if (o->start_paused && !o->qmp)
+		return fail("--start-paused needs --qmp (something must say cont)%s%s", "", "");
 	if (o->initrd && !o->kernel)
 		return fail("--initrd '%s' needs --kernel%s", o->initrd, "");
 	if (devopts_finish(&o->dev, err, sizeof(err)) < 0)
@@ -513,8 +535,75 @@ static void rewind_stop_at(void *opaque, uint64_t icount)
 	replay_stop_at(opaque, icount);
 }
 
+/* A restored or migrated domain is built as its config says; an --accel
+ * given now wins (a snapshot runs on any engine). */
+static void apply_config(struct opts *o, const struct snap_config *sc)
+{
+	o->ram = sc->ram_size;
+	o->kernel = sc->kernel[0] ? sc->kernel : NULL;
+	o->initrd = sc->initrd[0] ? sc->initrd : NULL;
+	o->bios = sc->bios[0] ? sc->bios : NULL;
+	o->append = sc->cmdline;
+	o->deterministic = sc->deterministic;
+	o->no_acpi = sc->no_acpi;
+	o->no_reboot = sc->no_reboot;
+	if (!o->accel && sc->engine[0])
+		o->accel = sc->engine;
+	if (sc->cpu_model[0])
+		o->cpu = cpumodel_find(sc->cpu_model);
+	if (!o->name)
+		o->name = sc->name;
+}
+
+static void abs_path(char *dst, size_t cap, const char *path)
+{
+	char *r = path ? realpath(path, NULL) : NULL;
+	snprintf(dst, cap, "%s", r ? r : path ? path : "");
+	free(r);
+}
+
+/* Where the domain comes from: a snapshot, a migration stream (whose fd
+ * is left in *in_fd), or the command line. Fills sc, which save and
+ * migration write out. Returns -1 to go on, else an exit status. */
+static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in *in)
+{
+	char err[512];
+	if (o->restore && o->incoming)
+		return fail("--restore and --incoming exclude each other%s%s", "", "");
+	if (o->restore) {
+		if (pc_snap_read_config(o->restore, sc, err, sizeof(err)) < 0)
+			return fail("%s%s", err, "");
+		apply_config(o, sc);
+	} else if (o->incoming) {
+		int fd = migrate_accept(o->incoming, err, sizeof(err));
+		if (fd < 0)
+			return fail("--incoming %s%s", err, "");
+		snap_in_init(in, fd);
+		if (snap_read_header(in, err, sizeof(err)) < 0 || snap_next(in, err, sizeof(err)) < 0 ||
+		    strcmp(in->name, "config") || snap_config_get(&in->r, sc) < 0)
+			return fail("--incoming: the source sent no valid domain config (%s)%s", err, "");
+		apply_config(o, sc);
+	}
+	struct snap_config fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.ram_size = o->ram;
+	fresh.deterministic = (uint8_t)o->deterministic;
+	fresh.no_acpi = (uint8_t)o->no_acpi;
+	fresh.no_reboot = (uint8_t)o->no_reboot;
+	snprintf(fresh.name, sizeof(fresh.name), "%s", o->name ? o->name : "ringvm");
+	abs_path(fresh.kernel, sizeof(fresh.kernel), o->kernel);
+	abs_path(fresh.initrd, sizeof(fresh.initrd), o->initrd);
+	abs_path(fresh.bios, sizeof(fresh.bios), o->bios);
+	snprintf(fresh.cmdline, sizeof(fresh.cmdline), "%s", o->append ? o->append : "");
+	snprintf(fresh.engine, sizeof(fresh.engine), "%s", o->accel ? o->accel : "");
+	snprintf(fresh.cpu_model, sizeof(fresh.cpu_model), "%s", o->cpu ? o->cpu->name : "");
+	/* The options may point into *sc (a restore): the same text again. */
+	*sc = fresh;
+	return -1;
+}
+
 /* Read the images, build the board, run it. Returns the exit status. */
-static int run(const struct opts *o)
+static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in, struct qmp *qmp)
 {
 	struct pc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -635,13 +724,20 @@ static int run(const struct opts *o)
 			goto out;
 		}
 	}
-	if (pc_boot(pc, err, sizeof(err)) < 0) {
+	snprintf(sc->engine, sizeof(sc->engine), "%s", pc->eng->ops->name);
+	snprintf(sc->cpu_model, sizeof(sc->cpu_model), "%s", pc->cpu.model ? pc->cpu.model->name : "");
+	int booted = o->restore ? pc_restore(pc, o->restore, err, sizeof(err))
+		     : o->incoming ? migrate_receive(pc, in, err, sizeof(err))
+				   : pc_boot(pc, err, sizeof(err));
+	if (booted < 0) {
 		fail("%s%s", err, "");
 		goto out;
 	}
+	if (qmp)
+		qmp_attach(qmp, pc, sc, o->start_paused);
 	if (gdb) {
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
-		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
+		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL };
 	}
 	if (o->record || o->replay) {
 		struct replay_config rc_cfg = {
@@ -718,8 +814,26 @@ int main(int argc, char **argv)
 	if (!av)
 		return fail("out of memory%s%s", "", "");
 	int rc = parse(argc, av, &o);
+	struct snap_config *sc = calloc(1, sizeof(*sc));
+	struct snap_in in;
+	snap_in_init(&in, -1);
+	if (!sc)
+		rc = fail("out of memory%s%s", "", "");
+	/* The control socket first: a target waiting for a migration
+	 * already has it (clients are answered once the guest runs). */
+	struct qmp *qmp = NULL;
+	char err[512];
+	if (rc < 0 && o.qmp && !(qmp = qmp_open(o.qmp, err, sizeof(err))))
+		rc = fail("%s%s", err, "");
 	if (rc < 0)
-		rc = run(&o);
+		rc = prepare_domain(&o, sc, &in);
+	if (rc < 0)
+		rc = run(&o, sc, &in, qmp);
+	qmp_close(qmp);
+	if (in.fd >= 0)
+		close(in.fd);
+	snap_in_free(&in);
+	free(sc);
 	devopts_free(&o.dev);
 	free_args(argc, argv, av);
 	for (int i = 0; i < PC_IDE_DRIVES; i++)

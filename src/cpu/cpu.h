@@ -168,6 +168,12 @@ struct cpu_memmap {
 	 * CPU_PAM_WRITE writes that RAM (else writes are dropped).
 	 * cpu_init makes every segment CPU_PAM_READ, as a BIOS leaves it. */
 	uint8_t pam[CPU_PAM_SEGS];
+	/* Dirty-page log (live migration), one bit per RAM page, or NULL.
+	 * Every write to RAM sets its page's bit: the slow paths directly,
+	 * the fast paths (the TLB's write entries, bt's inline stores) because
+	 * a write entry is only filled by a write, which sets the bit; whoever
+	 * clears bits calls tlb_unwrite_all() so the next write shows again. */
+	uint64_t *dirty;
 };
 
 struct block_cache;

@@ -155,6 +155,8 @@ void tlb_flush_all(struct cpu *cpu, int keep_global);
 void tlb_flush_page(struct cpu *cpu, uint32_t lin);
 /* Drop cached write permission for a physical page that now holds code. */
 void tlb_unwrite_ppage(struct cpu *cpu, uint64_t ppage);
+/* Forget every cached write permission (the dirty log was cleared). */
+void tlb_unwrite_all(struct cpu *cpu);
 /* Code fetch for the decoder: len bytes at lin within one page; returns
  * the physical address. Raises #PF. */
 uint64_t mem_fetch_page(struct cpu *cpu, uint32_t lin, uint8_t *buf, uint32_t len);

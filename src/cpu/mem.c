@@ -74,6 +74,15 @@ static uint8_t *phys_host(struct cpu *cpu, uint64_t pa, int *kind)
 	return NULL;
 }
 
+static inline void mark_dirty(struct cpu *cpu, uint64_t pa)
+{
+	if (cpu->mem.dirty) {
+		uint32_t pn = mem_ram_pn(cpu, pa & ~(uint64_t)0xfff);
+		if (pn < (uint32_t)(cpu->mem.ram_size >> 12))
+			cpu->mem.dirty[pn >> 6] |= 1ull << (pn & 63);
+	}
+}
+
 static uint32_t phys_read(struct cpu *cpu, uint64_t pa, int size)
 {
 	int kind;
@@ -127,6 +136,7 @@ static void phys_write(struct cpu *cpu, uint64_t pa, int size, uint32_t v)
 			block_invalidate_page(cpu, pa & ~(uint64_t)0xfff);
 			cpu->block_break = 1;
 		}
+		mark_dirty(cpu, pa);
 		store_le(h, size, v);
 		return;
 	}
@@ -138,9 +148,11 @@ int cpu_phys_write(struct cpu *cpu, uint32_t pa, const void *src, uint32_t len)
 {
 	if (pa > cpu->mem.ram_low || len > cpu->mem.ram_low - pa)
 		return -1;
-	for (uint32_t p = pa & ~0xfffu; p < pa + len; p += 0x1000)
+	for (uint32_t p = pa & ~0xfffu; p < pa + len; p += 0x1000) {
 		if (block_page_has_code(cpu, p))
 			block_invalidate_page(cpu, p);
+		mark_dirty(cpu, p);
+	}
 	memcpy(cpu->mem.ram + pa, src, len);
 	return 0;
 }
@@ -202,6 +214,13 @@ void tlb_unwrite_ppage(struct cpu *cpu, uint64_t ppage)
 		for (uint32_t i = 0; i < TLB_SIZE; i++)
 			if (cpu->tlb.e[u][i].ppage == ppage)
 				cpu->tlb.e[u][i].tag_w = TLB_INVALID;
+}
+
+void tlb_unwrite_all(struct cpu *cpu)
+{
+	for (int u = 0; u < 2; u++)
+		for (uint32_t i = 0; i < TLB_SIZE; i++)
+			cpu->tlb.e[u][i].tag_w = TLB_INVALID;
 }
 
 _Noreturn static void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
@@ -393,9 +412,15 @@ uint64_t mmu_translate(struct cpu *cpu, uint32_t lin, int acc)
 		int writable = user ? w.write_ok_user : w.write_ok_sup;
 		e->tag_r = readable ? lpage : TLB_INVALID;
 		e->tag_x = readable && w.exec_ok ? lpage : TLB_INVALID;
-		e->tag_w = (writable && w.dirty && kind == PK_RAM && !block_page_has_code(cpu, ppage))
+		/* While the dirty log runs, only a write fills a write entry,
+		 * and it logs the page: later writes through the entry (the
+		 * fast paths) then need no logging of their own. */
+		int logged = !cpu->mem.dirty || (acc & 3) == ACC_W;
+		e->tag_w = (writable && w.dirty && logged && kind == PK_RAM && !block_page_has_code(cpu, ppage))
 				   ? lpage
 				   : TLB_INVALID;
+		if (e->tag_w != TLB_INVALID)
+			mark_dirty(cpu, ppage);
 		/* debug.c hook (system): a page with an armed data breakpoint
 		 * is not cached for data, so accesses reach the slow path. */
 		if ((cpu->debug_active && debug_page_watched(cpu, lpage)) ||

@@ -2,6 +2,9 @@
  * Specification": PM1 event and control registers, power management
  * timer; Intel 82371AB PIIX4 datasheet, PMCNTRL SUS_TYP). See acpi_pm.h. */
 #include "dev/acpi_pm.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -153,3 +156,40 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, struct clock *clk, struct 
 	acpi_pm_reset(pm);
 	return bus_add_pio(pio, ACPI_PM_BASE, 12, &pm_ops, pm);
 }
+
+/* The power button (a management tool's graceful shutdown): PWRBTN_STS
+ * and, if the guest's ACPI driver enabled it, an SCI. */
+int acpi_pm_power_button(struct acpi_pm *pm)
+{
+	if (!(pm->cnt & PM1_CNT_SCI_EN) || !(pm->en & PM1_PWRBTN))
+		return -1;
+	pm->sts |= PM1_PWRBTN;
+	update_sci(pm);
+	return 0;
+}
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void acpi_pm_dev_reset(void *dev)
+{
+	acpi_pm_reset(dev);
+}
+
+static void acpi_pm_dev_save(void *dev, struct snap_w *w)
+{
+	struct acpi_pm *pm = dev;
+	snap_put(w, pm, offsetof(struct acpi_pm, clock));
+	snap_u32(w, (uint32_t)pm->sci_level);
+	snap_timer(w, &pm->tmr_timer);
+}
+
+static int acpi_pm_dev_load(void *dev, struct snap_r *r)
+{
+	struct acpi_pm *pm = dev;
+	snap_get(r, pm, offsetof(struct acpi_pm, clock));
+	pm->sci_level = (int)snap_get_u32(r);
+	snap_get_timer(r, pm->clock, &pm->tmr_timer);
+	return 0;
+}
+
+const struct dev_ops acpi_pm_dev_ops = { "acpi_pm", acpi_pm_dev_reset, acpi_pm_dev_save, acpi_pm_dev_load };

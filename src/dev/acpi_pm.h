@@ -49,5 +49,10 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, struct clock *clk, struct 
 		 const struct board_req *board, FILE *log);
 void acpi_pm_reset(struct acpi_pm *pm);
 uint32_t acpi_pm_timer(struct acpi_pm *pm); /* the 24-bit PM timer now */
+/* Press the power button: 0, or -1 if the guest has not enabled it. */
+int acpi_pm_power_button(struct acpi_pm *pm);
+
+
+extern const struct dev_ops acpi_pm_dev_ops; /* reset, save, load */
 
 #endif

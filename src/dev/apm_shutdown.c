@@ -1,5 +1,8 @@
 /* Port 0x8900 "Shutdown" sequence (see apm_shutdown.h). */
 #include "dev/apm_shutdown.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 static const char magic[] = "Shutdown";
 
@@ -26,3 +29,20 @@ int apm_shutdown_init(struct apm_shutdown *a, struct bus *pio, const struct boar
 	a->board = board;
 	return bus_add_pio(pio, 0x8900, 1, &apm_ops, a);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void apm_shutdown_dev_save(void *dev, struct snap_w *w)
+{
+	struct apm_shutdown *a = dev;
+	snap_u32(w, (uint32_t)a->matched);
+}
+
+static int apm_shutdown_dev_load(void *dev, struct snap_r *r)
+{
+	struct apm_shutdown *a = dev;
+	a->matched = (int)snap_get_u32(r);
+	return 0;
+}
+
+const struct dev_ops apm_shutdown_dev_ops = { "apm_shutdown", NULL, apm_shutdown_dev_save, apm_shutdown_dev_load };

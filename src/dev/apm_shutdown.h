@@ -13,4 +13,7 @@ struct apm_shutdown {
 
 int apm_shutdown_init(struct apm_shutdown *a, struct bus *pio, const struct board_req *board);
 
+
+extern const struct dev_ops apm_shutdown_dev_ops; /* reset, save, load */
+
 #endif

@@ -1,5 +1,6 @@
 /* Port 0xe9 debug console (see debugcon.h). */
 #include "dev/debugcon.h"
+#include "dev/dev.h"
 
 static uint32_t dcon_read(void *opaque, uint32_t off, int size)
 {
@@ -38,3 +39,19 @@ int debugcon_init(struct debugcon *d, struct bus *pio, FILE *out)
 {
 	return debugcon_init_port(d, pio, 0xe9, out);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+/* Its only state is output not yet written: flushed, there is nothing
+ * left to carry. */
+static void debugcon_dev_save(void *dev, struct snap_w *w)
+{
+	debugcon_flush(dev);
+}
+
+static int debugcon_dev_load(void *dev, struct snap_r *r)
+{
+	return 0;
+}
+
+const struct dev_ops debugcon_dev_ops = { "debugcon", NULL, debugcon_dev_save, debugcon_dev_load };

@@ -26,4 +26,7 @@ int debugcon_init_port(struct debugcon *d, struct bus *pio, uint16_t port, FILE 
 /* Hand what the guest wrote to the output file. */
 void debugcon_flush(struct debugcon *d);
 
+
+extern const struct dev_ops debugcon_dev_ops; /* save, load */
+
 #endif

@@ -40,6 +40,20 @@ struct guest_dma {
 	int (*write)(void *opaque, uint32_t pa, const void *src, uint32_t len);
 };
 
+/* A device as the board's table sees it (machine/devtab.h): reset at
+ * power-on and reboot, save its whole state into a snapshot section and
+ * load it back (machine/snap.h). A device without save/load (NULL) makes
+ * a save refuse, naming it, rather than lose its state. load returns 0, or
+ * -1 when the section does not fit this device. */
+struct snap_w;
+struct snap_r;
+struct dev_ops {
+	const char *name;
+	void (*reset)(void *dev);
+	void (*save)(void *dev, struct snap_w *w);
+	int (*load)(void *dev, struct snap_r *r);
+};
+
 /* A device reports what a guest programmed wrong (a reserved delivery
  * mode, a register that does not exist) to log as "ringvm: WHO: ...", at
  * most 20 times per *count; log NULL: silent. */

@@ -1,6 +1,9 @@
 /* 8042 controller (IBM PC AT Technical Reference, "Keyboard controller";
  * the command set the Linux i8042 driver uses is in its i8042.h). */
 #include "dev/i8042.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -245,3 +248,39 @@ int i8042_init(struct i8042 *k, struct bus *pio, struct irq_line irq1, struct ir
 		return -1;
 	return 0;
 }
+
+/* Keys pressed on the host's behalf (Ctrl-Alt-Del for a reboot):
+ * scan codes as port 0x60 gives them. 0, or -1 if the guest does not
+ * scan the keyboard or the queue has no room. */
+int i8042_keys(struct i8042 *k, const uint8_t *codes, int n)
+{
+	if (!k->kbd_enabled || k->q_count + n > KBD_QUEUE)
+		return -1;
+	for (int i = 0; i < n; i++)
+		push(k, codes[i], 0, 0);
+	return 0;
+}
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void i8042_dev_reset(void *dev)
+{
+	i8042_reset(dev);
+}
+
+static void i8042_dev_save(void *dev, struct snap_w *w)
+{
+	struct i8042 *k = dev;
+	snap_put(w, k, offsetof(struct i8042, irq1));
+}
+
+static int i8042_dev_load(void *dev, struct snap_r *r)
+{
+	struct i8042 *k = dev;
+	snap_get(r, k, offsetof(struct i8042, irq1));
+	if (k->q_head < 0 || k->q_head >= KBD_QUEUE || k->q_count < 0 || k->q_count > KBD_QUEUE)
+		return -1;
+	return 0;
+}
+
+const struct dev_ops i8042_dev_ops = { "i8042", i8042_dev_reset, i8042_dev_save, i8042_dev_load };

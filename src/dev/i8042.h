@@ -31,5 +31,9 @@ struct i8042 {
 int i8042_init(struct i8042 *k, struct bus *pio, struct irq_line irq1, struct irq_line irq12,
 	       const struct board_req *board);
 void i8042_reset(struct i8042 *k);
+int i8042_keys(struct i8042 *k, const uint8_t *codes, int n); /* host key presses */
+
+
+extern const struct dev_ops i8042_dev_ops; /* reset, save, load */
 
 #endif

@@ -1,6 +1,9 @@
 /* I/O APIC (Intel 82093AA I/O Advanced Programmable Interrupt Controller
  * datasheet, "Register Description"). See ioapic.h. */
 #include "dev/ioapic.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include "dev/dev.h"
 
@@ -176,3 +179,25 @@ int ioapic_init(struct ioapic *io, struct bus *mmio, uint32_t base, uint8_t id, 
 	ioapic_reset(io);
 	return bus_add_mmio(mmio, base, 0x1000, &ioapic_ops, io);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void ioapic_dev_reset(void *dev)
+{
+	ioapic_reset(dev);
+}
+
+static void ioapic_dev_save(void *dev, struct snap_w *w)
+{
+	struct ioapic *io = dev;
+	snap_put(w, io, offsetof(struct ioapic, board));
+}
+
+static int ioapic_dev_load(void *dev, struct snap_r *r)
+{
+	struct ioapic *io = dev;
+	snap_get(r, io, offsetof(struct ioapic, board));
+	return 0;
+}
+
+const struct dev_ops ioapic_dev_ops = { "ioapic", ioapic_dev_reset, ioapic_dev_save, ioapic_dev_load };

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dev/dev.h"
 #include "machine/bus.h"
 
 #define IOAPIC_DEFAULT_BASE 0xfec00000u
@@ -48,5 +49,8 @@ void ioapic_set_irq(void *ioapic, int n, int level);
  * the entries with that vector and delivers again if the pin is still
  * asserted. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+
+
+extern const struct dev_ops ioapic_dev_ops; /* reset, save, load */
 
 #endif

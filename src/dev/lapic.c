@@ -1,6 +1,9 @@
 /* Local APIC (Intel SDM Vol. 3, chapter "Advanced Programmable Interrupt
  * Controller (APIC)"; the P6 family's register set). See lapic.h. */
 #include "dev/lapic.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include "dev/dev.h"
 
@@ -588,3 +591,33 @@ int lapic_init(struct lapic *a, struct bus *mmio, struct clock *clk, const struc
 	a->base = LAPIC_DEFAULT_BASE;
 	return 0;
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void lapic_dev_reset(void *dev)
+{
+	lapic_reset(dev);
+}
+
+static void lapic_dev_save(void *dev, struct snap_w *w)
+{
+	struct lapic *a = dev;
+	snap_put(w, a, offsetof(struct lapic, timer));
+	snap_timer(w, &a->timer);
+}
+
+/* The register page moves with the saved base: unmap it from where it is
+ * and map it where the snapshot had it. */
+static int lapic_dev_load(void *dev, struct snap_r *r)
+{
+	struct lapic *a = dev;
+	map(a, a->base, false);
+	snap_get(r, a, offsetof(struct lapic, timer));
+	bool on = a->mapped;
+	a->mapped = false;
+	map(a, a->base, on);
+	snap_get_timer(r, a->clock, &a->timer);
+	return 0;
+}
+
+const struct dev_ops lapic_dev_ops = { "lapic", lapic_dev_reset, lapic_dev_save, lapic_dev_load };

@@ -85,4 +85,7 @@ int lapic_intack(struct lapic *a);
 /* Timer current count (also the register at 0x390). */
 uint32_t lapic_timer_count(struct lapic *a);
 
+
+extern const struct dev_ops lapic_dev_ops; /* reset, save, load */
+
 #endif

@@ -2,6 +2,9 @@
  * 2.1, 3.7.4.1; 82441FX identification from the Intel 440FX PMC
  * datasheet). */
 #include "dev/pci_host.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <stdbool.h>
 #include <string.h>
@@ -292,3 +295,27 @@ int pci_host_init(struct pci_host *p, struct bus *pio, const struct board_req *b
 		return -1;
 	return 0;
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void pci_host_dev_reset(void *dev)
+{
+	pci_host_reset(dev);
+}
+
+static void pci_host_dev_save(void *dev, struct snap_w *w)
+{
+	struct pci_host *p = dev;
+	snap_put(w, p, offsetof(struct pci_host, board));
+}
+
+static int pci_host_dev_load(void *dev, struct snap_r *r)
+{
+	struct pci_host *p = dev;
+	snap_get(r, p, offsetof(struct pci_host, board));
+	if (p->pam_changed) /* the BIOS area as the loaded PAM bytes route it */
+		p->pam_changed(p->pam_opaque, &p->bridge[I440FX_PAM0]);
+	return 0;
+}
+
+const struct dev_ops pci_host_dev_ops = { "pci_host", pci_host_dev_reset, pci_host_dev_save, pci_host_dev_load };

@@ -88,4 +88,7 @@ void pci_set_irq(struct pci_dev *d, bool level);
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size);
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v);
 
+
+extern const struct dev_ops pci_host_dev_ops; /* reset, save, load */
+
 #endif

@@ -1,6 +1,9 @@
 /* 8259A PIC pair (Intel 8259A datasheet, "Programming the 8259A"; ELCR as
  * in the Intel 82371 PIIX datasheet, 4.1.10). */
 #include "dev/pic8259.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -297,3 +300,27 @@ int pic_init(struct pic *p, struct bus *pio, void (*set_intr)(void *, int), void
 		return -1;
 	return 0;
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void pic_dev_reset(void *dev)
+{
+	pic_reset(dev);
+}
+
+static void pic_dev_save(void *dev, struct snap_w *w)
+{
+	struct pic *p = dev;
+	snap_put(w, p->chip, sizeof(p->chip));
+	snap_u32(w, (uint32_t)p->intr);
+}
+
+static int pic_dev_load(void *dev, struct snap_r *r)
+{
+	struct pic *p = dev;
+	snap_get(r, p->chip, sizeof(p->chip));
+	p->intr = (int)snap_get_u32(r);
+	return 0;
+}
+
+const struct dev_ops pic_dev_ops = { "pic", pic_dev_reset, pic_dev_save, pic_dev_load };

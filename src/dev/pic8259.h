@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "dev/dev.h"
 #include "machine/bus.h"
 
 struct pic_chip {
@@ -40,5 +41,8 @@ void pic_set_irq(void *pic, int irq, int level);
 int pic_intack(struct pic *p);
 /* 1 if INTR is asserted. */
 int pic_pending(const struct pic *p);
+
+
+extern const struct dev_ops pic_dev_ops; /* reset, save, load */
 
 #endif

@@ -2,6 +2,9 @@
  * the virtual time its count was loaded; the counter and OUT are functions
  * of the ticks elapsed since then. */
 #include "dev/pit8254.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -399,3 +402,29 @@ int pit_init(struct pit *p, struct bus *pio, struct clock *clk, struct irq_line 
 		return -1;
 	return 0;
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void pit_dev_reset(void *dev)
+{
+	pit_reset(dev);
+}
+
+static void pit_dev_save(void *dev, struct snap_w *w)
+{
+	struct pit *p = dev;
+	snap_put(w, p->ch, sizeof(p->ch));
+	snap_u8(w, p->port61);
+	snap_timer(w, &p->timer);
+}
+
+static int pit_dev_load(void *dev, struct snap_r *r)
+{
+	struct pit *p = dev;
+	snap_get(r, p->ch, sizeof(p->ch));
+	p->port61 = snap_get_u8(r);
+	snap_get_timer(r, p->clock, &p->timer);
+	return 0;
+}
+
+const struct dev_ops pit_dev_ops = { "pit", pit_dev_reset, pit_dev_save, pit_dev_load };

@@ -47,4 +47,7 @@ void pit_reset(struct pit *p);
 uint16_t pit_counter(struct pit *p, int ch);
 int pit_output(struct pit *p, int ch);
 
+
+extern const struct dev_ops pit_dev_ops; /* reset, save, load */
+
 #endif

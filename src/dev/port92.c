@@ -1,5 +1,8 @@
 /* Port 0x92 (see port92.h). */
 #include "dev/port92.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 static uint32_t p92_read(void *opaque, uint32_t off, int size)
 {
@@ -36,3 +39,25 @@ int port92_init(struct port92 *p, struct bus *pio, const struct board_req *board
 	p->board = board;
 	return bus_add_pio(pio, 0x92, 1, &p92_ops, p);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void port92_dev_reset(void *dev)
+{
+	port92_reset(dev);
+}
+
+static void port92_dev_save(void *dev, struct snap_w *w)
+{
+	struct port92 *p = dev;
+	snap_u8(w, p->val);
+}
+
+static int port92_dev_load(void *dev, struct snap_r *r)
+{
+	struct port92 *p = dev;
+	p->val = snap_get_u8(r);
+	return 0;
+}
+
+const struct dev_ops port92_dev_ops = { "port92", port92_dev_reset, port92_dev_save, port92_dev_load };

@@ -16,4 +16,7 @@ struct port92 {
 int port92_init(struct port92 *p, struct bus *pio, const struct board_req *board);
 void port92_reset(struct port92 *p);
 
+
+extern const struct dev_ops port92_dev_ops; /* reset, save, load */
+
 #endif

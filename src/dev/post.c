@@ -1,5 +1,8 @@
 /* Port 0x80 (see post.h). */
 #include "dev/post.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 static uint32_t post_read(void *opaque, uint32_t off, int size)
 {
@@ -20,3 +23,20 @@ int post_init(struct post *p, struct bus *pio)
 	p->last = 0;
 	return bus_add_pio(pio, 0x80, 1, &post_ops, p);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void post_dev_save(void *dev, struct snap_w *w)
+{
+	struct post *p = dev;
+	snap_u8(w, p->last);
+}
+
+static int post_dev_load(void *dev, struct snap_r *r)
+{
+	struct post *p = dev;
+	p->last = snap_get_u8(r);
+	return 0;
+}
+
+const struct dev_ops post_dev_ops = { "post", NULL, post_dev_save, post_dev_load };

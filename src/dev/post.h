@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "dev/dev.h"
 #include "machine/bus.h"
 
 struct post {
@@ -13,5 +14,8 @@ struct post {
 };
 
 int post_init(struct post *p, struct bus *pio);
+
+
+extern const struct dev_ops post_dev_ops; /* reset, save, load */
 
 #endif

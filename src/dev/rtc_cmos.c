@@ -1,6 +1,9 @@
 /* MC146818A RTC (Motorola MC146818A datasheet: register A rate table,
  * register B/C bits, update cycle timing). */
 #include "dev/rtc_cmos.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -384,3 +387,31 @@ int rtc_init(struct rtc *r, struct bus *pio, struct clock *clk, struct irq_line 
 	store_time(r, start_unix);
 	return bus_add_pio(pio, 0x70, 2, &rtc_ops, r);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void rtc_dev_reset(void *dev)
+{
+	rtc_reset(dev);
+}
+
+static void rtc_dev_save(void *dev, struct snap_w *w)
+{
+	struct rtc *c = dev;
+	snap_put(w, c, offsetof(struct rtc, clock));
+	snap_u32(w, (uint32_t)c->irq_level);
+	snap_timer(w, &c->periodic);
+	snap_timer(w, &c->second);
+}
+
+static int rtc_dev_load(void *dev, struct snap_r *r)
+{
+	struct rtc *c = dev;
+	snap_get(r, c, offsetof(struct rtc, clock));
+	c->irq_level = (int)snap_get_u32(r);
+	snap_get_timer(r, c->clock, &c->periodic);
+	snap_get_timer(r, c->clock, &c->second);
+	return 0;
+}
+
+const struct dev_ops rtc_dev_ops = { "rtc", rtc_dev_reset, rtc_dev_save, rtc_dev_load };

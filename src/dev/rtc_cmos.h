@@ -34,4 +34,7 @@ void rtc_set_memory(struct rtc *r, uint64_t ram_bytes);
 uint8_t rtc_cmos_get(const struct rtc *r, int idx);
 void rtc_cmos_set(struct rtc *r, int idx, uint8_t v);
 
+
+extern const struct dev_ops rtc_dev_ops; /* reset, save, load */
+
 #endif

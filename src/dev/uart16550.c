@@ -3,6 +3,9 @@
  * a byte written to THR goes to the backend at once and THR is empty
  * again, so THRE interrupts follow every write. */
 #include "dev/uart16550.h"
+#include "machine/snap.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -298,3 +301,29 @@ int uart_init(struct uart *u, struct bus *pio, uint16_t base, struct irq_line ir
 	uart_reset(u);
 	return bus_add_pio(pio, base, 8, &uart_ops, u);
 }
+
+/* ---- the board's device table (dev/dev.h) ---- */
+
+static void uart_dev_reset(void *dev)
+{
+	uart_reset(dev);
+}
+
+static void uart_dev_save(void *dev, struct snap_w *w)
+{
+	struct uart *u = dev;
+	snap_put(w, u, offsetof(struct uart, irq));
+	snap_timer(w, &u->rx_timer);
+}
+
+static int uart_dev_load(void *dev, struct snap_r *r)
+{
+	struct uart *u = dev;
+	snap_get(r, u, offsetof(struct uart, irq));
+	snap_get_timer(r, u->clock, &u->rx_timer);
+	if (u->rx_head < 0 || u->rx_head >= UART_FIFO || u->rx_count < 0 || u->rx_count > UART_FIFO)
+		return -1;
+	return 0;
+}
+
+const struct dev_ops uart_dev_ops = { "uart", uart_dev_reset, uart_dev_save, uart_dev_load };

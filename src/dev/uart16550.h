@@ -39,4 +39,7 @@ void uart_reset(struct uart *u);
 int uart_can_receive(const struct uart *u);
 void uart_receive(struct uart *u, const uint8_t *buf, int len);
 
+
+extern const struct dev_ops uart_dev_ops; /* reset, save, load */
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "boot/boot.h"
 #include "dev/debug_exit.h"
+#include "machine/pc_snap.h"
 
 #define SLICE_NS 10000000ull /* longest run between console polls: 10 ms */
 #define DETERMINISTIC_EPOCH 1704067200 /* 2024-01-01 00:00:00 UTC */
@@ -265,6 +266,30 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	rtc_set_memory(&pc->rtc, ram_low_size(pc->ram.size));
 	if (pc_chipset_init(pc, irq, err, errlen) < 0)
 		goto fail;
+	/* The device table, in reset order (devtab.h): debug-exit has no
+	 * state and is not in it. */
+	bad |= pc_snap_register(pc);
+	bad |= devtab_add(&pc->devs, &pic_dev_ops, &pc->pic);
+	bad |= devtab_add(&pc->devs, &lapic_dev_ops, &pc->lapic);
+	bad |= devtab_add(&pc->devs, &ioapic_dev_ops, &pc->ioapic);
+	bad |= devtab_add(&pc->devs, &acpi_pm_dev_ops, &pc->acpi_pm);
+	bad |= devtab_add(&pc->devs, &pit_dev_ops, &pc->pit);
+	bad |= devtab_add(&pc->devs, &uart_dev_ops, &pc->uart);
+	bad |= devtab_add(&pc->devs, &rtc_dev_ops, &pc->rtc);
+	bad |= devtab_add(&pc->devs, &i8042_dev_ops, &pc->kbd);
+	bad |= devtab_add(&pc->devs, &port92_dev_ops, &pc->p92);
+	bad |= devtab_add(&pc->devs, &pci_host_dev_ops, &pc->pci);
+	bad |= devtab_add(&pc->devs, &post_dev_ops, &pc->post);
+	bad |= devtab_add(&pc->devs, &debugcon_dev_ops, &pc->dcon);
+	bad |= devtab_add_named(&pc->devs, "debugcon402", &debugcon_dev_ops, &pc->dcon402);
+	bad |= devtab_add(&pc->devs, &apm_shutdown_dev_ops, &pc->apm);
+	bad |= pc_chipset_register(pc);
+	if (pc->virtio)
+		bad |= devtab_add(&pc->devs, &pc_virtio_dev_ops, pc);
+	if (bad) {
+		snprintf(err, errlen, "internal error: the device table is full or has a name twice");
+		goto fail;
+	}
 	return pc;
 fail:
 	pc_destroy(pc);
@@ -328,19 +353,6 @@ static void apply_entry(struct pc *pc, const struct boot_entry *be)
 	}
 }
 
-static void reset_devices(struct pc *pc)
-{
-	pc_apic_reset(pc);
-	pit_reset(&pc->pit);
-	uart_reset(&pc->uart);
-	rtc_reset(&pc->rtc);
-	i8042_reset(&pc->kbd);
-	port92_reset(&pc->p92);
-	pci_host_reset(&pc->pci);
-	pc_virtio_reset(pc);
-	pc_chipset_reset(pc);
-}
-
 int pc_boot(struct pc *pc, char *err, size_t errlen)
 {
 	const struct pc_config *cfg = &pc->cfg;
@@ -394,12 +406,14 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 static int reboot(struct pc *pc)
 {
 	char err[512];
-	reset_devices(pc);
+	devtab_reset(&pc->devs);
 	ram_clear(&pc->ram);
 	if (pc_boot(pc, err, sizeof(err)) < 0) {
 		fprintf(pc->cfg.log, "ringvm: reboot failed: %s\n", err);
 		return -1;
 	}
+	if (pc->ctl.reset)
+		pc->ctl.reset(pc->ctl.opaque);
 	return 0;
 }
 
@@ -455,7 +469,7 @@ static void drain_sig_pipe(struct pc *pc)
  * (CLOCK_NEVER: no timeout). */
 static void wait_idle(struct pc *pc, uint64_t host_deadline)
 {
-	struct pollfd pfd[3 + PC_VIRTIO_MAX_FDS];
+	struct pollfd pfd[4 + PC_VIRTIO_MAX_FDS];
 	int n = 0;
 	int in = console_wait_fd(&pc->con);
 	/* A terminal is always watched (C-a x); other input only while the
@@ -474,6 +488,9 @@ static void wait_idle(struct pc *pc, uint64_t host_deadline)
 		if (t < host_deadline)
 			host_deadline = t;
 	}
+	int cfd = pc->ctl.wait_fd ? pc->ctl.wait_fd(pc->ctl.opaque) : -1;
+	if (cfd >= 0) /* a control-socket command */
+		pfd[n++] = (struct pollfd){ cfd, POLLIN, 0 };
 	struct timespec ts, *tsp = NULL;
 	if (host_deadline != CLOCK_NEVER) {
 		uint64_t now = clock_host_ns();
@@ -562,6 +579,16 @@ int pc_run(struct pc *pc)
 			}
 			if (r == PC_DBG_AGAIN)
 				continue; /* a signal came: look at it first */
+		}
+		/* The control socket: it holds the guest here while paused. */
+		if (pc->ctl.service) {
+			int r = pc->ctl.service(pc->ctl.opaque);
+			if (r == PC_DBG_KILL) {
+				status = PC_EXIT_OK;
+				break;
+			}
+			if (r == PC_DBG_AGAIN)
+				continue;
 		}
 
 		/* Devices: input, timers, output. */
@@ -655,6 +682,8 @@ int pc_run(struct pc *pc)
 	pc_display_dump(pc);
 	if (pc->dbg.ended)
 		pc->dbg.ended(pc->dbg.opaque, status);
+	if (pc->ctl.ended)
+		pc->ctl.ended(pc->ctl.opaque, status);
 	console_close(&pc->con);
 	if (pc->cfg.debugcon)
 		fflush(pc->cfg.debugcon);

@@ -34,6 +34,7 @@
 #include "machine/clock.h"
 #include "machine/console.h"
 #include "machine/pc_virtio.h"
+#include "machine/devtab.h"
 #include "machine/ram.h"
 
 /* Exit statuses of pc_run() (docs/board.md). Debug-exit adds the odd
@@ -94,6 +95,7 @@ struct pc_debugger {
 	int (*service)(void *opaque);
 	int (*wait_fd)(void *opaque);
 	void (*ended)(void *opaque, int status);
+	void (*reset)(void *opaque); /* optional: the machine rebooted */
 };
 
 /* Record and replay (debug/replay.c; all NULL: neither). The board asks
@@ -156,6 +158,11 @@ struct pc {
 	struct pc_debugger dbg;
 	struct pc_virtio *virtio;
 	struct pc_rr rr;
+	/* The control socket (QMP, machine/qmp.h): serviced like the
+	 * debugger, before each run and while the guest idles. */
+	struct pc_debugger ctl;
+	/* Every device, for reset, save and load (devtab.h). */
+	struct devtab devs;
 };
 
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */
@@ -163,7 +170,6 @@ void pc_isa_irq(void *pc, int irq, int level); /* ISA IRQ line: 8259 and IOAPIC 
 int pc_cb_intr_ack(void *pc);
 void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
-void pc_apic_reset(struct pc *pc);
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 /* The ACPI tables built at address 0 of buf, for fw_cfg's table loader:
  * bytes used or -1; *l says where each table is. */
@@ -174,6 +180,8 @@ int pc_acpi_image(struct pc *pc, uint8_t *buf, uint32_t size, struct acpi_layout
 /* 0, or -1 with a message (an image that cannot be opened). */
 int pc_chipset_init(struct pc *pc, const struct irq_line isa[16], char *err, size_t errlen);
 void pc_chipset_reset(struct pc *pc);
+/* Its entry in the device table (pc->devs): 0, or -1 if full. */
+int pc_chipset_register(struct pc *pc);
 void pc_chipset_free(struct pc *pc);
 
 /* The VGA screen on the terminal and in a file (pc_display.c). */

@@ -96,14 +96,6 @@ int pc_apic_init(struct pc *pc)
 	return bad;
 }
 
-void pc_apic_reset(struct pc *pc)
-{
-	pic_reset(&pc->pic);
-	lapic_reset(&pc->lapic);
-	ioapic_reset(&pc->ioapic);
-	acpi_pm_reset(&pc->acpi_pm);
-}
-
 static void fw_board(struct pc *pc, struct fw_board *b)
 {
 	uint32_t id[4];

@@ -275,3 +275,73 @@ void pc_chipset_free(struct pc *pc)
 		if (pc->ide_fd[i] >= 0)
 			close(pc->ide_fd[i]);
 }
+
+/* ---- the chipset in the device table (snapshots, migration) ---- */
+
+/* One section for the PIIX3 (its configuration and PIRQ lines), the IDE
+ * controller (configuration, task files, the transfer in progress, the
+ * drives' settings), fw_cfg (selector and offset; its items come from the
+ * configuration) and VGA (memory and registers). Host struct layout, as
+ * every section (docs/domains.md). The disk images themselves are files
+ * outside the snapshot: with an IDE disk attached the table holds
+ * "ide-disks" instead, which cannot be saved, so a save is refused rather
+ * than restore a domain whose disks may have moved on since. */
+static void chipset_reset(void *dev)
+{
+	pc_chipset_reset(dev);
+}
+
+#define SPAN(type, from, to) (offsetof(type, to) - offsetof(type, from))
+
+static void chipset_save(void *dev, struct snap_w *w)
+{
+	struct pc *pc = dev;
+	snap_put(w, pc->piix3.fn.cfg, sizeof(pc->piix3.fn.cfg));
+	snap_u8(w, pc->piix3.pirq_level);
+	snap_put(w, pc->piix3.pirq_irq, sizeof(pc->piix3.pirq_irq));
+	snap_put(w, pc->ide.fn.cfg, sizeof(pc->ide.fn.cfg));
+	for (int c = 0; c < 2; c++) {
+		struct ide_channel *ch = &pc->ide.ch[c];
+		for (int u = 0; u < 2; u++)
+			snap_put(w, &ch->drive[u].cur_heads, SPAN(struct ide_drive, cur_heads, model));
+		snap_put(w, &ch->feature, SPAN(struct ide_channel, feature, irq));
+	}
+	snap_u32(w, pc->fw_cfg.sel);
+	snap_u32(w, pc->fw_cfg.off);
+	snap_u32(w, pc->fw_cfg.dma_hi);
+	snap_put(w, pc->vga.mem, SPAN(struct vga, mem, log));
+}
+
+static int chipset_load(void *dev, struct snap_r *r)
+{
+	struct pc *pc = dev;
+	snap_get(r, pc->piix3.fn.cfg, sizeof(pc->piix3.fn.cfg));
+	pc->piix3.pirq_level = snap_get_u8(r);
+	snap_get(r, pc->piix3.pirq_irq, sizeof(pc->piix3.pirq_irq));
+	snap_get(r, pc->ide.fn.cfg, sizeof(pc->ide.fn.cfg));
+	for (int c = 0; c < 2; c++) {
+		struct ide_channel *ch = &pc->ide.ch[c];
+		for (int u = 0; u < 2; u++)
+			snap_get(r, &ch->drive[u].cur_heads, SPAN(struct ide_drive, cur_heads, model));
+		snap_get(r, &ch->feature, SPAN(struct ide_channel, feature, irq));
+	}
+	pc->fw_cfg.sel = (uint16_t)snap_get_u32(r);
+	pc->fw_cfg.off = snap_get_u32(r);
+	pc->fw_cfg.dma_hi = snap_get_u32(r);
+	snap_get(r, pc->vga.mem, SPAN(struct vga, mem, log));
+	/* the bus-master ports follow the loaded BAR4 and command register */
+	if (pc->ide.fn.written)
+		pc->ide.fn.written(pc->ide.fn.opaque, PCI_COMMAND, 2);
+	return 0;
+}
+
+static const struct dev_ops chipset_dev_ops = { "chipset", chipset_reset, chipset_save, chipset_load };
+static const struct dev_ops chipset_disks_dev_ops = { "ide-disks", chipset_reset, NULL, NULL };
+
+int pc_chipset_register(struct pc *pc)
+{
+	bool disks = false;
+	for (int i = 0; i < PC_IDE_DRIVES; i++)
+		disks |= pc->ide_fd[i] >= 0;
+	return devtab_add(&pc->devs, disks ? &chipset_disks_dev_ops : &chipset_dev_ops, pc);
+}

@@ -190,3 +190,10 @@ void pc_virtio_poll(struct pc *pc)
 			pfd[i].revents = 0;
 	pc_virtio_dispatch(pc, pfd, n);
 }
+
+static void virtio_dev_reset(void *dev)
+{
+	pc_virtio_reset(dev);
+}
+
+const struct dev_ops pc_virtio_dev_ops = { "virtio", virtio_dev_reset, NULL, NULL };

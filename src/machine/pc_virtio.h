@@ -42,6 +42,10 @@ struct pc;
 /* Build the devices pc->cfg.virtio asks for: 0, or -1 with a message. */
 int pc_virtio_init(struct pc *pc, char *err, size_t errlen);
 void pc_virtio_reset(struct pc *pc);
+/* The virtio devices in the device table: reset only. Their queues live
+ * in guest RAM, but their backends (images, the user network) do not, so
+ * a save is refused while any is configured. */
+extern const struct dev_ops pc_virtio_dev_ops;
 void pc_virtio_free(struct pc *pc);
 /* The host sockets to watch while the guest idles (see net_slirp.h). */
 int pc_virtio_fill(struct pc *pc, struct pollfd *pfd, int max, int *timeout_ms);

@@ -58,6 +58,8 @@ void ram_free(struct ram *r)
 	r->base = NULL;
 	r->fd = -1;
 	r->size = 0;
+	free(r->dirty);
+	r->dirty = NULL;
 }
 
 void ram_clear(struct ram *r)

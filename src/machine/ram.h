@@ -18,6 +18,7 @@ struct ram {
 	uint8_t *base;
 	uint64_t size;
 	int fd;
+	uint64_t *dirty; /* dirty-page log while migrating (cpu_memmap.dirty), or NULL */
 };
 
 /* The part of size bytes of RAM that lies below 4 GiB. */
