@@ -39,7 +39,8 @@ refuse() { # refuse REGEX ARGS...
 }
 refuse "No such file" -drive "file=$t/none.img,if=virtio"
 refuse "no qcow2" -drive "file=$t/none.img,if=virtio,format=qcow2"
-refuse "only if=virtio" -drive "file=$t/none.img,if=ide"
+refuse "No such file" -drive "file=$t/none.img,if=ide"
+refuse "is not supported" -drive "file=$t/none.img,if=scsi"
 refuse "readonly= takes on or off" -drive "file=$t/none.img,if=virtio,readonly=maybe"
 refuse "not a regular file or block device" -drive "file=/dev/null,if=virtio"
 : >"$t/empty.img"
