@@ -4,7 +4,7 @@
 set -e
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc make libzydis-dev gcc-multilib clang cpio python3; do
+for p in gcc make libzydis-dev gcc-multilib clang cpio python3 libseccomp-dev; do
   have "$p" || need="$need $p"
 done
 for p in $EXTRA_PKGS; do have "$p" || need="$need $p"; done

@@ -17,6 +17,7 @@
 #include "engine/kvm.h"
 #include "machine/pc.h"
 #include "machine/ram.h"
+#include "machine/sandbox.h"
 
 #define RINGVM_VERSION "0.1"
 #define DEFAULT_RAM (128ull << 20)
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 		"                     127.0.0.1; port 0: any free port, printed on stderr)\n"
 		"  -s                 the same as --gdb tcp::1234\n"
 		"  -S                 start stopped: the guest waits for gdb to continue it\n"
+		"  --no-sandbox       do not confine the running monitor with seccomp\n"
+		"                     (docs/sandbox.md)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  --help, --version\n"
@@ -124,6 +127,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
 	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_NO_SANDBOX,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +144,7 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -181,6 +186,7 @@ struct opts {
 	const struct cpu_model *cpu;
 	uint64_t ram;
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait;
+	int no_sandbox;
 };
 
 /* Returns -1 to continue, else an exit status. */
@@ -203,6 +209,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_NO_ACPI: o->no_acpi = 1; break;
 		case OPT_TRACE: o->trace = 1; break;
 		case OPT_DETERMINISTIC: o->deterministic = 1; break;
+		case OPT_NO_SANDBOX: o->no_sandbox = 1; break;
 		case OPT_CPU:
 			if (!strcmp(optarg, "help") || !strcmp(optarg, "?")) {
 				cpumodel_list(stdout);
@@ -472,6 +479,15 @@ static int run(const struct opts *o)
 	if (gdb) {
 		gdbstub_attach(gdb, &pc->cpu, pc->eng);
 		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended };
+	}
+	/* Everything is open and loaded: from here on the monitor keeps only
+	 * the system calls its run loop needs. */
+	if (!o->no_sandbox) {
+		struct sandbox_config sb = { pc->eng->ops->name, gdb != NULL, false, pc->ram.fd };
+		if (sandbox_enter(&sb, err, sizeof(err)) < 0) {
+			fail("%s%s", err, "");
+			goto out;
+		}
 	}
 	rc = pc_run(pc);
 out:
