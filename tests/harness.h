@@ -21,6 +21,8 @@
 #include "cpu/exec.h"
 #include "engine/engine.h"
 
+#define H_GUARD 4096u
+
 struct harness {
 	struct cpu cpu;
 	struct engine *eng;
@@ -90,17 +92,23 @@ static inline const struct engine_ops *h_engine_ops(void)
 	return ops;
 }
 
-static inline void h_init(struct harness *h, uint32_t ram_size)
+/* With a BIOS ROM image (rom_size 64 or 128 KiB; NULL: none), mapped as
+ * the board maps it: below 1 MiB and at the top of 4 GiB, read-only. */
+static inline void h_init_rom(struct harness *h, uint32_t ram_size, uint8_t *rom, uint32_t rom_size)
 {
 	memset(h, 0, sizeof(*h));
 	h->ram_size = ram_size;
-	h->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (h->ram == MAP_FAILED) {
+	/* Inaccessible pages on both sides: any host access just outside
+	 * guest RAM faults at once (ASan does not watch mmap'd memory). */
+	uint8_t *m = mmap(NULL, ram_size + 2 * H_GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mprotect(m + H_GUARD, ram_size, PROT_READ | PROT_WRITE) < 0) {
 		perror("mmap");
 		exit(1);
 	}
+	h->ram = m + H_GUARD;
 	h->bus = (struct cpu_bus){h, h_pio_read, h_pio_write, h_mmio_read, h_mmio_write, h_intr_ack, NULL, NULL};
-	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .a20 = true};
+	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .rom = rom, .rom_size = rom ? rom_size : 0,
+				.a20 = true};
 	if (cpu_init(&h->cpu, &mm, &h->bus) != 0) {
 		fprintf(stderr, "cpu_init failed\n");
 		exit(1);
@@ -113,11 +121,13 @@ static inline void h_init(struct harness *h, uint32_t ram_size)
 	}
 }
 
+static inline void h_init(struct harness *h, uint32_t ram_size) { h_init_rom(h, ram_size, NULL, 0); }
+
 static inline void h_free(struct harness *h)
 {
 	h->eng->ops->destroy(h->eng);
 	cpu_free(&h->cpu);
-	munmap(h->ram, h->ram_size);
+	munmap(h->ram - H_GUARD, h->ram_size + 2 * H_GUARD);
 }
 
 static inline void h_load(struct harness *h, uint32_t pa, const void *p, size_t len)

@@ -6,7 +6,8 @@
  * - The source is DS:(E)SI, or the segment override; the destination is
  *   always ES:(E)DI (SDM MOVS: "the ES segment cannot be overridden").
  * - EFLAGS.DF selects decrementing.
- * - A repeated instruction runs at most STR_BUDGET iterations per call and
+ * - A repeated instruction runs at most STR_BUDGET iterations per call
+ *   (fewer when they go through the bus: STR_SLOW_COST) and
  *   then resumes itself (next_eip = eip), so interrupts are taken between
  *   iterations as on the processor (SDM Vol. 2, REP: "the processor
  *   ... services pending interrupts ... after each iteration"). Every
@@ -24,6 +25,12 @@
 #include "cpu/io.h"
 
 #define STR_BUDGET 4096
+/* An element the fast path cannot take (MMIO, unbacked space, a port, a
+ * page edge) is a trip through the bus that costs as much as a run of
+ * fast ones: it spends this much of the budget, so a REP over MMIO
+ * suspends after 256 of them and the run loop reads its clock often
+ * (a 1 MiB REP STOSB to unbacked space held it for ~1 M bus writes). */
+#define STR_SLOW_COST 16
 
 enum str_kind { K_MOVS, K_CMPS, K_SCAS, K_LODS, K_STOS, K_INS, K_OUTS };
 
@@ -261,7 +268,7 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 		} else {
 			str_one(cpu, &c);
 			count--;
-			budget--;
+			budget = budget > STR_SLOW_COST ? budget - STR_SLOW_COST : 0;
 		}
 		aset(cpu, &c, R_ECX, count);
 		if (count == 0)
