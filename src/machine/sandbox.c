@@ -84,6 +84,17 @@ static void resolve_names(void)
 
 #define ALLOW(ctx, name, ...) seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), __VA_ARGS__)
 
+/* libseccomp's SCMP_An() leave a field to the compiler, which clang
+ * warns about: spell the comparisons out. */
+static struct scmp_arg_cmp arg_eq(unsigned n, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){n, SCMP_CMP_EQ, v, 0};
+}
+static struct scmp_arg_cmp arg_masked(unsigned n, scmp_datum_t mask, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){n, SCMP_CMP_MASKED_EQ, mask, v};
+}
+
 /* Calls every configuration makes while the guest runs. */
 static int allow_common(scmp_filter_ctx ctx)
 {
@@ -108,19 +119,19 @@ static int allow_common(scmp_filter_ctx ctx)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
 	/* No new executable memory: the translator maps its cache once,
 	 * before the sandbox, writable and executable views apart. */
-	rc |= ALLOW(ctx, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	rc |= ALLOW(ctx, mprotect, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rc |= ALLOW(ctx, mmap, 1, arg_masked(2, PROT_EXEC, 0));
+	rc |= ALLOW(ctx, mprotect, 1, arg_masked(2, PROT_EXEC, 0));
 	/* fstat() is newfstatat(fd, "", AT_EMPTY_PATH): on an open fd only. */
-	rc |= ALLOW(ctx, newfstatat, 1, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+	rc |= ALLOW(ctx, newfstatat, 1, arg_masked(3, AT_EMPTY_PATH, AT_EMPTY_PATH));
 	/* The console: terminal modes, non-blocking input. */
 	static const unsigned long tty[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, FIONBIO };
 	for (size_t i = 0; i < sizeof(tty) / sizeof(tty[0]); i++)
-		rc |= ALLOW(ctx, ioctl, 1, SCMP_A1(SCMP_CMP_EQ, tty[i]));
+		rc |= ALLOW(ctx, ioctl, 1, arg_eq(1, tty[i]));
 	static const int fcmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
 	for (size_t i = 0; i < sizeof(fcmds) / sizeof(fcmds[0]); i++)
-		rc |= ALLOW(ctx, fcntl, 1, SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcmds[i]));
+		rc |= ALLOW(ctx, fcntl, 1, arg_eq(1, (scmp_datum_t)fcmds[i]));
 	/* Signals to this process only (raise(), abort()). */
-	rc |= ALLOW(ctx, tgkill, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	rc |= ALLOW(ctx, tgkill, 1, arg_eq(0, (scmp_datum_t)getpid()));
 	return rc;
 }
 
@@ -128,7 +139,7 @@ static int allow_kvm(scmp_filter_ctx ctx)
 {
 	/* Every KVM ioctl (type 0xAE) on the VM and vCPU fds it opened
 	 * before; its deadline timer. */
-	int rc = ALLOW(ctx, ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, KVMIO << 8));
+	int rc = ALLOW(ctx, ioctl, 1, arg_masked(1, 0xff00, KVMIO << 8));
 	rc |= ALLOW(ctx, timer_settime, 0);
 	rc |= ALLOW(ctx, timer_gettime, 0);
 	rc |= ALLOW(ctx, timer_delete, 0); /* the engine's teardown at exit */
@@ -151,8 +162,8 @@ static int allow_net(scmp_filter_ctx ctx)
 {
 	/* A user-mode network stack opens host sockets for the guest's
 	 * connections: IPv4 and IPv6 only (no netlink, no packet sockets). */
-	int rc = ALLOW(ctx, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-	rc |= ALLOW(ctx, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	int rc = ALLOW(ctx, socket, 1, arg_eq(0, AF_INET));
+	rc |= ALLOW(ctx, socket, 1, arg_eq(0, AF_INET6));
 	static const int calls[] = {
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept4), SCMP_SYS(accept),
 		SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
@@ -183,7 +194,7 @@ int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen)
 	}
 	int rc = allow_common(ctx);
 	if (cfg->ram_fd >= 0) /* a reboot empties guest RAM by punching its memfd */
-		rc |= ALLOW(ctx, fallocate, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cfg->ram_fd));
+		rc |= ALLOW(ctx, fallocate, 1, arg_eq(0, (scmp_datum_t)cfg->ram_fd));
 	if (cfg->engine && !strcmp(cfg->engine, "kvm"))
 		rc |= allow_kvm(ctx);
 	if (cfg->gdb)
