@@ -483,6 +483,8 @@ static int run(const struct opts *o)
 	/* Everything is open and loaded: from here on the monitor keeps only
 	 * the system calls its run loop needs. */
 	if (!o->no_sandbox) {
+		/* net: set it when a NIC with a host network backend is
+		 * configured; without one no socket can be opened. */
 		struct sandbox_config sb = { pc->eng->ops->name, gdb != NULL, false, pc->ram.fd };
 		if (sandbox_enter(&sb, err, sizeof(err)) < 0) {
 			fail("%s%s", err, "");
