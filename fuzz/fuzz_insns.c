@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 
 #include "../tests/harness.h"
@@ -31,6 +32,18 @@
 
 static struct harness machines[2]; /* interp, bt */
 static int ready;
+/* A guest may legitimately keep the processor busy for long (a REP
+ * with IF = 0 over its own code completes as fetched): like SIGTERM in
+ * ringvm, a timer signal sets the stop request the CPU honours. */
+static volatile int *stop_target;
+static timer_t stop_timer;
+
+static void on_stop_timer(int sig)
+{
+	(void)sig;
+	if (stop_target)
+		*stop_target = 1;
+}
 
 static void wr32(struct harness *h, uint32_t pa, uint32_t v) { memcpy(h->ram + pa, &v, 4); }
 
@@ -145,6 +158,13 @@ static void set_mode(struct harness *h, uint8_t mode, uint8_t flags)
 
 static void setup(void)
 {
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_timer;
+	sigaction(SIGUSR1, &sa, NULL);
+	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+	if (timer_create(CLOCK_MONOTONIC, &sev, &stop_timer) < 0)
+		__builtin_trap();
 	setenv(ENGINE_ENV, "interp", 1);
 	h_init(&machines[0], RAM_SIZE);
 	setenv(ENGINE_ENV, "bt", 1);
@@ -179,7 +199,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	struct itimerspec its = {.it_value = {0, 2 * DEADLINE_NS}};
+	stop_target = &h->cpu.stop_request;
+	timer_settime(stop_timer, 0, &its, NULL);
 	h->eng->ops->run(h->eng, now + DEADLINE_NS, h->cpu.icount + BUDGET);
+	its.it_value.tv_nsec = 0;
+	timer_settime(stop_timer, 0, &its, NULL);
+	stop_target = NULL;
 	/* The monitor's own view must still be consistent enough to dump. */
 	if (h->cpu.cpl > 3)
 		__builtin_trap();

@@ -10,6 +10,8 @@
  * writes there are dropped, the ROM never changes, and RAM holds exactly
  * what the guest wrote. A long REP over unbacked space lets the run loop
  * look at its clock after a bounded number of bus accesses. */
+#include <time.h>
+
 #include "harness.h"
 
 #define RAM_SIZE 0x200000u
@@ -86,6 +88,11 @@ SNIP32(paged,
        " mov $0x300ff0, %edi\n mov $8, %ecx\n mov $0x99999999, %eax\n rep stosl\n"
        " mov %edi, 0x2008c\n"                                                     /* R35 */
        " hlt\n")
+
+/* A REP STOSB that first overwrites its own code page (so it may not
+ * simply stop and be fetched again), then runs 16 M elements on into
+ * unbacked space, with interrupts enabled. */
+SNIP32(selfrep, " cld\n sti\n mov $0x10ff0, %edi\n mov $0x01000000, %ecx\n mov $0x90, %al\n rep stosb\n hlt\n")
 
 /* A REP STOSB of 1 MiB into unbacked space. */
 SNIP32(longrep, " cld\n mov $0x40000000, %edi\n mov $0x00100000, %ecx\n rep stosb\n hlt\n")
@@ -207,6 +214,35 @@ static void long_rep(void)
 	H.bus.mmio_write = h_mmio_write;
 }
 
+static uint64_t host_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The processor takes interrupts between iterations, so with IF = 1 a
+ * string instruction that rewrote its own code still lets the run loop
+ * look at its timers once the run's host deadline has passed (it would
+ * otherwise hold them for the whole count: seconds here, minutes for 4 G). */
+static void self_rep_yields(void)
+{
+	start(selfrep_start, selfrep_end);
+	/* the code page must hold decoded code before the REP writes it */
+	memset(H.ram + 0x10000 + (uint32_t)(selfrep_end - selfrep_start), 0x90, 0x100);
+	sync_in();
+	H.cpu.stop_request = 0;
+	uint64_t t0 = host_now();
+	H.eng->ops->run(H.eng, t0 + 10000000u, ~0ull); /* 10 ms */
+	uint64_t ms = (host_now() - t0) / 1000000u;
+	if (H.eng->ops->sync_out)
+		H.eng->ops->sync_out(H.eng);
+	CHECK(H.cpu.r[R_ECX] != 0 && ms < 2000,
+	      "REP over its own code, IF=1: the run returned after %llu ms with ECX %#x (want: soon after the "
+	      "10 ms deadline, mid-count)",
+	      (unsigned long long)ms, H.cpu.r[R_ECX]);
+}
+
 int main(void)
 {
 	for (uint32_t i = 0; i < ROM_SIZE; i++)
@@ -221,6 +257,7 @@ int main(void)
 	if (strcmp(eng, "kvm") != 0) {
 		paged_checks();
 		long_rep();
+		self_rep_yields();
 	}
 	CHECK(!memcmp(rom, rom_copy, ROM_SIZE), "the ROM image changed");
 	(void)count_read;

@@ -19,6 +19,8 @@
  *   whose TLB entries are filled; it keeps the element-by-element
  *   semantics (overlapping MOVS copies element by element in order).
  */
+#include <time.h>
+
 #include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
@@ -217,13 +219,22 @@ static uint32_t str_fast(struct cpu *cpu, const struct sctx *c, uint32_t n)
  * its bytes in memory? The processor fetched it once and re-fetches it
  * only after delivering an event, so once this run wrote a page holding
  * decoded code (block_invalidate_page set block_break, perhaps over the
- * instruction's own bytes) it goes on until an event is there to take. */
+ * instruction's own bytes) it goes on until an event is there to take.
+ * With IF = 1 an event may be due that only the board can see (a timer
+ * past the run's deadline): then it stops, so the guest's timers are not
+ * held for the rest of a count that may be 4 G. */
 static int may_suspend(const struct cpu *cpu, int wrote_code)
 {
 	if (!wrote_code)
 		return 1;
-	return cpu->stop_request || cpu->nmi_pending || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
-	       (cpu->eflags & FL_TF);
+	if (cpu->stop_request || cpu->nmi_pending || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
+	    (cpu->eflags & FL_TF))
+		return 1;
+	if (!(cpu->eflags & FL_IF))
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >= cpu->run_deadline_ns;
 }
 
 static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
