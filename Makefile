@@ -12,7 +12,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(BUILD)/gen -fno-strict-a
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS := -lZydis -lslirp -lm -lpthread -ljson-c
+LDLIBS := -lZydis -lslirp -lm -lpthread -ljson-c -lseccomp
 TEST_LDFLAGS := -fsanitize=address,undefined
 
 LIB_SRC := $(sort $(wildcard src/cpu/*.c src/engine/*.c src/engine/*/*.c src/machine/*.c src/dev/*.c src/boot/*.c src/debug/*.c))

@@ -125,6 +125,22 @@ mutation kvm_io_broken src/engine/kvm.c '		case KVM_EXIT_IO:
 			do_io(cpu, run);' \
 	t_cli_kvm_io t_kvm_realmode
 
+# ---- containment (docs/sandbox.md) ----
+# The last RAM byte's neighbour counts as RAM: the host reads past guest RAM.
+mutation ram_end_off_by_one src/cpu/mem.c '	if (pa < m->ram_size) {' '	if (pa <= m->ram_size) {' \
+	test_mem_bounds
+# A REP element through the bus costs no more than one in RAM again.
+mutation rep_bus_cheap src/cpu/ops_string.c 'budget = budget > STR_SLOW_COST ? budget - STR_SLOW_COST : 0;' \
+	'budget--;' \
+	test_mem_bounds
+# The sandbox lets the monitor open files.
+mutation sandbox_allows_open src/machine/sandbox.c 'SCMP_SYS(exit), SCMP_SYS(exit_group),' \
+	'SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(openat),' \
+	test_sandbox
+# The CLI no longer enters the sandbox.
+mutation sandbox_not_entered src/cli/main.c '	if (!o->no_sandbox) {' '	if (0) {' \
+	t_sandbox
+
 if [ "${1:-}" = --list ]; then
 	for n in $names; do eval "echo \"$n: \$m_file_$n; caught by \$m_tests_$n\""; done
 	exit 0

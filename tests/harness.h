@@ -21,6 +21,8 @@
 #include "cpu/exec.h"
 #include "engine/engine.h"
 
+#define H_GUARD 4096u
+
 struct harness {
 	struct cpu cpu;
 	struct engine *eng;
@@ -91,22 +93,34 @@ static inline const struct engine_ops *h_engine_ops(void)
 }
 
 /* ram_size bytes of RAM, ram_low of them at physical 0 and the rest from
- * 4 GiB up (0: all low). */
-static inline void h_init_split(struct harness *h, uint64_t ram_size, uint32_t ram_low)
+ * 4 GiB up (0: all low), and a BIOS ROM image (rom_size 64 or 128 KiB;
+ * NULL: none), mapped as the board maps it: below 1 MiB and at the top of
+ * 4 GiB, read-only. */
+static inline void h_init_full(struct harness *h, uint64_t ram_size, uint32_t ram_low, uint8_t *rom,
+			       uint32_t rom_size)
 {
 	memset(h, 0, sizeof(*h));
 	h->ram_size = ram_size;
-	h->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (h->ram == MAP_FAILED) {
+	/* Inaccessible pages on both sides: any host access just outside
+	 * guest RAM faults at once (ASan does not watch mmap'd memory). */
+	uint8_t *m = mmap(NULL, ram_size + 2 * H_GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mprotect(m + H_GUARD, ram_size, PROT_READ | PROT_WRITE) < 0) {
 		perror("mmap");
 		exit(1);
 	}
+	h->ram = m + H_GUARD;
 	h->bus = (struct cpu_bus){h, h_pio_read, h_pio_write, h_mmio_read, h_mmio_write, h_intr_ack, NULL, NULL};
-	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .ram_low = ram_low, .a20 = true};
+	struct cpu_memmap mm = {.ram = h->ram, .ram_size = ram_size, .ram_low = ram_low, .rom = rom,
+				.rom_size = rom ? rom_size : 0, .a20 = true};
 	if (cpu_init(&h->cpu, &mm, &h->bus) != 0) {
 		fprintf(stderr, "cpu_init failed\n");
 		exit(1);
 	}
+	/* The ROM's own segments of the BIOS area read the ROM, as the 440FX's
+	 * PAM registers route them at reset; the rest stays read-only RAM. */
+	for (uint32_t seg = 0; rom && seg < CPU_PAM_SEGS; seg++)
+		if (0xc0000u + seg * 0x4000u >= 0x100000u - rom_size)
+			cpu_set_pam(&h->cpu, (int)seg, 0);
 	char err[200];
 	h->eng = h_engine_ops()->create(&h->cpu, err, sizeof(err));
 	if (!h->eng) {
@@ -115,16 +129,26 @@ static inline void h_init_split(struct harness *h, uint64_t ram_size, uint32_t r
 	}
 }
 
+static inline void h_init_split(struct harness *h, uint64_t ram_size, uint32_t ram_low)
+{
+	h_init_full(h, ram_size, ram_low, NULL, 0);
+}
+
+static inline void h_init_rom(struct harness *h, uint32_t ram_size, uint8_t *rom, uint32_t rom_size)
+{
+	h_init_full(h, ram_size, 0, rom, rom_size);
+}
+
 static inline void h_init(struct harness *h, uint32_t ram_size)
 {
-	h_init_split(h, ram_size, 0);
+	h_init_full(h, ram_size, 0, NULL, 0);
 }
 
 static inline void h_free(struct harness *h)
 {
 	h->eng->ops->destroy(h->eng);
 	cpu_free(&h->cpu);
-	munmap(h->ram, h->ram_size);
+	munmap(h->ram - H_GUARD, h->ram_size + 2 * H_GUARD);
 }
 
 static inline void h_load(struct harness *h, uint32_t pa, const void *p, size_t len)

@@ -24,6 +24,7 @@
 #include "machine/pc_snap.h"
 #include "machine/qmp.h"
 #include "machine/ram.h"
+#include "machine/sandbox.h"
 
 #define RINGVM_VERSION "0.1"
 #define DEFAULT_RAM (128ull << 20)
@@ -75,6 +76,8 @@ static void usage(FILE *f)
 		"  --start-paused     (with --qmp) wait for QMP \"cont\" before running\n"
 		"  --restore FILE     continue a domain saved by ringvm-save / ringctl save\n"
 		"  --incoming tcp:HOST:PORT  wait there for a live migration (docs/domains.md)\n"
+		"  --no-sandbox       do not confine the running monitor with seccomp\n"
+		"                     (docs/sandbox.md)\n"
 		"  --deterministic    virtual time from the instruction count (not with kvm;\n"
 		"                     the default engine becomes interp)\n"
 		"  -hda FILE .. -hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
@@ -159,6 +162,7 @@ enum {
 	OPT_TRACE_RINGS, OPT_RECORD, OPT_REPLAY,
 	OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT, OPT_DISPLAY, OPT_SCREENDUMP,
 	OPT_NAME, OPT_QMP, OPT_RESTORE, OPT_INCOMING, OPT_START_PAUSED,
+	OPT_NO_SANDBOX,
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +199,7 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "start-paused", no_argument, NULL, OPT_START_PAUSED },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -261,6 +266,7 @@ struct opts {
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait, start_paused;
 	struct devopts dev; /* -drive, -netdev, -nic, -device, -chardev */
 	struct pc_config board; /* disks and boot options (cli/drive.c) */
+	int no_sandbox;
 };
 
 /* -drive, -hdX, -boot: 0, or -1 after the message. */
@@ -323,6 +329,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_NO_ACPI: o->no_acpi = 1; break;
 		case OPT_TRACE: o->trace = 1; break;
 		case OPT_DETERMINISTIC: o->deterministic = 1; break;
+		case OPT_NO_SANDBOX: o->no_sandbox = 1; break;
 		case OPT_CPU:
 			if (!strcmp(optarg, "help") || !strcmp(optarg, "?")) {
 				cpumodel_list(stdout);
@@ -767,6 +774,21 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 			goto out;
 		}
 		ringtrace_attach(rtrace, &pc->cpu);
+	}
+	/* Everything is open and loaded: from here on the monitor keeps only
+	 * the system calls its run loop needs. */
+	if (!o->no_sandbox) {
+		/* Only what the configuration uses: a NIC's sockets, the
+		 * disks' I/O, the control plane's files and peers. */
+		bool disks = o->dev.cfg.ndrives > 0;
+		for (int i = 0; i < PC_IDE_DRIVES; i++)
+			disks |= o->board.ide[i].file != NULL;
+		struct sandbox_config sb = { pc->eng->ops->name, gdb != NULL, o->dev.cfg.nnics > 0, disks,
+					     o->qmp != NULL || o->board.screendump != NULL, pc->ram.fd };
+		if (sandbox_enter(&sb, err, sizeof(err)) < 0) {
+			fail("%s%s", err, "");
+			goto out;
+		}
 	}
 	rc = pc_run(pc);
 	rc = replay_finish(rr, rc, stderr);

@@ -232,6 +232,8 @@ struct cpu {
 	uint8_t in_exception;  /* nesting depth while delivering, for #DF */
 	int8_t first_exc;      /* first exception of a possible double fault */
 	uint64_t icount;       /* instructions retired */
+	uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC end of the current run
+				   * (cpu_run keeps it; string instructions look) */
 	jmp_buf *fault_jmp;    /* where cpu_raise() lands (engine run loop) */
 	int exc_vector, exc_error; /* the exception being raised */
 	uint8_t exc_has_error;

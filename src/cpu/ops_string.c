@@ -6,7 +6,8 @@
  * - The source is DS:(E)SI, or the segment override; the destination is
  *   always ES:(E)DI (SDM MOVS: "the ES segment cannot be overridden").
  * - EFLAGS.DF selects decrementing.
- * - A repeated instruction runs at most STR_BUDGET iterations per call and
+ * - A repeated instruction runs at most STR_BUDGET iterations per call
+ *   (fewer when they go through the bus: STR_SLOW_COST) and
  *   then resumes itself (next_eip = eip), so interrupts are taken between
  *   iterations as on the processor (SDM Vol. 2, REP: "the processor
  *   ... services pending interrupts ... after each iteration"). Every
@@ -18,12 +19,20 @@
  *   whose TLB entries are filled; it keeps the element-by-element
  *   semantics (overlapping MOVS copies element by element in order).
  */
+#include <time.h>
+
 #include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 #include "cpu/io.h"
 
 #define STR_BUDGET 4096
+/* An element the fast path cannot take (MMIO, unbacked space, a port, a
+ * page edge) is a trip through the bus that costs as much as a run of
+ * fast ones: it spends this much of the budget, so a REP over MMIO
+ * suspends after 256 of them and the run loop reads its clock often
+ * (a 1 MiB REP STOSB to unbacked space held it for ~1 M bus writes). */
+#define STR_SLOW_COST 16
 
 enum str_kind { K_MOVS, K_CMPS, K_SCAS, K_LODS, K_STOS, K_INS, K_OUTS };
 
@@ -210,13 +219,22 @@ static uint32_t str_fast(struct cpu *cpu, const struct sctx *c, uint32_t n)
  * its bytes in memory? The processor fetched it once and re-fetches it
  * only after delivering an event, so once this run wrote a page holding
  * decoded code (block_invalidate_page set block_break, perhaps over the
- * instruction's own bytes) it goes on until an event is there to take. */
+ * instruction's own bytes) it goes on until an event is there to take.
+ * With IF = 1 an event may be due that only the board can see (a timer
+ * past the run's deadline): then it stops, so the guest's timers are not
+ * held for the rest of a count that may be 4 G. */
 static int may_suspend(const struct cpu *cpu, int wrote_code)
 {
 	if (!wrote_code)
 		return 1;
-	return cpu->stop_request || cpu_nmi_ready(cpu) || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
-	       (cpu->eflags & FL_TF);
+	if (cpu->stop_request || cpu_nmi_ready(cpu) || (cpu->intr_line && (cpu->eflags & FL_IF)) ||
+	    (cpu->eflags & FL_TF))
+		return 1;
+	if (!(cpu->eflags & FL_IF))
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >= cpu->run_deadline_ns;
 }
 
 static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
@@ -261,7 +279,7 @@ static void str_run(struct cpu *cpu, const struct insn *in, enum str_kind kind)
 		} else {
 			str_one(cpu, &c);
 			count--;
-			budget--;
+			budget = budget > STR_SLOW_COST ? budget - STR_SLOW_COST : 0;
 		}
 		aset(cpu, &c, R_ECX, count);
 		if (count == 0)

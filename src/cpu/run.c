@@ -83,6 +83,7 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t deadline_ns, uint64_t icount_lim
 	enum cpu_stop why;
 
 	cpu->fault_jmp = &jb;
+	cpu->run_deadline_ns = deadline_ns;
 	if (setjmp(jb) != 0) {
 		/* A fault unwound to here: eip is still the faulting
 		 * instruction's. Delivery may fault again and land here again;

@@ -692,3 +692,11 @@ int pc_run(struct pc *pc)
 	signal_fd = -1;
 	return status;
 }
+
+/* Every device back to its power-on state without rebuilding the board
+ * (the device fuzzer runs thousands of inputs on one board). */
+void pc_reset_devices(struct pc *pc)
+{
+	devtab_reset(&pc->devs);
+	pc->action = PC_ACT_NONE;
+}

@@ -197,5 +197,7 @@ int pc_set_engine(struct pc *pc, const struct engine_ops *ops, char *err, size_t
 int pc_boot(struct pc *pc, char *err, size_t errlen);
 /* Run until the machine ends; returns the exit status (see above). */
 int pc_run(struct pc *pc);
+/* Every device to its power-on state (fuzz/fuzz_devices.c). */
+void pc_reset_devices(struct pc *pc);
 
 #endif
