@@ -203,7 +203,7 @@ static int allow_control(scmp_filter_ctx ctx)
 		SCMP_SYS(connect), SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
 		SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 		SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(epoll_wait),
-		SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_create1),
+		SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_create1), SCMP_SYS(getrusage),
 	};
 	int rc = ALLOW(ctx, socket, 1, arg_eq(0, AF_UNIX));
 	rc |= ALLOW(ctx, socket, 1, arg_eq(0, AF_INET));
