@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (!rams[sz])
 		rams[sz] = guarded(ram_sizes[sz]);
-	struct guest_ram g = {rams[sz], ram_sizes[sz]};
+	struct guest_ram g = {rams[sz], ram_sizes[sz], 0};
 	struct boot_entry be;
 	char err[512];
 	if (loader == 0)
@@ -68,6 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (r < 0 && loader)
 		(void)strlen(err); /* the message must be a terminated string */
 	struct boot_mem_range map[4];
-	boot_memmap(g.size, map, 4);
+	boot_memmap(g.size, g.high, map, 4);
 	return 0;
 }
