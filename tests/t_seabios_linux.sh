@@ -25,7 +25,7 @@ tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+fail() { echo "FAIL: $*"; echo "FAIL: $*" >>"$tmp/fails"; fails=$((fails + 1)); }
 
 mkdir -p "$tmp/root/boot"
 cp "$dir/vmlinuz" "$dir/initrd.gz" "$tmp/root/boot/"
@@ -84,6 +84,8 @@ diff "$dir/expected.txt" "$tmp/results" >"$tmp/diff" || { fail "workload results
 [ $rc -eq 0 ] || fail "exit status $rc, want 0 (poweroff -f through ACPI S5)"
 if [ $fails -ne 0 ]; then
 	echo "--- console (last 40 lines)"; tail -40 "$tmp/out.txt"; echo "--- stderr"; tail -20 "$tmp/err"
+	# again last: the test runner shows a failing test's last lines
+	echo "--- $fails failures:"; cat "$tmp/fails"
 	exit 1
 fi
 echo "ok: SeaBIOS -> GRUB -> Linux from the IDE disk, $(wc -l <"$tmp/results") workloads as on the host, ACPI power-off, ${secs}s"
