@@ -58,7 +58,8 @@ static int run(const struct engine_ops *ops, const char *name, const unsigned ch
 	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		return 1;
-	struct cpu_bus bus = {NULL, pio_read, pio_write, mmio_read, mmio_write, ack, NULL};
+	struct cpu_bus bus = {.pio_read = pio_read, .pio_write = pio_write, .mmio_read = mmio_read,
+			      .mmio_write = mmio_write, .intr_ack = ack};
 	struct cpu_memmap mm = {.ram = ram, .ram_size = ram_size, .a20 = true};
 	static struct cpu cpu;
 	if (cpu_init(&cpu, &mm, &bus)) {
