@@ -164,18 +164,23 @@ static void dma_run(struct fw_cfg *f, uint64_t pa64)
 	const uint8_t *d = cur_data(f, &ilen);
 	uint32_t avail = f->off < ilen ? ilen - f->off : 0;
 	if (ctl & FW_CFG_DMA_READ) {
-		uint8_t *buf = calloc(1, len ? len : 1); /* beyond the item: zeros */
-		if (!buf) {
-			err = true;
-		} else {
-			uint32_t n = len < avail ? len : avail;
-			if (n)
-				memcpy(buf, d + f->off, n);
-			if (addr >> 32 || !f->dma.write || f->dma.write(f->dma.opaque, (uint32_t)addr, buf, len) < 0)
+		/* In pieces: the length is the guest's (up to 4 GiB: found by
+		 * fuzz_devices, a 4 GiB calloc), the buffer is not. The item's
+		 * bytes, then zeros; a piece that does not land in RAM ends the
+		 * transfer with the error bit (the pieces before it stay). */
+		uint8_t chunk[4096];
+		uint32_t n = len < avail ? len : avail;
+		for (uint32_t done = 0; done < len && !err;) {
+			uint32_t k = len - done < (uint32_t)sizeof(chunk) ? len - done : (uint32_t)sizeof(chunk);
+			memset(chunk, 0, k);
+			if (done < n)
+				memcpy(chunk, d + f->off + done, n - done < k ? n - done : k);
+			if (addr + done + k > 0x100000000ull || !f->dma.write ||
+			    f->dma.write(f->dma.opaque, (uint32_t)(addr + done), chunk, k) < 0)
 				err = true;
-			f->off += n;
-			free(buf);
+			done += k;
 		}
+		f->off += n;
 	} else if (ctl & FW_CFG_DMA_WRITE) {
 		err = true; /* every item is read-only */
 	} else if (ctl & FW_CFG_DMA_SKIP) {
