@@ -69,6 +69,21 @@ static int copy_choice(char *dst, size_t n, const char *v, const char *const *ok
 	return -1;
 }
 
+bool drive_for_virtio(const char *s)
+{
+	size_t pos = 0;
+	char key[32], *val = malloc(DRIVE_VALUE_MAX);
+	bool virtio = false;
+	while (val && next_pair(s, &pos, key, sizeof(key), val, DRIVE_VALUE_MAX) > 0) {
+		if (!strcmp(key, "if")) {
+			virtio = !strcmp(val, "virtio") || !strcmp(val, "none");
+			break;
+		}
+	}
+	free(val);
+	return virtio;
+}
+
 int drive_parse(const char *s, struct drive_spec *d, char *err, size_t errlen)
 {
 	static const char *const ifaces[] = { "ide", "virtio", "none", NULL };

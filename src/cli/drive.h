@@ -23,6 +23,9 @@ struct drive_spec {
 /* Parse "file=IMG,if=ide,index=1,format=raw,media=disk,readonly=on".
  * 0, or -1 with a message naming the bad key or value. */
 int drive_parse(const char *s, struct drive_spec *d, char *err, size_t errlen);
+/* -drive with if=virtio or if=none: virtio-blk's, whose keys devopts.c
+ * parses (the rest is drive_parse()'s, for IDE). */
+bool drive_for_virtio(const char *s);
 
 /* Put an if=ide drive into cfg's IDE slots (index: channel * 2 + unit).
  * 0, or -1 with a message. */

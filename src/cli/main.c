@@ -206,22 +206,6 @@ static const struct option long_opts[] = {
 };
 
 
-/* -drive with if=virtio or if=none (QEMU's spellings; ",," is an escaped
- * comma inside a value, as in QEMU). */
-static bool drive_for_virtio(const char *s)
-{
-	while (*s) {
-		const char *end = s;
-		while (*end && !(end[0] == ',' && end[1] != ','))
-			end += end[0] == ',' ? 2 : 1;
-		size_t n = (size_t)(end - s);
-		if ((n == 9 && !strncmp(s, "if=virtio", 9)) || (n == 7 && !strncmp(s, "if=none", 7)))
-			return true;
-		s = *end ? end + 1 : end;
-	}
-	return false;
-}
-
 /* QEMU spells long options with one dash: "-kernel FILE". Rewrite those
  * (exact names only) to "--kernel" before getopt sees them. */
 static char **qemu_spellings(int argc, char **argv)
