@@ -61,17 +61,9 @@ if RINGVM_RUNDIR=$src "$ctl" list | grep -q '^lin '; then
 fi
 # Wait on the destination's console until the guest powers off.
 RINGVM_RUNDIR=$dst timeout 1200 "$ctl" console lin </dev/null >"$tmp/dst.console"
+# Each workload's result, wherever it was printed (source or destination).
 cat "$src/lin.console" "$tmp/dst.console" | tr -d '\r' | grep -a '^RINGVM-END ' | sort -u >"$tmp/results"
-while IFS= read -r want; do
-	name=$(echo "$want" | cut -d' ' -f2)
-	got=$(grep -a "^RINGVM-END $name " "$tmp/results" | head -1)
-	if [ "$got" = "$want" ]; then
-		echo "  ok   $name"
-	else
-		echo "  FAIL $name: expected '$want', got '${got:-nothing}'"
-		fail=1
-	fi
-done <"$dir/expected.txt"
+lg_results "$tmp/results" || fail=1
 grep -aq '^RINGVM-DONE' "$tmp/dst.console" || { echo "FAIL: the destination never printed RINGVM-DONE"; fail=1; }
 [ $fail -eq 0 ] && echo "PASS: the Linux guest migrated mid-workload finished on the destination"
 exit $fail
