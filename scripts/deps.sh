@@ -4,7 +4,7 @@
 set -e
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc make libzydis-dev libslirp-dev gcc-multilib clang cpio python3 librsvg2-bin seabios grub-pc-bin e2fsprogs libjson-c-dev libseccomp-dev; do
+for p in gcc make libzydis-dev libslirp-dev gcc-multilib clang cpio python3 librsvg2-bin seabios grub-pc-bin e2fsprogs libjson-c-dev libseccomp-dev gdb; do
   have "$p" || need="$need $p"
 done
 for p in $EXTRA_PKGS; do have "$p" || need="$need $p"; done
