@@ -4,7 +4,7 @@
 # through the CRT controller, reads registers back, and stops; the test
 # checks --screendump's text (code page 437 as UTF-8, trailing spaces
 # dropped) at exit and on SIGUSR1 while the guest runs, and --display text
-# drawing ANSI on a terminal (script(1) gives it one).
+# drawing ANSI on a terminal (tests/on_tty.py gives it one).
 BUILD=${BUILD:-build}
 bin="$BUILD/ringvm"
 engine=${RINGVM_ENGINE:-bt}
@@ -115,13 +115,13 @@ pid=
 [ "$(sed -n 1p "$tmp/s2.txt")" = "" ] || fail "SIGUSR1 screendump: row 1 should be empty after the scroll"
 
 # --display text on a terminal: ANSI positioning, yellow (93) on blue (44).
-if command -v script >/dev/null; then
-	script -qec "timeout 20 $bin --accel $engine --kernel $tmp/vga.elf --display text" "$tmp/tty.txt" </dev/null >/dev/null 2>&1
-	grep -q "$(printf '\033\\[H')" "$tmp/tty.txt" || fail "--display text: no cursor-home escape on the terminal"
-	grep -q "$(printf '\033\\[0;93;44m')" "$tmp/tty.txt" || fail "--display text: no yellow-on-blue attribute"
-	grep -q "Hello, VGA" "$tmp/tty.txt" || fail "--display text: the text is not drawn"
-	grep -q "$(printf '\033\\[4;8H')" "$tmp/tty.txt" || fail "--display text: cursor not at row 4 column 8"
-fi
+python3 tests/on_tty.py "$tmp/tty.txt" timeout 20 "$bin" --accel "$engine" --kernel "$tmp/vga.elf" --display text
+rc=$?
+[ $rc -eq 33 ] || fail "--display text on a terminal: exit status $rc, want 33"
+grep -q "$(printf '\033\\[H')" "$tmp/tty.txt" || fail "--display text: no cursor-home escape on the terminal"
+grep -q "$(printf '\033\\[0;93;44m')" "$tmp/tty.txt" || fail "--display text: no yellow-on-blue attribute"
+grep -q "Hello, VGA" "$tmp/tty.txt" || fail "--display text: the text is not drawn"
+grep -q "$(printf '\033\\[4;8H')" "$tmp/tty.txt" || fail "--display text: cursor not at row 4 column 8"
 timeout 20 "$bin" --accel "$engine" --kernel "$tmp/vga.elf" --display text </dev/null >"$tmp/out" 2>&1
 grep -q "$(printf '\033')" "$tmp/out" && fail "--display text drew on a non-terminal"
 "$bin" --display colour >/dev/null 2>&1 && fail "--display colour accepted"
