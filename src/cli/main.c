@@ -13,6 +13,7 @@
 #include "boot/boot.h"
 #include "cli/devopts.h"
 #include "cli/drive.h"
+#include "cli/smp.h"
 #include "cpu/cpumodel.h"
 #include "debug/gdbstub.h"
 #include "debug/replay.h"
@@ -49,9 +50,11 @@ static void usage(FILE *f)
 		"  --initrd FILE      initial ramdisk (Linux) or first module (multiboot)\n"
 		"  --append STRING    kernel command line\n"
 		"  -m, --memory SIZE  guest RAM: a number with K, M or G (no suffix: MiB);\n"
-		"                     2 MiB to 3 GiB, default 128M\n"
+		"                     2 MiB to 16 GiB, default 128M\n"
 		"  -cpu MODEL         processor model: pentium, pentium2 (default), pentium3,\n"
 		"                     pentium4, pentium-m; -cpu help lists them\n"
+		"  -smp N             N processors (1 to 8; QEMU's cpus=,sockets=,cores=,\n"
+		"                     threads= also), taking turns on interp and bt\n"
 		"  --accel ENGINE     interp, bt or kvm (default: kvm if it can run this\n"
 		"                     guest here, else bt)\n"
 		"  --bios FILE        BIOS ROM image, exactly 64 or 128 KiB; with no\n"
@@ -157,7 +160,7 @@ static int read_image(const char *what, const char *path, uint8_t **out, size_t 
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_ACCEL, OPT_BIOS, OPT_NO_REBOOT, OPT_NO_ACPI, OPT_DEBUGCON,
-	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_GDB,
+	OPT_TRACE, OPT_DETERMINISTIC, OPT_HELP, OPT_VERSION, OPT_CPU, OPT_SMP, OPT_GDB,
 	OPT_DRIVE, OPT_NETDEV, OPT_NIC, OPT_DEVICE, OPT_CHARDEV,
 	OPT_TRACE_RINGS, OPT_RECORD, OPT_REPLAY,
 	OPT_HDA, OPT_HDB, OPT_HDC, OPT_HDD, OPT_BOOT, OPT_DISPLAY, OPT_SCREENDUMP,
@@ -172,6 +175,7 @@ static const struct option long_opts[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "accel", required_argument, NULL, OPT_ACCEL },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "smp", required_argument, NULL, OPT_SMP },
 	{ "bios", required_argument, NULL, OPT_BIOS },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
@@ -211,7 +215,7 @@ static const struct option long_opts[] = {
 static char **qemu_spellings(int argc, char **argv)
 {
 	static const char *const names[] = { "kernel", "initrd", "append", "accel", "bios", "name", "qmp", "incoming",
-					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "gdb",
+					     "no-reboot", "no-acpi", "debugcon", "memory", "cpu", "smp", "gdb",
 					     "drive", "netdev", "nic", "device", "chardev", "hda", "hdb", "hdc", "hdd", "boot", "display", NULL };
 	char **nv = calloc((size_t)argc + 1, sizeof(*nv));
 	if (!nv)
@@ -247,6 +251,7 @@ struct opts {
 	const char *name, *qmp, *restore, *incoming;
 	const struct cpu_model *cpu;
 	uint64_t ram;
+	int ncpus; /* -smp */
 	int no_reboot, no_acpi, trace, deterministic, gdb_wait, start_paused;
 	struct devopts dev; /* -drive, -netdev, -nic, -device, -chardev */
 	struct pc_config board; /* disks and boot options (cli/drive.c) */
@@ -298,6 +303,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	char err[256];
 	o->ram = DEFAULT_RAM;
+	o->ncpus = 1;
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -351,6 +357,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_START_PAUSED: o->start_paused = 1; break;
 		case 's': o->gdb = "tcp::1234"; break;
 		case 'S': o->gdb_wait = 1; break;
+		case OPT_SMP:
+			if (smp_parse(optarg, &o->ncpus, err, sizeof(err)) < 0)
+				return fail("%s%s", err, "");
+			break;
 		case 'm':
 			if (ram_parse_size(optarg, &o->ram, err, sizeof(err)) < 0)
 				return fail("%s%s", err, "");
@@ -387,6 +397,14 @@ static int parse(int argc, char **argv, struct opts *o)
 	 * is the only input from outside (debug/replay.h). */
 	if (o->record && o->replay)
 		return fail("--record and --replay: one or the other%s%s", "", "");
+	/* What follows one CPU only (docs/smp.md says why). */
+	if (o->ncpus > 1 && (o->record || o->replay || o->gdb || o->trace_rings))
+		return fail("-smp: %s runs with one CPU only (-smp 1)%s",
+			    o->record ? "--record" : o->replay ? "--replay" : o->gdb ? "the gdb stub" : "--trace-rings", "");
+	if (o->ncpus > 1 && o->accel && !strcmp(o->accel, "kvm"))
+		return fail("-smp: the kvm engine runs one CPU; use --accel bt or interp%s%s", "", "");
+	if (o->ncpus > 1 && !o->accel)
+		o->accel = "bt";
 	if ((o->record || o->replay) && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("--record and --replay need a software engine (--accel interp or bt), not kvm%s%s", "", "");
 	if (o->record || o->replay) {
@@ -531,6 +549,7 @@ static void rewind_stop_at(void *opaque, uint64_t icount)
 static void apply_config(struct opts *o, const struct snap_config *sc)
 {
 	o->ram = sc->ram_size;
+	o->ncpus = sc->ncpus ? sc->ncpus : 1;
 	o->kernel = sc->kernel[0] ? sc->kernel : NULL;
 	o->initrd = sc->initrd[0] ? sc->initrd : NULL;
 	o->bios = sc->bios[0] ? sc->bios : NULL;
@@ -578,6 +597,7 @@ static int prepare_domain(struct opts *o, struct snap_config *sc, struct snap_in
 	struct snap_config fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.ram_size = o->ram;
+	fresh.ncpus = (uint8_t)o->ncpus;
 	fresh.deterministic = (uint8_t)o->deterministic;
 	fresh.no_acpi = (uint8_t)o->no_acpi;
 	fresh.no_reboot = (uint8_t)o->no_reboot;
@@ -599,6 +619,7 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 	struct pc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ram_size = o->ram;
+	cfg.ncpus = o->ncpus;
 	cfg.cmdline = o->append ? o->append : "";
 	cfg.no_reboot = o->no_reboot;
 	cfg.no_acpi = o->no_acpi;
@@ -700,7 +721,8 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 		goto out;
 	}
 	/* Before the engine: kvm presents the model's CPUID too. */
-	cpu_set_model(&pc->cpu, o->cpu ? o->cpu : CPU_MODEL_DEFAULT);
+	for (int i = 0; i < pc->ncpus; i++)
+		cpu_set_model(&pc->vcpu[i].cpu, o->cpu ? o->cpu : CPU_MODEL_DEFAULT);
 	if (pc_set_engine(pc, eng, err, sizeof(err)) < 0) {
 		if (o->accel) {
 			fail("--accel %s: %s", o->accel, err);
@@ -715,8 +737,8 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 			goto out;
 		}
 	}
-	snprintf(sc->engine, sizeof(sc->engine), "%s", pc->eng->ops->name);
-	snprintf(sc->cpu_model, sizeof(sc->cpu_model), "%s", pc->cpu.model ? pc->cpu.model->name : "");
+	snprintf(sc->engine, sizeof(sc->engine), "%s", pc_engine_name(pc));
+	snprintf(sc->cpu_model, sizeof(sc->cpu_model), "%s", pc_bsp(pc)->model ? pc_bsp(pc)->model->name : "");
 	int booted = o->restore ? pc_restore(pc, o->restore, err, sizeof(err))
 		     : o->incoming ? migrate_receive(pc, in, err, sizeof(err))
 				   : pc_boot(pc, err, sizeof(err));
@@ -727,13 +749,13 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 	if (qmp)
 		qmp_attach(qmp, pc, sc, o->start_paused);
 	if (gdb) {
-		gdbstub_attach(gdb, &pc->cpu, pc->eng);
+		gdbstub_attach(gdb, pc_bsp(pc), pc->vcpu[0].eng);
 		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL };
 	}
 	if (o->record || o->replay) {
 		struct replay_config rc_cfg = {
-			.engine = pc->eng->ops->name,
-			.cpu = pc->cpu.model->name,
+			.engine = pc_engine_name(pc),
+			.cpu = pc_bsp(pc)->model->name,
 			.ram = cfg.ram_size,
 			.kernel = replay_hash(cfg.kernel, cfg.kernel_len),
 			.initrd = cfg.initrd ? replay_hash(cfg.initrd, cfg.initrd_len) : 0,
@@ -757,7 +779,7 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 			fail("%s%s", err, "");
 			goto out;
 		}
-		ringtrace_attach(rtrace, &pc->cpu);
+		ringtrace_attach(rtrace, pc_bsp(pc));
 	}
 	/* Everything is open and loaded: from here on the monitor keeps only
 	 * the system calls its run loop needs. */
@@ -767,7 +789,7 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 		bool disks = o->dev.cfg.ndrives > 0;
 		for (int i = 0; i < PC_IDE_DRIVES; i++)
 			disks |= o->board.ide[i].file != NULL;
-		struct sandbox_config sb = { pc->eng->ops->name, gdb != NULL, o->dev.cfg.nnics > 0, disks,
+		struct sandbox_config sb = { pc_engine_name(pc), gdb != NULL, o->dev.cfg.nnics > 0, disks,
 					     o->qmp != NULL || o->board.screendump != NULL, pc->ram.fd };
 		if (sandbox_enter(&sb, err, sizeof(err)) < 0) {
 			fail("%s%s", err, "");

@@ -88,10 +88,23 @@ void block_flush_all(struct cpu *cpu)
 		bc->flush(bc->drop_opaque);
 }
 
+static bool own_code(const struct cpu *cpu, uint32_t pn)
+{
+	return pn < cpu->bc->npages && cpu->bc->page_head[pn] != NULL;
+}
+
+/* With several CPUs each has its own cache, and a write by any one of
+ * them drops code decoded by any: so the question and the dropping are
+ * asked of them all. */
 bool block_page_has_code(struct cpu *cpu, uint64_t ppage)
 {
 	uint32_t pn = mem_ram_pn(cpu, ppage);
-	return pn < cpu->bc->npages && cpu->bc->page_head[pn] != NULL;
+	if (cpu->ncpus <= 1)
+		return own_code(cpu, pn);
+	for (int i = 0; i < cpu->ncpus; i++)
+		if (own_code(cpu->cpus[i], pn))
+			return true;
+	return false;
 }
 
 static void hash_unlink(struct block_cache *bc, struct block *b)
@@ -103,10 +116,9 @@ static void hash_unlink(struct block_cache *bc, struct block *b)
 		*pp = b->hnext;
 }
 
-void block_invalidate_page(struct cpu *cpu, uint64_t ppage)
+static void invalidate_own(struct cpu *cpu, uint64_t ppage, uint32_t pn)
 {
 	struct block_cache *bc = cpu->bc;
-	uint32_t pn = mem_ram_pn(cpu, ppage);
 	if (pn >= bc->npages)
 		return;
 	struct block *b = bc->page_head[pn];
@@ -122,6 +134,16 @@ void block_invalidate_page(struct cpu *cpu, uint64_t ppage)
 		}
 		b = next;
 	}
+}
+
+void block_invalidate_page(struct cpu *cpu, uint64_t ppage)
+{
+	uint32_t pn = mem_ram_pn(cpu, ppage);
+	if (cpu->ncpus <= 1)
+		invalidate_own(cpu, ppage, pn);
+	else
+		for (int i = 0; i < cpu->ncpus; i++)
+			invalidate_own(cpu->cpus[i], ppage, pn);
 	cpu->block_break = 1;
 }
 
@@ -133,8 +155,15 @@ static void page_link(struct cpu *cpu, struct block *b, uint64_t ppage, int whic
 		b->pnext[which] = NULL; /* ROM or unassigned: never written */
 		return;
 	}
-	if (!bc->page_head[pn])
-		tlb_unwrite_ppage(cpu, ppage);
+	if (!bc->page_head[pn]) {
+		/* Writes to the page must now reach block_invalidate_page,
+		 * from whichever CPU they come. */
+		if (cpu->ncpus <= 1)
+			tlb_unwrite_ppage(cpu, ppage);
+		else
+			for (int i = 0; i < cpu->ncpus; i++)
+				tlb_unwrite_ppage(cpu->cpus[i], ppage);
+	}
 	b->pnext[which] = bc->page_head[pn];
 	bc->page_head[pn] = b;
 }

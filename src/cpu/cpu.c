@@ -170,7 +170,8 @@ void cpu_reset(struct cpu *cpu)
 	memset(&cpu->sse, 0, sizeof(cpu->sse));
 	cpu->sse.mxcsr = MXCSR_RESET;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
-	cpu->apic_base = 0xfee00900ull; /* BSP, enabled */
+	cpu->apic_base = 0xfee00800ull | (cpu->apic_id == 0 ? 0x100u : 0); /* enabled, BSP flag */
+	cpu->wait_sipi = 0;
 	cpu->mtrr_cap = 0x508; /* 8 variable ranges, fixed ranges, WC */
 	cpu->mtrr_def_type = 0;
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));

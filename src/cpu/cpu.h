@@ -206,6 +206,18 @@ struct cpu {
 	const struct cpu_model *model;
 	uint32_t feat;  /* its CPUID.1:EDX: what the decoder lets run */
 
+	/* --- several processors (the board sets these; cpu_reset keeps them) --- */
+	uint8_t apic_id;       /* its local APIC's ID, CPUID.1:EBX[31:24]; 0 is the
+				* bootstrap processor (IA32_APIC_BASE.BSP) */
+	uint8_t wait_sipi;     /* wait-for-SIPI (an AP after INIT): the board runs
+				* it only once a STARTUP IPI has set it going */
+	uint8_t pause_exit;    /* PAUSE ends the run, so that the CPU another one
+				* spins waiting for gets its turn on this thread */
+	uint8_t ncpus;         /* processors sharing this memory (0 or 1: alone) */
+	struct cpu *const *cpus; /* all of them, this one included: a write to
+				  * a page holding any one's decoded code drops
+				  * that code (block.c) */
+
 	/* --- derived state, kept in step by the setters in cpu.c --- */
 	uint8_t cpl;
 	uint8_t code32; /* CS.D: default operand/address size is 32 */

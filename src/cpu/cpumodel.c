@@ -112,7 +112,7 @@ void cpuid_query(const struct cpu *cpu, uint32_t leaf, uint32_t out[4])
 		break;
 	case 1:
 		out[0] = m->signature;
-		out[1] = m->ebx1;
+		out[1] = (m->ebx1 & 0x00ffffffu) | (uint32_t)cpu->apic_id << 24; /* initial APIC ID */
 		/* APIC: a property of the board (cpu->apic_present) as much as
 		 * of the model: every model here has one on a board that wires it */
 		out[3] = m->edx1 | (cpu->apic_present ? (1u << 9) : 0);

@@ -247,10 +247,21 @@ static void op_cdq(struct cpu *cpu, const struct insn *in)
 
 /* ---- NOP, LAHF/SAHF ---- */
 
-/* NOP, XCHG (E)AX,(E)AX, the 0F 1F /0 multi-byte NOP (no memory access)
- * and PAUSE (REP NOP: a plain NOP on a P6). */
+/* NOP, XCHG (E)AX,(E)AX and the 0F 1F /0 multi-byte NOP (no memory access). */
 static void op_nop(struct cpu *cpu, const struct insn *in)
 {
+}
+
+/* PAUSE (REP NOP): a NOP to the architecture, and the sign of a spin-wait
+ * loop. When several CPUs take turns on one host thread, the value this
+ * one waits for can only change once another runs: end its turn (the
+ * pause-loop exiting of VT-x, for the same reason). */
+static void op_pause(struct cpu *cpu, const struct insn *in)
+{
+	if (cpu->pause_exit) {
+		cpu->stop_request = 1;
+		cpu->block_break = 1;
+	}
 }
 
 /* LAHF: AH = SF:ZF:0:AF:0:PF:1:CF (SDM LAHF). */
@@ -295,7 +306,7 @@ const struct op_entry ops_move_table[] = {
 	{ZYDIS_MNEMONIC_CWD, op_cwd, 0, 0},
 	{ZYDIS_MNEMONIC_CDQ, op_cdq, 0, 0},
 	{ZYDIS_MNEMONIC_NOP, op_nop, 0, 0},
-	{ZYDIS_MNEMONIC_PAUSE, op_nop, 0, 0},
+	{ZYDIS_MNEMONIC_PAUSE, op_pause, 0, 0},
 	{ZYDIS_MNEMONIC_LAHF, op_lahf, 0, 0},
 	{ZYDIS_MNEMONIC_SAHF, op_sahf, 0, 0},
 	{0, 0, 0, 0},

@@ -80,7 +80,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 uint64_t replay_digest(struct pc *pc)
 {
-	const struct cpu *c = &pc->cpu;
+	const struct cpu *c = &pc->vcpu[0].cpu;
 	uint64_t h = FNV_OFF;
 	for (int i = 0; i < 8; i++)
 		h = mix(h, c->r[i]);
@@ -288,7 +288,7 @@ static void rec_taken(void *opaque, int site, const uint8_t *buf, int n)
 {
 	struct replay *r = opaque;
 	char hex[2 * 64 + 1];
-	fprintf(r->f, "in %" PRIu64 " %" PRIu64 " %d ", r->pc->cpu.icount, clock_now(&r->pc->clock), site);
+	fprintf(r->f, "in %" PRIu64 " %" PRIu64 " %d ", r->pc->vcpu[0].cpu.icount, clock_now(&r->pc->clock), site);
 	for (int i = 0; i < n; i += 64) {
 		hex_encode(hex, sizeof(hex), buf + i, (size_t)(n - i < 64 ? n - i : 64));
 		fputs(hex, r->f);
@@ -302,7 +302,7 @@ static int on_output(void *opaque, uint8_t b)
 	struct replay *r = opaque;
 	r->outhash = (r->outhash ^ b) * FNV_PRIME;
 	r->outlen++;
-	return r->pc->cpu.icount < r->high; /* shown before a restart */
+	return r->pc->vcpu[0].cpu.icount < r->high; /* shown before a restart */
 }
 
 static void diverge(struct replay *r, const char *why)
@@ -310,8 +310,8 @@ static void diverge(struct replay *r, const char *why)
 	if (r->diverged[0])
 		return;
 	snprintf(r->diverged, sizeof(r->diverged), "at instruction %" PRIu64 " (time %" PRIu64 " ns): %s",
-		 r->pc->cpu.icount, clock_now(&r->pc->clock), why);
-	r->pc->cpu.stop_request = 1;
+		 r->pc->vcpu[0].cpu.icount, clock_now(&r->pc->clock), why);
+	r->pc->vcpu[0].cpu.stop_request = 1;
 }
 
 static int rep_input(void *opaque, int site, uint8_t *buf, int room)
@@ -320,7 +320,7 @@ static int rep_input(void *opaque, int site, uint8_t *buf, int room)
 	if (r->cursor >= r->n_in || r->diverged[0])
 		return 0;
 	const struct rr_input *ev = &r->in[r->cursor];
-	uint64_t ic = r->pc->cpu.icount, clk = clock_now(&r->pc->clock);
+	uint64_t ic = r->pc->vcpu[0].cpu.icount, clk = clock_now(&r->pc->clock);
 	if (ev->icount < ic || (ev->icount == ic && ev->clock < clk)) {
 		char why[160];
 		snprintf(why, sizeof(why), "the log gives input at instruction %" PRIu64 " (time %" PRIu64
@@ -353,7 +353,7 @@ static int rep_input(void *opaque, int site, uint8_t *buf, int room)
 static uint64_t rep_next(void *opaque)
 {
 	struct replay *r = opaque;
-	uint64_t ic = r->pc->cpu.icount;
+	uint64_t ic = r->pc->vcpu[0].cpu.icount;
 	if (ic == r->stuck_at) {
 		if (++r->stuck_loops > STUCK_LOOPS)
 			diverge(r, "the guest waits here for input the log gives elsewhere");
@@ -378,7 +378,7 @@ static int rep_ended(void *opaque)
 	struct replay *r = opaque;
 	if (r->diverged[0])
 		return 1;
-	if (r->cursor >= r->n_in && r->pc->cpu.icount >= r->end_icount)
+	if (r->cursor >= r->n_in && r->pc->vcpu[0].cpu.icount >= r->end_icount)
 		return r->end_status;
 	return -1;
 }
@@ -420,8 +420,8 @@ void replay_restart(struct replay *r)
 	struct pc *pc = r->pc;
 	if (!r->snap)
 		return;
-	if (pc->cpu.icount > r->high)
-		r->high = pc->cpu.icount;
+	if (pc->vcpu[0].cpu.icount > r->high)
+		r->high = pc->vcpu[0].cpu.icount;
 	/* The board as it was, but what lives outside it stays: the engine,
 	 * the console, the debugger and its breakpoints, the tracer, the
 	 * caches (flushed below: they describe the RAM being replaced). */
@@ -432,13 +432,13 @@ void replay_restart(struct replay *r)
 	memcpy(pc, r->snap, sizeof(*pc));
 	memcpy(pc->ram.base, r->snap_ram, pc->ram.size);
 	pc->cfg = live->cfg;
-	pc->eng = live->eng;
+	pc->vcpu[0].eng = live->vcpu[0].eng; /* --record and --replay run -smp 1 */
 	pc->con = live->con;
 	pc->dbg = live->dbg;
 	pc->rr = live->rr;
 	pc->sig_pipe[0] = live->sig_pipe[0];
 	pc->sig_pipe[1] = live->sig_pipe[1];
-	struct cpu *c = &pc->cpu, *l = &live->cpu;
+	struct cpu *c = &pc->vcpu[0].cpu, *l = &live->vcpu[0].cpu;
 	c->bc = l->bc;
 	c->bt = l->bt;
 	c->fault_jmp = l->fault_jmp;
@@ -473,7 +473,7 @@ int replay_finish(struct replay *r, int status, FILE *log)
 		return status;
 	}
 	uint64_t digest = replay_digest(pc);
-	uint64_t ic = pc->cpu.icount, clk = clock_now(&pc->clock);
+	uint64_t ic = pc->vcpu[0].cpu.icount, clk = clock_now(&pc->clock);
 	pc->rr = (struct pc_rr){ 0 };
 	int rc = status;
 	if (r->recording) {

@@ -58,6 +58,11 @@ static uint32_t ppr(const struct lapic *a)
 	return (a->tpr & 0xf0) >= isr_class ? a->tpr & 0xff : isr_class;
 }
 
+uint32_t lapic_ppr(const struct lapic *a)
+{
+	return ppr(a);
+}
+
 /* APR (SDM, "Arbitration Priority Register"). */
 static uint32_t apr(const struct lapic *a)
 {
@@ -203,7 +208,7 @@ bool lapic_deliver(struct lapic *a, int mode, uint8_t vector, bool level)
 	case APIC_DM_SMI:
 	case APIC_DM_INIT:
 	case APIC_DM_STARTUP:
-		return true; /* accepted and ignored: no SMM, no second CPU yet */
+		return true; /* accepted: no SMM; INIT and STARTUP are the board's */
 	default:
 		return false;
 	}
@@ -350,8 +355,12 @@ static void send_ipi(struct lapic *a)
 		self = true;
 		break;
 	case 2: self = true; break;  /* all including self */
-	case 3: self = false; break; /* all excluding self: no other CPU */
+	case 3: self = false; break; /* all excluding self */
 	default: self = lapic_match_dest(a, (uint8_t)(a->icr_hi >> 24), logical); break;
+	}
+	if (a->board.ipi) {
+		a->board.ipi(a->board.opaque, shorthand, (uint8_t)(a->icr_hi >> 24), logical, mode, vector);
+		return;
 	}
 	if (!self)
 		return;
@@ -546,7 +555,8 @@ static void regs_reset(struct lapic *a)
 	a->icr_lo = a->icr_hi = 0;
 	for (int i = 0; i < LAPIC_NLVT; i++)
 		a->lvt[i] = LVT_MASKED;
-	a->lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
+	if (a->virtual_wire)
+		a->lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
 	memset(a->irr, 0, sizeof(a->irr));
 	memset(a->isr, 0, sizeof(a->isr));
 	memset(a->tmr, 0, sizeof(a->tmr));
@@ -556,9 +566,15 @@ static void regs_reset(struct lapic *a)
 	timer_del(a->clock, &a->timer);
 }
 
+void lapic_init_reset(struct lapic *a)
+{
+	regs_reset(a);
+	update(a);
+}
+
 void lapic_reset(struct lapic *a)
 {
-	a->id = 0;
+	a->id = a->hw_id;
 	a->hw_enabled = true;
 	regs_reset(a);
 	map(a, LAPIC_DEFAULT_BASE, true);
@@ -582,6 +598,7 @@ int lapic_init(struct lapic *a, struct bus *mmio, struct clock *clk, const struc
 	a->clock = clk;
 	a->board = *board;
 	a->log = log;
+	a->virtual_wire = true;
 	timer_init(&a->timer, timer_fire, a);
 	a->hw_enabled = true;
 	regs_reset(a);

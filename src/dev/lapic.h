@@ -40,6 +40,12 @@ struct lapic_board {
 	void (*nmi)(void *opaque);                 /* the CPU's NMI input */
 	int (*extint_ack)(void *opaque);           /* INTA cycle to the 8259: its vector */
 	void (*eoi)(void *opaque, uint8_t vector); /* EOI of a level-triggered vector (IOAPIC) */
+	/* Optional: the APIC bus to the other processors' APICs. The ICR's
+	 * IPIs go out through it (shorthand as in ICR bits 19:18: 0 the
+	 * destination field, 1 self, 2 all, 3 all but self), and the board
+	 * delivers them to every APIC they reach, this one included. NULL:
+	 * this APIC is alone, and IPIs reach only itself. */
+	void (*ipi)(void *opaque, int shorthand, uint8_t dest, bool logical, int mode, uint8_t vector);
 };
 
 struct lapic {
@@ -47,6 +53,9 @@ struct lapic {
 	bool mapped;
 	bool hw_enabled;     /* IA32_APIC_BASE bit 11 */
 	uint8_t id;
+	uint8_t hw_id;       /* the ID it takes at reset (its processor's number) */
+	bool virtual_wire;   /* LINT0 starts as ExtINT, unmasked: the bootstrap
+			      * processor's, as a PC BIOS leaves it */
 	uint32_t tpr, svr, ldr, dfr;
 	uint32_t esr;        /* what the ESR shows (latched at the last ESR write) */
 	uint32_t esr_new;    /* errors since the last ESR write */
@@ -69,6 +78,9 @@ struct lapic {
 
 int lapic_init(struct lapic *a, struct bus *mmio, struct clock *clk, const struct lapic_board *board, FILE *log);
 void lapic_reset(struct lapic *a); /* power-up state, mapped at the default base */
+/* An INIT signal: registers to their power-up values, except the ID and
+ * where the page is mapped (SDM, "Local APIC State After an INIT Reset"). */
+void lapic_init_reset(struct lapic *a);
 /* The CPU wrote IA32_APIC_BASE: relocation and the global enable. */
 void lapic_set_base(struct lapic *a, uint64_t msr);
 /* Drive LINT0 (n = 0) or LINT1 (n = 1); matches struct irq_line. */
@@ -77,11 +89,14 @@ void lapic_set_lint(void *lapic, int n, int level);
  * DFR) reach this APIC? 0xFF is the broadcast in both modes. */
 bool lapic_match_dest(const struct lapic *a, uint8_t dest, bool logical);
 /* An interrupt message (IOAPIC or IPI): fixed, lowest priority, NMI,
- * ExtINT; SMI, INIT and STARTUP are ignored on this single-CPU board.
- * Returns whether the APIC accepted it. */
+ * ExtINT; SMI is ignored, and INIT and STARTUP are the board's to act on
+ * (they reset and start the processor, not the APIC alone). Returns
+ * whether the APIC accepted it. */
 bool lapic_deliver(struct lapic *a, int mode, uint8_t vector, bool level);
 /* The CPU's interrupt acknowledge: the vector it runs. */
 int lapic_intack(struct lapic *a);
+/* The processor priority (PPR): lowest-priority delivery picks by it. */
+uint32_t lapic_ppr(const struct lapic *a);
 /* Timer current count (also the register at 0x390). */
 uint32_t lapic_timer_count(struct lapic *a);
 

@@ -72,9 +72,19 @@ int net_connect(const char *dest, char *err, size_t errlen)
 	return net_open(dest, false, err, errlen);
 }
 
+/* Every CPU logs its RAM writes to log (NULL: none). */
+static void set_dirty_log(struct pc *pc, uint64_t *log)
+{
+	for (int i = 0; i < pc->ncpus; i++) {
+		pc->vcpu[i].cpu.mem.dirty = log;
+		if (log)
+			tlb_unwrite_all(&pc->vcpu[i].cpu);
+	}
+}
+
 static void stop_logging(struct migrate *m, struct pc *pc)
 {
-	pc->cpu.mem.dirty = NULL;
+	set_dirty_log(pc, NULL);
 	free(pc->ram.dirty);
 	pc->ram.dirty = NULL;
 	free(m->todo);
@@ -97,7 +107,7 @@ int migrate_start(struct migrate *m, struct pc *pc, const struct snap_config *sc
 {
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
-	if (!pc->eng || !strcmp(pc->eng->ops->name, "kvm")) {
+	if (!strcmp(pc_engine_name(pc), "none") || !strcmp(pc_engine_name(pc), "kvm")) {
 		snprintf(err, errlen, "migration needs a software engine (interp or bt): kvm's dirty log is not wired up");
 		return -1;
 	}
@@ -139,8 +149,7 @@ int migrate_start(struct migrate *m, struct pc *pc, const struct snap_config *sc
 		return -1;
 	}
 	/* From here on every RAM write is logged. */
-	pc->cpu.mem.dirty = pc->ram.dirty;
-	tlb_unwrite_all(&pc->cpu);
+	set_dirty_log(pc, pc->ram.dirty);
 	return 0;
 }
 
@@ -154,7 +163,7 @@ static uint32_t next_round(struct migrate *m, struct pc *pc)
 		pc->ram.dirty[i] = 0;
 		n += (uint32_t)__builtin_popcountll(m->todo[i]);
 	}
-	tlb_unwrite_all(&pc->cpu);
+	set_dirty_log(pc, pc->ram.dirty); /* the next write to each page shows again */
 	m->round++;
 	return n;
 }
@@ -171,8 +180,7 @@ static int wait_ack(int fd)
 /* The final copy synced the CPU out of the engine: give it back. */
 static void resume_here(struct pc *pc)
 {
-	if (pc->eng && pc->eng->ops->sync_in)
-		pc->eng->ops->sync_in(pc->eng);
+	pc_sync_in(pc);
 }
 
 int migrate_step(struct migrate *m, struct pc *pc, char *err, size_t errlen)

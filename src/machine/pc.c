@@ -15,6 +15,7 @@
 #include "machine/pc_snap.h"
 
 #define SLICE_NS 10000000ull /* longest run between console polls: 10 ms */
+#define SMP_SLICE_NS 1000000ull /* one CPU's turn when several take turns: 1 ms */
 #define DETERMINISTIC_EPOCH 1704067200 /* 2024-01-01 00:00:00 UTC */
 
 /* ---- signals: the only process-wide state of the board ---- */
@@ -85,10 +86,13 @@ static void install_signals(struct pc *pc)
 
 /* ---- device -> board requests ---- */
 
+/* Stop the CPU that runs (the request is looked at between runs, so the
+ * others need no telling). */
 static void stop_cpu(struct pc *pc)
 {
-	pc->cpu.stop_request = 1;
-	pc->cpu.block_break = 1; /* do not run the rest of the block */
+	struct cpu *c = &pc->vcpu[pc->cur].cpu;
+	c->stop_request = 1;
+	c->block_break = 1; /* do not run the rest of the block */
 }
 
 static void req_reset(void *opaque)
@@ -120,41 +124,50 @@ static void req_exit(void *opaque, int status)
 static void req_a20(void *opaque, bool on)
 {
 	struct pc *pc = opaque;
-	cpu_set_a20(&pc->cpu, on);
+	for (int i = 0; i < pc->ncpus; i++)
+		cpu_set_a20(&pc->vcpu[i].cpu, on);
 }
 
 /* ---- the CPU's view of the board ---- */
 
+/* The bus opaque is the asking CPU's struct pc_vcpu. */
 static uint32_t cb_pio_read(void *opaque, uint16_t port, int size)
 {
-	struct pc *pc = opaque;
-	return bus_read(&pc->pio, port, size);
+	struct pc_vcpu *v = opaque;
+	return bus_read(&v->pc->pio, port, size);
 }
 
 static void cb_pio_write(void *opaque, uint16_t port, int size, uint32_t val)
 {
-	struct pc *pc = opaque;
-	bus_write(&pc->pio, port, size, val);
+	struct pc_vcpu *v = opaque;
+	bus_write(&v->pc->pio, port, size, val);
 }
 
+/* A CPU's own local APIC page hides whatever is behind it, for that CPU
+ * only (every CPU's APIC sits at the same address). */
 static uint32_t cb_mmio_read(void *opaque, uint32_t pa, int size)
 {
-	struct pc *pc = opaque;
-	return bus_read(&pc->mmio, pa, size);
+	struct pc_vcpu *v = opaque;
+	if (bus_find(&v->apic_bus, pa))
+		return bus_read(&v->apic_bus, pa, size);
+	return bus_read(&v->pc->mmio, pa, size);
 }
 
 static void cb_mmio_write(void *opaque, uint32_t pa, int size, uint32_t val)
 {
-	struct pc *pc = opaque;
-	bus_write(&pc->mmio, pa, size, val);
+	struct pc_vcpu *v = opaque;
+	if (bus_find(&v->apic_bus, pa))
+		bus_write(&v->apic_bus, pa, size, val);
+	else
+		bus_write(&v->pc->mmio, pa, size, val);
 }
 
 /* RDTSC follows the virtual clock, so --deterministic runs are
  * reproducible down to the TSC values the guest reads. */
 static uint64_t cb_now_ns(void *opaque)
 {
-	struct pc *pc = opaque;
-	return clock_now(&pc->clock);
+	struct pc_vcpu *v = opaque;
+	return clock_now(&v->pc->clock);
 }
 
 static void uart_tx(void *opaque, uint8_t b)
@@ -198,16 +211,12 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	pc->clock.kick = clock_kick;
 	pc->clock.kick_opaque = pc;
 
-	pc->cbus = (struct cpu_bus){
-		.opaque = pc,
-		.pio_read = cb_pio_read,
-		.pio_write = cb_pio_write,
-		.mmio_read = cb_mmio_read,
-		.mmio_write = cb_mmio_write,
-		.intr_ack = pc_cb_intr_ack,
-		.now_ns = cb_now_ns,
-		.apic_base_write = pc_cb_apic_base,
-	};
+	pc->ncpus = cfg->ncpus ? cfg->ncpus : 1;
+	if (pc->ncpus < 1 || pc->ncpus > PC_MAX_CPUS) {
+		snprintf(err, errlen, "-smp %d: ringvm's board takes 1 to %d CPUs", pc->ncpus, PC_MAX_CPUS);
+		pc->ncpus = 0;
+		goto fail;
+	}
 	struct cpu_memmap mm = {
 		.ram = pc->ram.base,
 		.ram_size = pc->ram.size,
@@ -216,14 +225,40 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		.rom_size = cfg->rom ? cfg->rom_size : 0,
 		.a20 = true,
 	};
-	if (cpu_init(&pc->cpu, &mm, &pc->cbus) < 0) {
-		snprintf(err, errlen, "cannot set up the CPU (out of memory)");
-		goto fail;
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct pc_vcpu *v = &pc->vcpu[i];
+		v->pc = pc;
+		v->index = i;
+		bus_init(&v->apic_bus, 0x100000000ull);
+		v->cbus = (struct cpu_bus){
+			.opaque = v,
+			.pio_read = cb_pio_read,
+			.pio_write = cb_pio_write,
+			.mmio_read = cb_mmio_read,
+			.mmio_write = cb_mmio_write,
+			.intr_ack = pc_cb_intr_ack,
+			.now_ns = cb_now_ns,
+			.apic_base_write = pc_cb_apic_base,
+		};
+		if (cpu_init(&v->cpu, &mm, &v->cbus) < 0) {
+			snprintf(err, errlen, "cannot set up the CPU (out of memory)");
+			goto fail;
+		}
+		v->cpu_ok = true;
+		v->cpu.apic_id = (uint8_t)i;
+		cpu_reset(&v->cpu); /* again: IA32_APIC_BASE.BSP follows the ID */
+		v->cpu.trace = cfg->trace;
 	}
-	pc->cpu_ok = true;
-	pc->cpu.trace = cfg->trace;
+	for (int i = 0; i < pc->ncpus && pc->ncpus > 1; i++) {
+		struct pc_vcpu *v = &pc->vcpu[i];
+		for (int j = 0; j < pc->ncpus; j++)
+			v->peers[j] = &pc->vcpu[j].cpu;
+		v->cpu.cpus = v->peers;
+		v->cpu.ncpus = (uint8_t)pc->ncpus;
+		v->cpu.pause_exit = 1;
+	}
 	if (cfg->deterministic)
-		clock_set_icount_src(&pc->clock, &pc->cpu.icount, PC_NS_PER_INSN);
+		clock_set_icount_src(&pc->clock, &pc->vcpu[0].cpu.icount, PC_NS_PER_INSN);
 
 	pc->req = (struct board_req){
 		.opaque = pc,
@@ -270,7 +305,10 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	 * state and is not in it. */
 	bad |= pc_snap_register(pc);
 	bad |= devtab_add(&pc->devs, &pic_dev_ops, &pc->pic);
-	bad |= devtab_add(&pc->devs, &lapic_dev_ops, &pc->lapic);
+	static const char *const lapic_names[PC_MAX_CPUS] = { "lapic", "lapic1", "lapic2", "lapic3",
+							      "lapic4", "lapic5", "lapic6", "lapic7" };
+	for (int i = 0; i < pc->ncpus; i++)
+		bad |= devtab_add_named(&pc->devs, lapic_names[i], &lapic_dev_ops, &pc->vcpu[i].lapic);
 	bad |= devtab_add(&pc->devs, &ioapic_dev_ops, &pc->ioapic);
 	bad |= devtab_add(&pc->devs, &acpi_pm_dev_ops, &pc->acpi_pm);
 	bad |= devtab_add(&pc->devs, &pit_dev_ops, &pc->pit);
@@ -301,10 +339,13 @@ void pc_destroy(struct pc *pc)
 	if (!pc)
 		return;
 	console_close(&pc->con);
-	if (pc->eng)
-		pc->eng->ops->destroy(pc->eng);
-	if (pc->cpu_ok)
-		cpu_free(&pc->cpu);
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct pc_vcpu *v = &pc->vcpu[i];
+		if (v->eng)
+			v->eng->ops->destroy(v->eng);
+		if (v->cpu_ok)
+			cpu_free(&v->cpu);
+	}
 	debugcon_flush(&pc->dcon);
 	debugcon_flush(&pc->dcon402);
 	if (pc->cfg.debugcon)
@@ -313,31 +354,78 @@ void pc_destroy(struct pc *pc)
 	pc_chipset_free(pc);
 	bus_free(&pc->pio);
 	bus_free(&pc->mmio);
+	for (int i = 0; i < pc->ncpus; i++)
+		bus_free(&pc->vcpu[i].apic_bus);
 	ram_free(&pc->ram);
 	for (int i = 0; i < 2; i++)
 		if (pc->sig_pipe[i] >= 0)
 			close(pc->sig_pipe[i]);
-	if (signal_stop == &pc->cpu.stop_request)
-		signal_stop = NULL;
+	for (int i = 0; i < pc->ncpus; i++)
+		if (signal_stop == &pc->vcpu[i].cpu.stop_request)
+			signal_stop = NULL;
 	free(pc);
 }
 
 int pc_set_engine(struct pc *pc, const struct engine_ops *ops, char *err, size_t errlen)
 {
-	struct engine *e = ops->create(&pc->cpu, err, errlen);
-	if (!e)
+	if (pc->ncpus > 1 && !strcmp(ops->name, "kvm")) {
+		snprintf(err, errlen, "runs one virtual CPU (-smp 1); -smp %d runs on interp or bt", pc->ncpus);
 		return -1;
-	if (pc->eng)
-		pc->eng->ops->destroy(pc->eng);
-	pc->eng = e;
+	}
+	struct engine *e[PC_MAX_CPUS] = { NULL };
+	for (int i = 0; i < pc->ncpus; i++) {
+		e[i] = ops->create(&pc->vcpu[i].cpu, err, errlen);
+		if (!e[i]) {
+			while (i-- > 0)
+				e[i]->ops->destroy(e[i]);
+			return -1;
+		}
+	}
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct pc_vcpu *v = &pc->vcpu[i];
+		if (v->eng)
+			v->eng->ops->destroy(v->eng);
+		v->eng = e[i];
+	}
 	return 0;
+}
+
+void pc_sync_out(struct pc *pc)
+{
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct engine *e = pc->vcpu[i].eng;
+		if (e && e->ops->sync_out)
+			e->ops->sync_out(e);
+	}
+}
+
+void pc_sync_in(struct pc *pc)
+{
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct engine *e = pc->vcpu[i].eng;
+		if (e && e->ops->sync_in)
+			e->ops->sync_in(e);
+	}
+}
+
+const char *pc_engine_name(const struct pc *pc)
+{
+	return pc->vcpu[0].eng ? pc->vcpu[0].eng->ops->name : "none";
 }
 
 /* ---- boot and reset ---- */
 
+/* The bootstrap processor starts at the image's entry (or the reset
+ * vector); the others wait for the STARTUP IPI that firmware or the
+ * kernel sends them. */
 static void apply_entry(struct pc *pc, const struct boot_entry *be)
 {
-	struct cpu *c = &pc->cpu;
+	for (int i = 1; i < pc->ncpus; i++) {
+		cpu_reset(&pc->vcpu[i].cpu);
+		pc->vcpu[i].cpu.wait_sipi = 1;
+	}
+	pc->cur = 0;
+	struct cpu *c = pc_bsp(pc);
 	cpu_reset(c);
 	if (be->mode == BOOT_FLAT32) {
 		cpu_set_flat32(c);
@@ -398,8 +486,7 @@ int pc_boot(struct pc *pc, char *err, size_t errlen)
 		return -1;
 	}
 	apply_entry(pc, &be);
-	if (pc->eng && pc->eng->ops->sync_in)
-		pc->eng->ops->sync_in(pc->eng);
+	pc_sync_in(pc);
 	return 0;
 }
 
@@ -519,14 +606,74 @@ static void fatal_stop(struct pc *pc, const char *msg)
 {
 	flush_output(pc);
 	fprintf(pc->cfg.log, "ringvm: %s\n", msg);
-	cpu_dump(&pc->cpu, pc->cfg.log);
+	if (pc->ncpus > 1)
+		fprintf(pc->cfg.log, "ringvm: CPU %d:\n", pc->cur);
+	cpu_dump(&pc->vcpu[pc->cur].cpu, pc->cfg.log);
 	fflush(pc->cfg.log);
+}
+
+/* ---- several CPUs in turn ---- */
+
+/* Has the CPU something to do: not waiting for a STARTUP IPI, and not
+ * halted unless an interrupt it can take is pending? */
+static bool cpu_runnable(const struct cpu *c)
+{
+	if (c->wait_sipi)
+		return false;
+	return !c->halted || cpu_nmi_ready(c) || (c->intr_line && (c->eflags & FL_IF));
+}
+
+/* Can no CPU ever run again (each waits for a SIPI only another could
+ * send, or is halted with interrupts disabled and no NMI)? */
+static bool all_stuck(const struct pc *pc)
+{
+	for (int i = 0; i < pc->ncpus; i++) {
+		const struct cpu *c = &pc->vcpu[i].cpu;
+		if (!c->wait_sipi && !(c->halted && !(c->eflags & FL_IF) && !cpu_nmi_ready(c)))
+			return false;
+	}
+	return true;
+}
+
+/* The next CPU to run, round robin after the one that ran last: -1 if
+ * none has anything to do. One CPU is always run (it reports its own
+ * halt, as the kvm engine must). */
+static int pick_cpu(const struct pc *pc)
+{
+	if (pc->ncpus == 1)
+		return 0;
+	for (int k = 1; k <= pc->ncpus; k++) {
+		int i = (pc->cur + k) % pc->ncpus;
+		if (cpu_runnable(&pc->vcpu[i].cpu))
+			return i;
+	}
+	return -1;
+}
+
+/* Every CPU is halted: sleep to the next timer or input (~0% host CPU),
+ * or move virtual time on to it. */
+static void idle(struct pc *pc)
+{
+	feed_console(pc);
+	for (int i = 0; i < pc->ncpus; i++)
+		if (cpu_runnable(&pc->vcpu[i].cpu))
+			return;
+	flush_output(pc);
+	uint64_t next = clock_next_deadline(&pc->clock);
+	if (pc->clock.mode == CLOCK_HOST) {
+		wait_idle(pc, clock_host_deadline(&pc->clock, next));
+	} else if (next != CLOCK_NEVER) {
+		clock_warp(&pc->clock, next); /* idle time costs no instructions */
+	} else if (pc->rr.next && pc->rr.next(pc->rr.opaque) != UINT64_MAX) {
+		/* replaying: the log, not the console, wakes the guest */
+	} else {
+		wait_idle(pc, CLOCK_NEVER);
+	}
+	drain_sig_pipe(pc);
 }
 
 int pc_run(struct pc *pc)
 {
-	struct cpu *cpu = &pc->cpu;
-	const struct engine_ops *ops = pc->eng->ops;
 	int status = -1;
 
 	if (pipe2(pc->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -534,7 +681,7 @@ int pc_run(struct pc *pc)
 	for (int i = 0; i < PC_IDE_DRIVES; i++)
 		pc->ide_fd[i] = -1;
 	got_signal = 0;
-	signal_stop = &cpu->stop_request;
+	signal_stop = &pc->vcpu[pc->cur].cpu.stop_request;
 	signal_fd = pc->sig_pipe[1];
 	install_signals(pc);
 
@@ -604,9 +751,34 @@ int pc_run(struct pc *pc)
 			pc_display_dump(pc);
 		}
 
+		pc_apic_signals(pc); /* INIT and STARTUP IPIs sent meanwhile */
+		int k = pick_cpu(pc);
+		if (k < 0) { /* several CPUs, none with anything to do */
+			if (pc->action != PC_ACT_NONE)
+				continue;
+			if (all_stuck(pc)) {
+				fatal_stop(pc, "every processor halted with interrupts disabled");
+				status = PC_EXIT_HALTED;
+				break;
+			}
+			idle(pc);
+			continue;
+		}
+		struct pc_vcpu *v = &pc->vcpu[k];
+		struct cpu *cpu = &v->cpu;
+		const struct engine_ops *ops = v->eng->ops;
+		if (k != pc->cur) {
+			pc->cur = k;
+			signal_stop = &cpu->stop_request;
+			/* Virtual time counts every CPU's instructions: go on
+			 * from this one's count. */
+			if (pc->clock.mode == CLOCK_ICOUNT)
+				clock_set_icount_src(&pc->clock, &cpu->icount, PC_NS_PER_INSN);
+		}
+
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
-		uint64_t limit = now + SLICE_NS;
+		uint64_t limit = now + (pc->ncpus > 1 ? SMP_SLICE_NS : SLICE_NS);
 		if (next < limit)
 			limit = next;
 		uint64_t icount_limit = clock_icount_deadline(&pc->clock, limit);
@@ -614,7 +786,7 @@ int pc_run(struct pc *pc)
 			icount_limit = pc->rr.next(pc->rr.opaque);
 		cpu->stop_request = 0;
 		pc->clock.run_until = limit;
-		enum cpu_stop why = ops->run(pc->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
+		enum cpu_stop why = ops->run(v->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
 		pc->clock.run_until = CLOCK_NEVER;
 		/* Halted at a budget of zero instructions (a replay stops at the
 		 * count its next input is due): idle as the recording did. */
@@ -628,36 +800,22 @@ int pc_run(struct pc *pc)
 		case CPU_STOP_HALT:
 			if (pc->action != PC_ACT_NONE)
 				break; /* e.g. "out %al, $0xf4; cli; hlt": the exit wins */
+			if (pc->ncpus > 1)
+				break; /* the next pick_cpu() sees who can run */
 			if (ops->sync_out)
-				ops->sync_out(pc->eng);
+				ops->sync_out(v->eng);
 			if (!(cpu->eflags & FL_IF) && !cpu_nmi_ready(cpu)) {
 				/* Nothing can wake it: no NMI source, or NMIs blocked. */
 				fatal_stop(pc, "processor halted with interrupts disabled");
 				status = PC_EXIT_HALTED;
 				break;
 			}
-			if (cpu->intr_line || cpu_nmi_ready(cpu))
-				break;
-			/* Idle: sleep to the next timer or input (~0% host CPU). */
-			feed_console(pc);
-			if (cpu->intr_line)
-				break;
-			flush_output(pc);
-			next = clock_next_deadline(&pc->clock);
-			if (pc->clock.mode == CLOCK_HOST) {
-				wait_idle(pc, clock_host_deadline(&pc->clock, next));
-			} else if (next != CLOCK_NEVER) {
-				clock_warp(&pc->clock, next); /* idle time costs no instructions */
-			} else if (pc->rr.next && pc->rr.next(pc->rr.opaque) != UINT64_MAX) {
-				/* replaying: the log, not the console, wakes the guest */
-			} else {
-				wait_idle(pc, CLOCK_NEVER);
-			}
-			drain_sig_pipe(pc);
+			if (!cpu_runnable(cpu))
+				idle(pc);
 			break;
 		case CPU_STOP_SHUTDOWN:
 			if (ops->sync_out)
-				ops->sync_out(pc->eng);
+				ops->sync_out(v->eng);
 			if (pc->cfg.no_reboot) {
 				fatal_stop(pc, "triple fault: processor shut down");
 				status = PC_EXIT_TRIPLE_FAULT;

@@ -48,9 +48,11 @@
 #define PC_NS_PER_INSN 1 /* deterministic clock: 1 ns per instruction */
 
 #define PC_IDE_DRIVES 4
+#define PC_MAX_CPUS 8 /* -smp N: 1..8, as the flat logical APIC model allows */
 
 struct pc_config {
 	uint64_t ram_size;
+	int ncpus;               /* -smp: 1..PC_MAX_CPUS (0 means 1) */
 	const uint8_t *rom;      /* BIOS image (64 or 128 KiB) or NULL */
 	uint32_t rom_size;
 	/* The kernel: multiboot ELF or Linux bzImage. NULL with a ROM: the
@@ -119,18 +121,38 @@ struct pc_rr {
 	int (*ended)(void *opaque);
 };
 
+struct pc;
+
+/* One processor of the board: its CPU state, the engine that runs it, its
+ * bus interface (whose opaque is this struct, so the board knows which CPU
+ * asks) and its local APIC, whose register page only this CPU sees. */
+struct pc_vcpu {
+	struct pc *pc;
+	int index;               /* also its APIC ID */
+	struct cpu cpu;
+	bool cpu_ok;
+	struct cpu_bus cbus;
+	struct engine *eng;
+	struct lapic lapic;
+	struct bus apic_bus;     /* the local APIC's page, in front of pc->mmio */
+	uint8_t init_pending;    /* an INIT IPI came (pc_apic_signals acts on it) */
+	int sipi_vector;         /* a STARTUP IPI's vector, or -1 */
+	struct cpu *peers[PC_MAX_CPUS]; /* every CPU of the board, for cpu->smp */
+};
+
 struct pc {
 	struct pc_config cfg;
 	struct ram ram;
 	struct bus pio, mmio;
 	struct clock clock;
-	struct cpu cpu;
-	bool cpu_ok;
-	struct cpu_bus cbus;
-	struct engine *eng;
+	/* The processors, vcpu[0] the bootstrap processor. On interp and bt
+	 * they run in turn on this thread (pc.c's run loop); cur is the one
+	 * running or run last, the one a device's stop request stops. */
+	int ncpus;
+	int cur;
+	struct pc_vcpu vcpu[PC_MAX_CPUS];
 	struct board_req req;
 	struct pic pic;
-	struct lapic lapic;
 	struct ioapic ioapic;
 	struct acpi_pm acpi_pm;
 	struct pit pit;
@@ -169,7 +191,8 @@ struct pc {
 void pc_isa_irq(void *pc, int irq, int level); /* ISA IRQ line: 8259 and IOAPIC */
 int pc_cb_intr_ack(void *pc);
 void pc_cb_apic_base(void *pc, uint64_t val);
-int pc_apic_init(struct pc *pc);          /* 8259 pair, local APIC, IOAPIC, ACPI PM */
+int pc_apic_init(struct pc *pc);          /* 8259 pair, local APICs, IOAPIC, ACPI PM */
+void pc_apic_signals(struct pc *pc);      /* carry out the INIT and STARTUP IPIs sent */
 int pc_fw_tables(struct pc *pc, struct guest_ram *g); /* MP and ACPI tables */
 /* The ACPI tables built at address 0 of buf, for fw_cfg's table loader:
  * bytes used or -1; *l says where each table is. */
@@ -188,10 +211,27 @@ void pc_chipset_free(struct pc *pc);
 void pc_display_tick(struct pc *pc);  /* redraw if due and changed */
 void pc_display_dump(struct pc *pc);  /* write --screendump's file */
 
+/* The bootstrap processor (the one gdb, traces and loaders see). */
+static inline struct cpu *pc_bsp(struct pc *pc) { return &pc->vcpu[0].cpu; }
+/* Instructions retired by all the CPUs. */
+static inline uint64_t pc_icount(const struct pc *pc)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < pc->ncpus; i++)
+		n += pc->vcpu[i].cpu.icount;
+	return n;
+}
+/* Make every CPU's struct current from its engine / push it back. */
+void pc_sync_out(struct pc *pc);
+void pc_sync_in(struct pc *pc);
+/* The engine's name ("interp", "bt", "kvm"), "none" before one is set. */
+const char *pc_engine_name(const struct pc *pc);
+
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
 void pc_destroy(struct pc *pc);
-/* Create the engine that will run the CPU. 0, or -1 with a message. */
+/* Create the engine that will run the CPUs (one instance each). 0, or -1
+ * with a message (kvm runs one CPU only). */
 int pc_set_engine(struct pc *pc, const struct engine_ops *ops, char *err, size_t errlen);
 /* Load the image and put the CPU at its entry (also used on reboot). */
 int pc_boot(struct pc *pc, char *err, size_t errlen);

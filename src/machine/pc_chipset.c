@@ -17,13 +17,13 @@
 static int dma_read(void *opaque, uint32_t pa, void *dst, uint32_t len)
 {
 	struct pc *pc = opaque;
-	return cpu_phys_read(&pc->cpu, pa, dst, len);
+	return cpu_phys_read(pc_bsp(pc), pa, dst, len);
 }
 
 static int dma_write(void *opaque, uint32_t pa, const void *src, uint32_t len)
 {
 	struct pc *pc = opaque;
-	return cpu_phys_write(&pc->cpu, pa, src, len);
+	return cpu_phys_write(pc_bsp(pc), pa, src, len);
 }
 
 /* 440FX PAM: 0x59's high nibble is 0xF0000-0xFFFFF (four 16 KiB
@@ -33,9 +33,11 @@ static void pam_changed(void *opaque, const uint8_t pam[7])
 {
 	struct pc *pc = opaque;
 	for (int s = 12; s < 16; s++)
-		cpu_set_pam(&pc->cpu, s, (uint8_t)(pam[0] >> 4));
+		for (int i = 0; i < pc->ncpus; i++)
+			cpu_set_pam(&pc->vcpu[i].cpu, s, (uint8_t)(pam[0] >> 4));
 	for (int s = 0; s < 12; s++)
-		cpu_set_pam(&pc->cpu, s, (uint8_t)(pam[1 + s / 2] >> (4 * (s & 1))));
+		for (int i = 0; i < pc->ncpus; i++)
+			cpu_set_pam(&pc->vcpu[i].cpu, s, (uint8_t)(pam[1 + s / 2] >> (4 * (s & 1))));
 }
 
 /* A Linux bzImage given with --bios goes to fw_cfg as QEMU splits it:
@@ -165,8 +167,8 @@ static int add_items(struct pc *pc)
 	bad |= fw_cfg_add(f, FW_CFG_UUID, uuid, 16);
 	bad |= fw_cfg_add_i64(f, FW_CFG_RAM_SIZE, pc->ram.size);
 	bad |= fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, 1);
-	bad |= fw_cfg_add_i16(f, FW_CFG_NB_CPUS, 1);
-	bad |= fw_cfg_add_i16(f, FW_CFG_MAX_CPUS, 1);
+	bad |= fw_cfg_add_i16(f, FW_CFG_NB_CPUS, (uint16_t)pc->ncpus);
+	bad |= fw_cfg_add_i16(f, FW_CFG_MAX_CPUS, (uint16_t)pc->ncpus);
 	bad |= fw_cfg_add_i16(f, FW_CFG_BOOT_MENU, c->boot_menu ? 1 : 0);
 	bad |= fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
 	/* etc/e820: {le64 address, le64 length, le32 type}, RAM only; the

@@ -34,6 +34,7 @@ static void cpu_dev_save(void *dev, struct snap_w *w)
 	snap_u8(w, c->intr_line);
 	snap_u8(w, c->nmi_pending);
 	snap_u8(w, c->mem.a20);
+	snap_u8(w, c->wait_sipi);
 	snap_u64(w, c->icount);
 	snap_u64(w, c->tsc_base_ns);
 }
@@ -54,6 +55,7 @@ static int cpu_dev_load(void *dev, struct snap_r *r)
 	c->intr_line = snap_get_u8(r);
 	c->nmi_pending = snap_get_u8(r);
 	bool a20 = snap_get_u8(r);
+	c->wait_sipi = snap_get_u8(r);
 	c->icount = snap_get_u64(r);
 	c->tsc_base_ns = snap_get_u64(r);
 	cpu_update_mode(c);
@@ -152,7 +154,9 @@ static const struct dev_ops board_dev_ops = { "board", NULL, board_dev_save, boa
 int pc_snap_register(struct pc *pc)
 {
 	int bad = 0;
-	bad |= devtab_add(&pc->devs, &cpu_dev_ops, &pc->cpu);
+	static const char *const names[PC_MAX_CPUS] = { "cpu", "cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7" };
+	for (int i = 0; i < pc->ncpus; i++)
+		bad |= devtab_add_named(&pc->devs, names[i], &cpu_dev_ops, &pc->vcpu[i].cpu);
 	bad |= devtab_add(&pc->devs, &clock_dev_ops, &pc->clock);
 	bad |= devtab_add(&pc->devs, &console_dev_ops, &pc->con);
 	bad |= devtab_add(&pc->devs, &board_dev_ops, pc);
@@ -246,8 +250,7 @@ const char *pc_snap_unsaveable(struct pc *pc)
 
 int pc_save_devices(struct pc *pc, struct snap_w *w)
 {
-	if (pc->eng && pc->eng->ops->sync_out)
-		pc->eng->ops->sync_out(pc->eng);
+	pc_sync_out(pc);
 	return devtab_save(&pc->devs, w);
 }
 
@@ -282,10 +285,11 @@ int pc_load_finish(struct pc *pc, char *err, size_t errlen)
 		snprintf(err, errlen, "the snapshot has no section for device %s", missing);
 		return -1;
 	}
-	tlb_flush_all(&pc->cpu, 0);
-	block_flush_all(&pc->cpu);
-	if (pc->eng && pc->eng->ops->sync_in)
-		pc->eng->ops->sync_in(pc->eng);
+	for (int i = 0; i < pc->ncpus; i++) {
+		tlb_flush_all(&pc->vcpu[i].cpu, 0);
+		block_flush_all(&pc->vcpu[i].cpu);
+	}
+	pc_sync_in(pc);
 	return 0;
 }
 

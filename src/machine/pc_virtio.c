@@ -40,9 +40,10 @@ static void dma_written(void *opaque, uint32_t pa, uint32_t len)
 	if (!len)
 		return;
 	for (uint64_t p = pa & ~0xfffu; p < (uint64_t)pa + len; p += 0x1000) {
-		if (block_page_has_code(&pc->cpu, (uint32_t)p)) {
-			block_invalidate_page(&pc->cpu, (uint32_t)p);
-			pc->cpu.block_break = 1;
+		struct cpu *c = &pc->vcpu[pc->cur].cpu; /* every CPU's code goes */
+		if (block_page_has_code(c, (uint32_t)p)) {
+			block_invalidate_page(c, (uint32_t)p);
+			c->block_break = 1;
 		}
 	}
 }

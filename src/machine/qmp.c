@@ -154,9 +154,9 @@ static struct json_object *stats_obj(struct qmp *q)
 	struct json_object *r = json_object_new_object();
 	json_object_object_add(r, "name", json_object_new_string(q->sc->name));
 	json_object_object_add(r, "status", json_object_new_string(q->paused ? "paused" : "running"));
-	json_object_object_add(r, "engine", json_object_new_string(pc->eng ? pc->eng->ops->name : "none"));
+	json_object_object_add(r, "engine", json_object_new_string(pc_engine_name(pc)));
 	json_object_object_add(r, "memory-mb", json_object_new_int64(pc->ram.size >> 20));
-	json_object_object_add(r, "icount", json_object_new_int64((int64_t)pc->cpu.icount));
+	json_object_object_add(r, "icount", json_object_new_int64((int64_t)pc_icount(pc)));
 	json_object_object_add(r, "exits", json_object_new_int64((int64_t)q->runs));
 	json_object_object_add(r, "cpu-seconds", json_object_new_double(cpu));
 	json_object_object_add(r, "rss-kb", json_object_new_int64(ru.ru_maxrss));
@@ -405,7 +405,7 @@ static int ctl_service(void *opaque)
 	poll_socket(q, 0);
 	/* The first stop at or after the instruction asked for: with the
 	 * deterministic clock, the same instruction every run. */
-	if (q->stop_at && q->pc->cpu.icount >= q->stop_at) {
+	if (q->stop_at && pc_icount(q->pc) >= q->stop_at) {
 		q->stop_at = 0;
 		set_paused(q, true);
 	}

@@ -276,6 +276,7 @@ void snap_config_put(struct snap_w *w, const struct snap_config *sc)
 	put_str(w, sc->initrd);
 	put_str(w, sc->bios);
 	put_str(w, sc->cmdline);
+	snap_u8(w, sc->ncpus); /* last: older snapshots end before it */
 }
 
 int snap_config_get(struct snap_r *r, struct snap_config *sc)
@@ -292,5 +293,6 @@ int snap_config_get(struct snap_r *r, struct snap_config *sc)
 	get_str(r, sc->initrd, sizeof(sc->initrd));
 	get_str(r, sc->bios, sizeof(sc->bios));
 	get_str(r, sc->cmdline, sizeof(sc->cmdline));
+	sc->ncpus = r->off < r->len ? snap_get_u8(r) : 1;
 	return r->bad || r->off != r->len ? -1 : 0;
 }

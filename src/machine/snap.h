@@ -80,6 +80,7 @@ int snap_next(struct snap_in *in, char *err, size_t errlen);
 struct snap_config {
 	uint64_t ram_size;
 	uint8_t deterministic, no_acpi, no_reboot;
+	uint8_t ncpus;           /* -smp (0 in snapshots from before it: 1) */
 	char name[64];
 	char engine[16];
 	char cpu_model[32];
