@@ -5,7 +5,8 @@
 # enables the local APIC, counts its periodic timer against PIT interrupts
 # routed through the IOAPIC (ISA IRQ 0 -> pin 2), checks one-shot mode,
 # masking, a self-IPI, the TPR and an NMI IPI, and powers off through
-# PM1a_CNT with the DSDT's _S5 type. Runs on interp and bt (and kvm when
+# PM1a_CNT with the DSDT's _S5 type; with -smp 4 it also starts the other
+# processors and sends them IPIs. Runs on interp and bt (and kvm when
 # the host's KVM runs protected-mode interrupts): the output must be the expected
 # text, the same on each, and the exit status 0 (ACPI power-off). With
 # --no-acpi the kernel finds the MP table only and leaves by debug-exit.
@@ -71,6 +72,26 @@ for e in interp bt; do
 	cp "$tmp/out" "$tmp/out.$e"
 done
 cmp -s "$tmp/out.interp" "$tmp/out.bt" || fail "interp and bt printed different things"
+
+# -smp 4: the tables list four CPUs (the IOAPIC's ID follows theirs), the
+# kernel starts the three APs by INIT-SIPI-SIPI, each checks its APIC ID
+# against CPUID and counts with lock incl, and IPIs reach them by APIC ID
+# and by the all-excluding-self shorthand
+sed -e 's/1 cpu, ioapic id 1,/4 cpu, ioapic id 4,/' -e 's/cpu 0; ioapic 1 at/cpu 0; cpu 1; cpu 2; cpu 3; ioapic 4 at/' \
+	-e 's/^ioapic: id 1,/ioapic: id 4,/' -e '/^ok   no spurious interrupts$/i\
+smp: 3 application processors started\
+ok   every AP up, by INIT-SIPI-SIPI\
+ok   each AP: its APIC ID, CPUID'"'"'s initial APIC ID, not BSP\
+ok   lock incl from every CPU: no increment lost\
+ok   fixed IPI to each AP by APIC ID\
+ok   fixed IPI to all excluding self' "$tmp/want" >"$tmp/want.smp"
+for e in interp bt; do
+	runs $e -smp 4 --deterministic
+	cmp -s "$tmp/want.smp" "$tmp/out" && [ "$rc" = 0 ] || {
+		fail "$e -smp 4: status $rc:"
+		diff "$tmp/want.smp" "$tmp/out" | sed 's/^/    /'
+	}
+done
 
 # the host clock too (the default): the same text, but for the two checks
 # that time one device against another (and the verdict line that sums

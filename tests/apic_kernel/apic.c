@@ -10,6 +10,12 @@
 #define IOAPIC 0xfec00000u
 
 volatile uint32_t apic_ticks, pit_ticks, ipi_count, low_count, spurious_count, nmi_count;
+/* The application processors (start_aps): where each takes its stack,
+ * which have come up, what each saw, and a counter all increment. */
+extern char ap_tramp[], ap_tramp_end[];
+volatile uint32_t ap_stack_next, ap_alive, ap_counter, ap_bad;
+static uint8_t ap_stacks[8][4096] __attribute__((aligned(16)));
+#define AP_INCS 20000
 void isr_apic_timer(void), isr_pit(void), isr_ipi(void), isr_low(void), isr_spurious(void), isr_nmi(void);
 
 static uint64_t idt[256];
@@ -198,6 +204,83 @@ static void find_acpi(void)
 static uint32_t pm_now(void) { return pm_tmr ? inl((uint16_t)pm_tmr) & 0xffffff : 0; }
 static uint32_t pm_since(uint32_t t0) { return (pm_now() - t0) & 0xffffff; }
 
+/* Spin for about us microseconds on the PM timer (3.579545 MHz), pausing
+ * as a spin-wait loop should. */
+static void udelay(uint32_t us)
+{
+	uint32_t t0 = pm_now(), ticks = us * 3580u / 1000u + 1;
+	while (pm_since(t0) < ticks)
+		__asm__ volatile("pause");
+}
+
+static struct { uint16_t lim; uint32_t base; } __attribute__((packed)) idtr;
+
+/* An application processor, on its own stack: checks what it is, counts
+ * with the others under the lock prefix, says it is up, then waits for
+ * IPIs with interrupts on. */
+void ap_main(void)
+{
+	uint32_t id = lapic(0x20) >> 24, a, b, c, d, lo, hi;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1b));
+	if (id == 0 || id > 7 || b >> 24 != id || (lo & 0x900) != 0x800)
+		__asm__ volatile("lock incl %0" : "+m"(ap_bad)); /* not BSP, enabled, CPUID's ID */
+	__asm__ volatile("lidt %0" ::"m"(idtr));
+	lapic_wr(0xf0, 0x1ff);
+	for (int i = 0; i < AP_INCS; i++)
+		__asm__ volatile("lock incl %0" : "+m"(ap_counter));
+	__asm__ volatile("lock orl %1, %0" : "+m"(ap_alive) : "r"(1u << id));
+	for (;;)
+		__asm__ volatile("sti; hlt");
+}
+
+/* INIT-SIPI-SIPI to every other processor (SDM, "MP Initialization
+ * Protocol Algorithm"), counting along with them, then IPIs both ways. */
+static void start_aps(int cpus)
+{
+	uint32_t want = ((1u << cpus) - 1) & ~1u;
+	const char *s = ap_tramp;
+	for (char *p = (char *)0x8000; s < ap_tramp_end;)
+		*p++ = *s++;
+	ap_stack_next = (uint32_t)ap_stacks + sizeof(ap_stacks[0]);
+	lapic_wr(0x310, 0);
+	lapic_wr(0x300, 0xc4500); /* INIT, level assert, all excluding self */
+	udelay(10000);
+	lapic_wr(0x300, 0xc4608); /* STARTUP, vector 0x08: 0x0800:0000 */
+	udelay(200);
+	lapic_wr(0x300, 0xc4608);
+	for (int i = 0; i < AP_INCS; i++)
+		__asm__ volatile("lock incl %0" : "+m"(ap_counter));
+	uint32_t t0 = pm_now();
+	while (ap_alive != want && pm_since(t0) < 3580000u) /* a second */
+		__asm__ volatile("pause");
+	uint32_t up = 0;
+	for (uint32_t m = ap_alive; m; m &= m - 1)
+		up++;
+	puts("smp: ");
+	putd(up);
+	puts(" application processors started\n");
+	check(ap_alive == want, "every AP up, by INIT-SIPI-SIPI");
+	check(ap_bad == 0, "each AP: its APIC ID, CPUID's initial APIC ID, not BSP");
+	check(ap_counter == (uint32_t)cpus * AP_INCS, "lock incl from every CPU: no increment lost");
+	uint32_t before = ipi_count;
+	for (int id = 1; id < cpus; id++) {
+		uint32_t n = ipi_count;
+		lapic_wr(0x310, (uint32_t)id << 24);
+		lapic_wr(0x300, 0x50); /* fixed, vector 0x50, physical destination */
+		t0 = pm_now();
+		while (ipi_count == n && pm_since(t0) < 358000u)
+			__asm__ volatile("pause");
+	}
+	check(ipi_count == before + (uint32_t)cpus - 1, "fixed IPI to each AP by APIC ID");
+	before = ipi_count;
+	lapic_wr(0x300, 0xc0050); /* all excluding self */
+	t0 = pm_now();
+	while (ipi_count != before + (uint32_t)cpus - 1 && pm_since(t0) < 358000u)
+		__asm__ volatile("pause");
+	check(ipi_count == before + (uint32_t)cpus - 1, "fixed IPI to all excluding self");
+}
+
 void kmain(void)
 {
 	puts("apic test kernel\n");
@@ -222,7 +305,8 @@ void kmain(void)
 	gate(0x40, isr_low);
 	gate(0x50, isr_ipi);
 	gate(0xff, isr_spurious);
-	struct { uint16_t lim; uint32_t base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)idt };
+	idtr.lim = sizeof(idt) - 1;
+	idtr.base = (uint32_t)idt;
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 
 	uint32_t ver = lapic(0x30);
@@ -312,6 +396,8 @@ void kmain(void)
 	lapic_wr(0x300, 0x400);   /* NMI to APIC ID 0 */
 	__asm__ volatile("nop");
 	check(nmi_count == 1, "NMI by IPI to APIC ID 0");
+	if (mp_cpus > 1)
+		start_aps(mp_cpus);
 	check(spurious_count == 0, "no spurious interrupts");
 
 	__asm__ volatile("cli");

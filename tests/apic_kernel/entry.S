@@ -21,11 +21,47 @@ _start:
 	hlt
 	jmp 2b
 
+/* The application processors start here, copied to 0x8000 (STARTUP
+ * vector 0x08): real mode with CS = 0x0800, so data is addressed from
+ * the copy's start; into protected mode with the kernel's GDT, then each
+ * takes a stack of its own and runs ap_main. */
+	.code16
+	.globl ap_tramp, ap_tramp_end
+ap_tramp:
+	cli
+	mov %cs, %ax
+	mov %ax, %ds
+	lgdtl ap_gdtr - ap_tramp
+	mov %cr0, %eax
+	or $1, %eax
+	mov %eax, %cr0
+	ljmpl $0x08, $ap_pm32
+	.align 4
+ap_gdtr:
+	.word 23
+	.long gdt
+ap_tramp_end:
+	.code32
+ap_pm32:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $4096, %eax
+	lock xadd %eax, ap_stack_next
+	mov %eax, %esp
+	call ap_main
+3:	cli
+	hlt
+	jmp 3b
+
 /* isr NAME COUNTER EOI: an interrupt gate's handler */
 .macro isr name, counter, eoi
 	.globl \name
 \name:
-	incl \counter
+	lock incl \counter
 	.if \eoi
 	movl $0, LAPIC_EOI
 	.endif
