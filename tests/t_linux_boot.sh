@@ -87,6 +87,7 @@ need '^\[.*\] ..... host bus clock speed is \(9[0-9]\|10[0-9]\)\.' "APIC timer: 
 need '^\[.*\] clocksource: acpi_pm: mask: 0xffffff' "the ACPI PM timer accepted as a clocksource"
 need '^\[.*\] ACPI: PM: (supports S0 S5)' "the DSDT's _S5"
 need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
+need '^RINGVM-NPROC 1$' "one CPU online (nproc)"
 need '^RINGVM-IRQ LOC: *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts taken"
 need '^RINGVM-IRQ 4: *[1-9][0-9]* *IO-APIC *4-edge *ttyS0' "the serial port's IRQ 4 through the IOAPIC"
 need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
