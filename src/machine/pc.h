@@ -188,6 +188,11 @@ void pc_chipset_free(struct pc *pc);
 void pc_display_tick(struct pc *pc);  /* redraw if due and changed */
 void pc_display_dump(struct pc *pc);  /* write --screendump's file */
 
+/* What could wake the CPU, as text (pc_diag.c): its state, the armed
+ * timers, the local APIC, IOAPIC, 8259s and PIT. On SIGUSR2 and from
+ * QMP's ringvm-diag (docs/debugging.md). */
+void pc_diag_dump(struct pc *pc, FILE *f);
+
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
 void pc_destroy(struct pc *pc);
