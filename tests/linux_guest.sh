@@ -23,6 +23,8 @@
 #     600) whatever ringvm did (the longest silent stretch, the kernel
 #     unpacking its initramfs, takes ~25 s on an idle host);
 #   - RINGVM_LINUX_TIMEOUT seconds (default 3600) have passed: a last net.
+# Before it kills ringvm it sends SIGUSR2, so the log ends with the
+# board's wake-up state (CPU, armed timers, interrupt controllers).
 dir=${LINUX_GUEST_DIR:-guest-linux}
 ringvm=$BUILD/ringvm
 
@@ -98,6 +100,9 @@ lg_boot() {
 			lg_why="no console output for ${lg_quiet}s with ringvm asleep ${lg_asleep}s of them: the guest waits and nothing wakes it"
 		fi
 		if [ -n "$lg_why" ]; then
+			# what the guest waits for, in the log (pc_diag.c)
+			kill -USR2 $lg_pid 2>/dev/null
+			sleep 1
 			kill $lg_pid 2>/dev/null
 			sleep 1
 			kill -9 $lg_pid 2>/dev/null

@@ -1,13 +1,17 @@
 #!/bin/sh
 # A guest that waits for a timer always gets it, whatever the host does:
-# a multiboot kernel chains one-shot PIT counts (mode 4, as Linux's
-# clockevent does when it runs on the TSC), reprogramming the PIT only from
-# its IRQ0 handler and halting in between, 40,000 times: counts of 1-4
-# ticks, then Linux-like ones of 15-142. One lost edge and the guest halts
-# for good. A CPU hog per host core runs meanwhile (bounded, killed on
-# exit), since the edge used to be lost when the host preempted ringvm
-# between loading a count and arming its timer. The watchdog wants
-# progress (a '.' per 1024 interrupts), not speed.
+# a multiboot kernel chains one-shot counts, reprogramming the timer only
+# from its interrupt handler and halting in between, 40,000 times, on each
+# of the two timers Linux takes as its clockevent: the PIT in mode 4 (a
+# board without a local APIC) with counts of 1-4 ticks, then Linux-like
+# ones of 15-142; the local APIC's one-shot timer (divide by 16, 160 ns a
+# count) with counts of 1-4, then 15-142 (Linux's shortest event is 15).
+# One lost interrupt and the guest halts for good. A CPU hog per host
+# core runs meanwhile (bounded, killed on exit), since each timer used to
+# lose its interrupt when the host preempted ringvm between loading a
+# count and arming its timer. The watchdog wants progress (a '.' per 1024
+# interrupts), not speed; a stopped guest's wake-up state (SIGUSR2) is
+# shown.
 BUILD=${BUILD:-build}
 bin="$BUILD/ringvm"
 [ -x "$bin" ] || { echo "t_board_oneshot: no $bin"; exit 1; }
@@ -21,8 +25,28 @@ fails=0
 . tests/mbkernel.sh
 engine=${RINGVM_ENGINE:-interp}
 
-# chain NAME MASK BASE: counts BASE .. BASE+MASK
+# The timer's setup, its end-of-interrupt and how the handler loads the
+# next count (in %eax), for chain's DEV.
+pit_setup='mov $0xfe, %al; out %al, $0x21   /* only IRQ0 */
+	mov $0x38, %al; out %al, $0x43   /* channel 0, lsb/msb, mode 4 */
+	mov $100, %al; out %al, $0x40
+	mov $0, %al; out %al, $0x40'
+pit_eoi='mov $0x20, %al; out %al, $0x20'
+pit_load='out %al, $0x40
+	mov %ah, %al
+	out %al, $0x40'
+lapic_setup='mov $0xff, %al; out %al, $0x21   /* the 8259 masked */
+	movl $0x1ff, 0xfee000f0         /* APIC software-enabled */
+	movl $0x3, 0xfee003e0           /* divide by 16 */
+	movl $0x20, 0xfee00320          /* one-shot, vector 0x20 */
+	movl $100, 0xfee00380'
+lapic_eoi='movl $0, 0xfee000b0'
+lapic_load='mov %eax, 0xfee00380'
+
+# chain NAME MASK BASE DEV: counts BASE .. BASE+MASK on DEV (pit, lapic)
 chain() {
+	eval "setup=\$${4}_setup eoi=\$${4}_eoi load=\$${4}_load"
+
 	kernel "$1" <<EOF2
 	lgdt gdtr
 	ljmp \$0x10, \$1f
@@ -42,10 +66,7 @@ chain() {
 	mov \$0x20, %al; out %al, \$0x21
 	mov \$0x04, %al; out %al, \$0x21
 	mov \$0x01, %al; out %al, \$0x21
-	mov \$0xfe, %al; out %al, \$0x21   /* only IRQ0 */
-	mov \$0x38, %al; out %al, \$0x43   /* channel 0, lsb/msb, mode 4 */
-	mov \$100, %al; out %al, \$0x40
-	mov \$0, %al; out %al, \$0x40
+	$setup
 	sti
 2:	hlt
 	cmpl \$40000, ticks
@@ -55,15 +76,12 @@ chain() {
 	out %al, \$0xf4               /* exit status 33 */
 	hlt
 tick:	push %eax
-	mov \$0x20, %al
-	out %al, \$0x20               /* EOI */
+	$eoi
 	incl ticks
 	mov ticks, %eax
 	and \$$2, %eax
 	add \$$3, %eax
-	out %al, \$0x40               /* the next one-shot count */
-	mov %ah, %al
-	out %al, \$0x40
+	$load                          /* the next one-shot count */
 	testl \$1023, ticks
 	jnz 3f
 	mov \$'.', %al
@@ -87,9 +105,10 @@ EOF2
 
 hogs_start 600
 
-for spec in "tiny 3 1" "linux 127 15"; do
+for spec in "tiny 3 1 pit" "linux 127 15 pit" "tiny 3 1 lapic" "linux 127 15 lapic"; do
 	set -- $spec
-	chain "$1" "$2" "$3"
+	chain "$1-$4" "$2" "$3" "$4"
+	set -- "$1-$4" "$2" "$3" "$4"
 	: >"$tmp/$1.err"
 	"$bin" --accel "$engine" --kernel "$tmp/$1.elf" </dev/null >/dev/null 2>"$tmp/$1.err" &
 	pid=$!
@@ -103,19 +122,22 @@ for spec in "tiny 3 1" "linux 127 15"; do
 		[ $quiet -ge 30 ] && break
 	done
 	if kill -0 $pid 2>/dev/null; then
+		kill -USR2 $pid
+		sleep 1
 		kill -9 $pid
 		wait $pid 2>/dev/null
-		echo "FAIL: one-shot counts $3..$(($3 + $2)): no timer interrupt for 30 s after $((last * 1024)) of 40000 (a lost edge)"
+		echo "FAIL: $4 one-shot counts $3..$(($3 + $2)): no timer interrupt for 30 s after $((last * 1024)) of 40000 (a lost edge)"
+		sed -n '/diagnosis/,$p' "$tmp/$1.err"
 		fails=$((fails + 1))
 		continue
 	fi
 	wait $pid
 	rc=$?
 	if [ $rc -ne 33 ]; then
-		echo "FAIL: one-shot counts $3..$(($3 + $2)): exit status $rc, want 33"
+		echo "FAIL: $4 one-shot counts $3..$(($3 + $2)): exit status $rc, want 33"
 		fails=$((fails + 1))
 	else
-		echo "one-shot counts $3..$(($3 + $2)): 40000 timer interrupts, none lost"
+		echo "$4 one-shot counts $3..$(($3 + $2)): 40000 timer interrupts, none lost"
 	fi
 done
 exit $((fails != 0))

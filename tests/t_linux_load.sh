@@ -12,9 +12,12 @@
 #
 # The kernel is told the TSC's rate (tsc_early_khz=1000000: the board's
 # TSC counts virtual ns), as its calibration against the PIT fails under
-# load; so it runs on the TSC with one-shot PIT interrupts (mode 4), each
-# programmed from the previous one's handler: the configuration in which a
-# single lost PIT edge stalled the guest for good (docs/board.md, "Time").
+# load; so it runs on the TSC with the local APIC's one-shot timer as its
+# clockevent (the PIT's mode 4 on a board without an APIC), each event
+# programmed from the previous one's interrupt: the configuration in which
+# a single lost timer edge stalls the guest for good (docs/board.md,
+# "Time"). A boot the watchdog kills ends its log with the board's
+# wake-up state (SIGUSR2, docs/debugging.md).
 BUILD=${BUILD:-build}
 engine=${RINGVM_ENGINE:-interp}
 boots=${RINGVM_LOAD_BOOTS:-5}

@@ -26,15 +26,7 @@ kernel spin <<'EOF2'
 1:	jmp 1b
 EOF2
 fail=0
-check() { # check WHAT PATTERN FILE
-	if grep -q -- "$2" "$3"; then
-		echo "  ok   $1"
-	else
-		echo "  FAIL $1: no '$2' in:"
-		sed 's/^/    /' "$3"
-		fail=1
-	fi
-}
+. tests/check.sh
 
 "$bin" --accel "$engine" --kernel "$tmp/spin.elf" --name qmptest --qmp "unix:$tmp/q.sock,server=on,wait=off" \
 	>/dev/null 2>"$tmp/err" &

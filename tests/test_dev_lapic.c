@@ -4,7 +4,8 @@
  * sent on; spurious vector; self-IPI, shorthands, illegal vectors and
  * the error status register; software disable masking the LVT; LINT0 in
  * ExtINT (virtual-wire) mode and with the APIC hardware-disabled; LINT1
- * NMI; relocation through IA32_APIC_BASE; bad accesses logged. */
+ * NMI; relocation through IA32_APIC_BASE; bad accesses logged; a one-shot
+ * expiry is never lost when time jumps (a preempted host). */
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +128,49 @@ static void test_timer(void)
 	CHECK(rd(0x390) == 0);
 	CHECK(clock_next_deadline(&clk) == CLOCK_NEVER);
 	wr(0x320, 0x10000);
+}
+
+/* A one-shot count that reaches zero interrupts once, and its interrupt
+ * is owed from that moment (SDM, "APIC Timer": at zero the timer
+ * interrupts and the count stays 0), however time moves between two clock
+ * reads: the host may stop ringvm at any point, for longer than a short
+ * count (Linux's shortest lapic event is 15 counts, 2.4 us), and the run
+ * loop runs the timer later. A lost one-shot leaves Linux's NO_HZ idle
+ * halted for good: it programs the next event only from this interrupt. */
+static void test_timer_owed(void)
+{
+	wr(0xf0, 0x1ff);
+	wr(0x3e0, 0x3); /* divide by 16: 160 ns a count */
+	wr(0x320, 0x32);
+	take_all(0x32);
+	/* time moves 50 us between any two reads while the count is loaded */
+	clk.manual_step = 50000;
+	wr(0x380, 15);
+	clk.manual_step = 0;
+	run_for(1000000);
+	CHECK(take_all(0x32) == 1);
+	CHECK(rd(0x390) == 0);
+	run_for(1000000);
+	CHECK(take_all(0x32) == 0);
+
+	/* the count reached zero, and before the loop ran the timer the guest
+	 * changed the divider (Linux's __setup_APIC_LVTT writes it) or masked
+	 * the LVT: the interrupt was already made */
+	static const struct { uint32_t reg, val; } late[] = {
+		{ 0x3e0, 0xb }, { 0x3e0, 0x3 }, { 0x320, 0x10032 },
+	};
+	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+		wr(0x320, 0x32);
+		wr(0x3e0, 0x3);
+		wr(0x380, 100);
+		clock_set(&clk, clock_now(&clk) + 100000); /* past zero, timers not run */
+		wr(late[i].reg, late[i].val);
+		run_for(1000000);
+		CHECK(take_all(0x32) == 1);
+		wr(0x380, 0);
+	}
+	wr(0x320, 0x10000);
+	wr(0x380, 0);
 }
 
 static void test_priority(void)
@@ -361,6 +405,7 @@ int main(void)
 	CHECK(lapic_init(&a, &mmio, &clk, &lb, log) == 0);
 	CHECK(rd(0x30) == 0x00040014);
 	test_timer();
+	test_timer_owed();
 	test_priority();
 	test_ipi();
 	test_enable_and_lint();

@@ -279,20 +279,26 @@ uint32_t lapic_timer_count(struct lapic *a)
 	return ticks >= a->initial ? 0 : a->initial - (uint32_t)ticks;
 }
 
-/* Arm the clock timer for the next time the count reaches zero. */
-static void timer_arm(struct lapic *a)
+/* Arm the clock timer for the next time the count reaches zero. A
+ * one-shot's interrupt is owed from the moment its count was loaded
+ * (owed: a new count, or the timer still armed for it), so it is armed
+ * even when the clock has already passed zero, and then runs at once: the
+ * host may stop ringvm between reading the clock for start_ns and here
+ * for longer than the count. Only an expiry already made is not made
+ * again. */
+static void timer_arm(struct lapic *a, bool owed)
 {
 	if (!a->initial) {
 		timer_del(a->clock, &a->timer);
 		return;
 	}
 	uint64_t period = (uint64_t)a->initial * tick_ns(a);
-	uint64_t now = clock_now(a->clock);
 	uint64_t due = a->start_ns + period;
 	if (a->lvt[LVT_TIMER] & LVT_PERIODIC) {
+		uint64_t now = clock_now(a->clock);
 		if (now >= due) /* late: the next boundary after now, in phase */
 			due = a->start_ns + ((now - a->start_ns) / period + 1) * period;
-	} else if (now >= due) {
+	} else if (!owed) {
 		timer_del(a->clock, &a->timer); /* one-shot, already expired */
 		return;
 	}
@@ -311,7 +317,7 @@ static void timer_fire(void *opaque)
 		uint64_t period = (uint64_t)a->initial * tick_ns(a);
 		uint64_t now = clock_now(a->clock);
 		a->start_ns += (now - a->start_ns) / period * period;
-		timer_arm(a);
+		timer_arm(a, true);
 	}
 }
 
@@ -323,7 +329,19 @@ static void timer_rebase(struct lapic *a, uint32_t count)
 	uint64_t now = clock_now(a->clock);
 	uint64_t done = (uint64_t)(a->initial - count) * tick_ns(a);
 	a->start_ns = now >= done ? now - done : 0;
-	timer_arm(a);
+	timer_arm(a, a->timer.armed);
+}
+
+/* Before the guest changes the timer: make the interrupt of a count that
+ * has already reached zero, which the run loop has not run yet (it runs
+ * timers between slices). On the processor it was made at zero, before
+ * this write could mask it or change the divider. */
+static void timer_catch_up(struct lapic *a)
+{
+	if (a->timer.armed && a->timer.deadline <= clock_now(a->clock)) {
+		timer_del(a->clock, &a->timer);
+		timer_fire(a);
+	}
 }
 
 /* ---- IPIs ---- */
@@ -430,6 +448,7 @@ static void write_lvt(struct lapic *a, int n, uint32_t val)
 	if (!(a->svr & SVR_ENABLE))
 		v |= LVT_MASKED; /* cannot be unmasked while software-disabled */
 	if (n == LVT_TIMER) {
+		timer_catch_up(a);
 		uint32_t count = lapic_timer_count(a);
 		a->lvt[n] = v;
 		if ((old ^ v) & LVT_PERIODIC)
@@ -475,11 +494,13 @@ static void reg_write(struct lapic *a, uint32_t reg, uint32_t v)
 	case R_LVT_LINT1: write_lvt(a, LVT_LINT1, v); return;
 	case R_LVT_ERROR: write_lvt(a, LVT_ERROR, v); return;
 	case R_TMICT:
+		timer_catch_up(a);
 		a->initial = v;
 		a->start_ns = clock_now(a->clock);
-		timer_arm(a);
+		timer_arm(a, true);
 		return;
 	case R_TDCR: {
+		timer_catch_up(a);
 		uint32_t count = lapic_timer_count(a);
 		a->divide = v & 0xb;
 		timer_rebase(a, count);

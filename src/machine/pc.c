@@ -22,6 +22,7 @@
 
 static volatile sig_atomic_t got_signal;
 static volatile sig_atomic_t dump_signal; /* SIGUSR1: write the screendump */
+static volatile sig_atomic_t diag_signal; /* SIGUSR2: pc_diag_dump() to the log */
 static volatile int *signal_stop;   /* the running CPU's stop_request */
 static int signal_fd = -1;          /* self-pipe write end */
 
@@ -44,8 +45,10 @@ static void on_signal(int sig)
 
 static void on_dump_signal(int sig)
 {
-	(void)sig;
-	dump_signal = 1;
+	if (sig == SIGUSR2)
+		diag_signal = 1;
+	else
+		dump_signal = 1;
 	if (signal_fd >= 0) {
 		char b = 0;
 		ssize_t r = write(signal_fd, &b, 1);
@@ -71,6 +74,7 @@ static void install_signals(struct pc *pc)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = on_dump_signal;
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (pc->con.tty) {
 		/* Give the terminal back even when something crashes. */
@@ -736,6 +740,12 @@ int pc_run(struct pc *pc)
 			}
 			if (r == PC_DBG_AGAIN)
 				continue;
+		}
+
+		if (diag_signal) { /* before the timers run: the state as found */
+			diag_signal = 0;
+			flush_output(pc); /* the guest's last words first */
+			pc_diag_dump(pc, pc->cfg.log);
 		}
 
 		/* Devices: input, timers, output. */

@@ -226,6 +226,10 @@ void pc_sync_out(struct pc *pc);
 void pc_sync_in(struct pc *pc);
 /* The engine's name ("interp", "bt", "kvm"), "none" before one is set. */
 const char *pc_engine_name(const struct pc *pc);
+/* What could wake the CPUs, as text (pc_diag.c): its state, the armed
+ * timers, the local APIC, IOAPIC, 8259s and PIT. On SIGUSR2 and from
+ * QMP's ringvm-diag (docs/debugging.md). */
+void pc_diag_dump(struct pc *pc, FILE *f);
 
 /* Build the board (RAM, devices, CPU). Returns NULL with a message. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

@@ -164,6 +164,22 @@ static struct json_object *stats_obj(struct qmp *q)
 	return r;
 }
 
+/* pc_diag_dump()'s text: what the guest waits for. */
+static struct json_object *diag_obj(struct qmp *q)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f) {
+		pc_diag_dump(q->pc, f);
+		fclose(f);
+	}
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "text", json_object_new_string(text ? text : ""));
+	free(text);
+	return r;
+}
+
 static struct json_object *migrate_obj(struct qmp *q)
 {
 	struct json_object *r = json_object_new_object();
@@ -253,6 +269,8 @@ static void execute(struct qmp *q, const char *cmd, struct json_object *args, st
 	}
 	if (!strcmp(cmd, "ringvm-stats"))
 		return reply(q, id, stats_obj(q));
+	if (!strcmp(cmd, "ringvm-diag"))
+		return reply(q, id, diag_obj(q));
 	if (!strcmp(cmd, "ringvm-save") || !strcmp(cmd, "savevm")) {
 		const char *file = arg_str(args, "file");
 		if (!file)
