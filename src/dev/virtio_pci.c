@@ -195,20 +195,20 @@ static void common_write(struct virtio_pci *v, uint32_t off, int size, uint32_t 
 	switch (off) {
 	case 0x00: v->dfselect = val; break;
 	case 0x08: v->gfselect = val; break;
-	case 0x10: v->config_vector = vector(v, val); break;
-	case 0x1a:
-		if (q)
-			v->queue_vector[v->qselect] = vector(v, val);
-		break;
 	case 0x0c:
 		if (v->gfselect < 2 && !(v->status & VIRTIO_S_FEATURES_OK))
 			set_half(&v->guest_features, v->gfselect == 1, val);
 		break;
+	case 0x10: v->config_vector = vector(v, val); break;
 	case 0x14: write_status(v, (uint8_t)val); break;
 	case 0x16: v->qselect = (uint16_t)val; break;
 	case 0x18:
 		if (q_open)
 			q->size = (uint16_t)val;
+		break;
+	case 0x1a:
+		if (q)
+			v->queue_vector[v->qselect] = vector(v, val);
 		break;
 	case 0x1c:
 		if (!q || !(val & 1) || q->enabled)
