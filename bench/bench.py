@@ -541,6 +541,20 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     note("Linux guest and native done")
 
+    # 5b. virtio disk and network: bench/virtio_io.sh, on the fastest
+    # software engine, prints its own table (one run of each VMM: each
+    # takes a minute or more)
+    virtio_table = []
+    if "virtio" in parts:
+        veng = "bt" if "bt" in engines else "interp"
+        env = dict(os.environ, BUILD=a.build, LINUX_GUEST_DIR=a.linux, ENGINE=veng, BENCH_QEMU=a.qemu,
+                   BENCH_TIMEOUT=str(timeout))
+        note("virtio: bench/virtio_io.sh on %s and QEMU-TCG" % veng)
+        p = subprocess.run(["sh", "bench/virtio_io.sh"], capture_output=True, text=True, env=env)
+        virtio_table = p.stdout.rstrip("\n").split("\n") + [""]
+        if p.returncode:
+            fail("virtio: bench/virtio_io.sh exited with %d: %s" % (p.returncode, p.stderr.strip()[-300:]))
+
     # 6. the table
     load1 = loadavg()
     cols = engines + ["qemu"]
@@ -664,17 +678,7 @@ def main():
                    ", ".join("%d× by %s" % (ips_rep[c], name[c]) for c in cols))
         out.append("")
 
-    # virtio disk and network: bench/virtio_io.sh's own table, on the
-    # fastest software engine (one run of each VMM: each takes minutes)
-    if "virtio" in parts:
-        veng = "bt" if "bt" in engines else "interp"
-        env = dict(os.environ, BUILD=a.build, LINUX_GUEST_DIR=a.linux, ENGINE=veng, BENCH_QEMU=a.qemu,
-                   BENCH_TIMEOUT=str(timeout))
-        note("virtio: bench/virtio_io.sh on %s and QEMU-TCG" % veng)
-        p = subprocess.run(["sh", "bench/virtio_io.sh"], capture_output=True, text=True, env=env)
-        out += p.stdout.rstrip("\n").split("\n") + [""]
-        if p.returncode:
-            fail("virtio: bench/virtio_io.sh exited with %d: %s" % (p.returncode, p.stderr.strip()[-300:]))
+    out += virtio_table
 
     if failures:
         out.append("FAILED checks (%d):" % len(failures))
