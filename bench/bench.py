@@ -390,7 +390,7 @@ def main():
     timeout = int(os.environ.get("BENCH_TIMEOUT", "900"))
     stall = int(os.environ.get("BENCH_STALL", "180"))
     want = os.environ.get("BENCH_ENGINES", " ".join(ENGINES)).split()
-    parts = os.environ.get("BENCH_PARTS", "nano ips linux native").split()
+    parts = os.environ.get("BENCH_PARTS", "nano ips linux native virtio").split()
     for f in (ringvm, ips, tschz, elf, ipsguest):
         if not os.path.exists(f):
             print("bench: %s is missing (run through `make bench`)" % f, file=sys.stderr)
@@ -541,6 +541,20 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     note("Linux guest and native done")
 
+    # 5b. virtio disk and network: bench/virtio_io.sh, on the fastest
+    # software engine, prints its own table (one run of each VMM: each
+    # takes a minute or more)
+    virtio_table = []
+    if "virtio" in parts:
+        veng = "bt" if "bt" in engines else "interp"
+        env = dict(os.environ, BUILD=a.build, LINUX_GUEST_DIR=a.linux, ENGINE=veng, BENCH_QEMU=a.qemu,
+                   BENCH_TIMEOUT=str(timeout))
+        note("virtio: bench/virtio_io.sh on %s and QEMU-TCG" % veng)
+        p = subprocess.run(["sh", "bench/virtio_io.sh"], capture_output=True, text=True, env=env)
+        virtio_table = p.stdout.rstrip("\n").split("\n") + [""]
+        if p.returncode:
+            fail("virtio: bench/virtio_io.sh exited with %d: %s" % (p.returncode, p.stderr.strip()[-300:]))
+
     # 6. the table
     load1 = loadavg()
     cols = engines + ["qemu"]
@@ -663,6 +677,8 @@ def main():
                    "under 1 s is repeated to last about 2 s); engine alone: bench/ips." %
                    ", ".join("%d× by %s" % (ips_rep[c], name[c]) for c in cols))
         out.append("")
+
+    out += virtio_table
 
     if failures:
         out.append("FAILED checks (%d):" % len(failures))

@@ -5,6 +5,8 @@
 # runs on the host's loopback, through slirp's gateway 10.0.2.2, and its
 # checksum must match; then it serves a page with busybox httpd on port
 # 80, which the host must fetch through -netdev user,hostfwd=tcp::P-:80.
+# virtio-net's receive queue must interrupt through MSI-X (PCI-MSI in
+# /proc/interrupts, with a count).
 BUILD=${BUILD:-build}
 . tests/linux_guest.sh
 . tests/virtio_guest.sh
@@ -34,6 +36,7 @@ if wget -q -O /tmp/p http://10.0.2.2:$hport/payload.bin; then
 else
 	echo "RINGVM-T fetch failed"
 fi
+grep virtio /proc/interrupts | sed 's/^ */RINGVM-T irq /'
 mkdir -p /www
 echo "page from the guest" >/www/index.html
 httpd -p 80 -h /www
@@ -57,6 +60,8 @@ grep -aq '^RINGVM-NET eth0 10\.0\.2\.15 router 10\.0\.2\.2' "$t/boot.txt" ||
 	{ echo "FAIL: no DHCP lease of 10.0.2.15 with router 10.0.2.2 from slirp"; fail=1; }
 grep -aq "^RINGVM-T fetched $sum" "$t/boot.txt" ||
 	{ echo "FAIL: the file the guest fetched from the host does not have the checksum $sum"; fail=1; }
+[ "$(vg_irqs "$t/boot.txt" PCI-MSI 'virtio[0-9]*-input\.0')" -gt 0 ] ||
+	{ echo "FAIL: virtio-net's receive interrupts did not come through MSI-X"; fail=1; }
 if [ "$page" = "page from the guest" ]; then
 	echo "  host: fetched '$page' through hostfwd port $fport"
 else

@@ -37,6 +37,18 @@ static int irq_level[16];
 
 static void intx(void *o, int n, int level) { (void)o; irq_level[n & 15] = level; }
 
+/* MSI-X messages the devices sent (the board's pc_msi). */
+static int msi_count;
+static uint64_t msi_addr;
+static uint32_t msi_data;
+static void msi(void *o, uint64_t addr, uint32_t data)
+{
+	(void)o;
+	msi_count++;
+	msi_addr = addr;
+	msi_data = data;
+}
+
 static const struct board_req req = { 0 };
 
 /* ---- the driver's side ---- */
@@ -167,6 +179,117 @@ static struct drv plug(struct virtio_pci *v, int irq)
 	return d;
 }
 
+static uint32_t cfg_rd(int slot, unsigned reg, int size) { return pci_config_read(&pci, (uint32_t)slot << 11 | reg, size); }
+static void cfg_wr(int slot, unsigned reg, int size, uint32_t v) { pci_config_write(&pci, (uint32_t)slot << 11 | reg, size, v); }
+
+/* The MSI-X capability's config offset, 0 if none. */
+static unsigned find_msix(int slot)
+{
+	for (unsigned at = cfg_rd(slot, 0x34, 1), n = 0; at && n < 48; at = cfg_rd(slot, at + 1, 1), n++)
+		if (cfg_rd(slot, at, 1) == 0x11)
+			return at;
+	return 0;
+}
+
+/* MSI-X (virtio 1.0 4.1.4.7, 4.1.5.1.2; PCI 3.0 6.8.2) on a working
+ * blk device d in slot: the capability and table; vectors as the common
+ * configuration maps them; masked vectors become pending bits and are
+ * sent on unmasking; NO_VECTOR sends nothing; INTx only while MSI-X is
+ * off; a PCI reset turns it off and masks the table. */
+static void msix_checks(struct drv *d, int slot)
+{
+	unsigned cap = find_msix(slot);
+	CHECK(cap != 0);
+	if (!cap)
+		return;
+	uint32_t ctl = cfg_rd(slot, cap + 2, 2);
+	CHECK((ctl & 0x7ff) == 1); /* blk: one queue, so 2 vectors (config + queue) */
+	CHECK(cfg_rd(slot, cap + 4, 4) == 1);          /* table: BAR 1 offset 0 */
+	CHECK(cfg_rd(slot, cap + 8, 4) == (0x800 | 1)); /* pending bits: BAR 1 0x800 */
+	cfg_wr(slot, 0x14, 4, 0xffffffffu);
+	CHECK(cfg_rd(slot, 0x14, 4) == ~0xfffu); /* a 4 KiB BAR */
+	cfg_wr(slot, 0x14, 4, 0xfe100000u);
+	uint32_t tab = 0xfe100000u, pba = tab + 0x800;
+	cfg_wr(slot, 0x04, 2, 0x0006); /* memory and bus master */
+
+	/* After reset every vector is masked and nothing is pending. */
+	CHECK(bus_read(&mmio, tab + 12, 4) == 1 && bus_read(&mmio, tab + 28, 4) == 1);
+	CHECK(bus_read(&mmio, pba, 4) == 0);
+	/* Vectors: those the table has, else NO_VECTOR reads back. */
+	CHECK(bring_up(d, 0x10000, 0x11000, 0x12000, 8));
+	CHECK(r(d, 0x10, 2) == 0xffff && r(d, 0x1a, 2) == 0xffff);
+	w(d, 0x10, 2, 0);
+	w(d, 0x16, 2, 0);
+	w(d, 0x1a, 2, 1);
+	CHECK(r(d, 0x10, 2) == 0 && r(d, 0x1a, 2) == 1);
+	w(d, 0x1a, 2, 2);
+	CHECK(r(d, 0x1a, 2) == 0xffff); /* beyond the table: mapping refused */
+	w(d, 0x1a, 2, 1);
+	for (int i = 0; i < 2; i++) {
+		bus_write(&mmio, tab + 16 * i, 4, 0xfee00000u | (uint32_t)i << 12);
+		bus_write(&mmio, tab + 16 * i + 4, 4, 0);
+		bus_write(&mmio, tab + 16 * i + 8, 4, 0x40u + (uint32_t)i);
+	}
+	CHECK(bus_read(&mmio, tab + 24, 4) == 0x41);
+
+	/* MSI-X off: INTx, as before. */
+	msi_count = 0;
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(irq_level[d->irq] && msi_count == 0);
+	CHECK(r(d, 0x1000, 1) == 1 && !irq_level[d->irq]);
+
+	/* On, vector 1 still masked: pending, no message, no INTx. */
+	cfg_wr(slot, cap + 2, 2, 0x8000);
+	CHECK(cfg_rd(slot, cap + 2, 2) == 0x8001);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 0 && !irq_level[d->irq]);
+	CHECK(bus_read(&mmio, pba, 4) == 2);
+	/* Unmasking sends it and clears the pending bit. */
+	bus_write(&mmio, tab + 28, 4, 0);
+	CHECK(msi_count == 1 && msi_addr == 0xfee01000u && msi_data == 0x41);
+	CHECK(bus_read(&mmio, pba, 4) == 0);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 2 && msi_data == 0x41 && !irq_level[d->irq]);
+	/* The function mask holds every vector; clearing it sends. */
+	cfg_wr(slot, cap + 2, 2, 0xc000);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 2 && bus_read(&mmio, pba, 4) == 2);
+	cfg_wr(slot, cap + 3, 1, 0x80);
+	CHECK(msi_count == 3 && bus_read(&mmio, pba, 4) == 0);
+	/* No bus mastering, no message (an MSI is a memory write). */
+	cfg_wr(slot, 0x04, 2, 0x0002);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 3);
+	cfg_wr(slot, 0x04, 2, 0x0006);
+	/* The pending bits and reserved control bits are read-only. */
+	bus_write(&mmio, pba, 4, 0xffffffffu);
+	bus_write(&mmio, tab + 12, 4, 0xfffffffeu);
+	CHECK(bus_read(&mmio, pba, 4) == 0 && bus_read(&mmio, tab + 12, 4) == 0);
+	/* NO_VECTOR: the request completes, nobody is interrupted. */
+	w(d, 0x1a, 2, 0xffff);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 3 && !irq_level[d->irq] && bus_read(&mmio, pba, 4) == 0);
+	w(d, 0x1a, 2, 1);
+	/* A broken device signals the configuration vector (0). */
+	submit(d, 8);
+	CHECK((status(d) & 0x40) && msi_count == 4 && msi_addr == 0xfee00000u && msi_data == 0x40);
+	CHECK(!irq_level[d->irq]);
+	/* A device reset unmaps the vectors; the table stays. */
+	CHECK(bring_up(d, 0x10000, 0x11000, 0x12000, 8));
+	CHECK(r(d, 0x10, 2) == 0xffff && bus_read(&mmio, tab + 24, 4) == 0x41);
+	/* MSI-X off again: INTx again. */
+	w(d, 0x16, 2, 0);
+	w(d, 0x1a, 2, 1);
+	cfg_wr(slot, cap + 2, 2, 0);
+	CHECK(blk_req(d, 0, 5, 512) == 0);
+	CHECK(msi_count == 4 && irq_level[d->irq]);
+	CHECK(r(d, 0x1000, 1) == 1 && !irq_level[d->irq]);
+	/* A PCI reset: MSI-X off, and (with the device's) the table masked. */
+	cfg_wr(slot, cap + 2, 2, 0x8000);
+	pci_host_reset(&pci);
+	CHECK(cfg_rd(slot, cap + 2, 2) == 1);
+}
+
 static int canaries_ok(const uint8_t *p)
 {
 	for (uint32_t i = 0; i < CANARY; i++)
@@ -210,6 +333,7 @@ int main(void)
 	CHECK(pci_host_init(&pci, &pio, &req) == 0);
 	pci.mmio = &mmio;
 	pci.intx = intx;
+	pci.msi = msi;
 	struct vq_mem mem = { ram, RAM_SIZE, 0xa0000, 0x100000, NULL, NULL };
 	char err[256];
 
@@ -234,6 +358,9 @@ int main(void)
 	CHECK(blk_req(&d, 0, ~0ull / 2, 512) == 1);
 	CHECK(blk_req(&d, 0, 0, 100) == 1);    /* not whole sectors */
 	CHECK(blk_req(&d, 99, 0, 0) == 2);     /* unknown type: UNSUPP */
+	msix_checks(&d, PCI_DEV_FIRST_SLOT);
+	virtio_pci_reset(&blk.vio);
+	d.bar = cfg_rd(PCI_DEV_FIRST_SLOT, 0x10, 4) & ~0xfu;
 
 	/* Each hostile request breaks the device; a reset mends it. */
 	struct { const char *what; uint64_t addr; uint32_t len; uint16_t flags; uint16_t next; } bad_desc[] = {
@@ -323,6 +450,11 @@ int main(void)
 	for (uint32_t off = 0; off < VIRTIO_BAR_SIZE; off += 2) {
 		w(&d, off, 2, 0xffff);
 		r(&d, off, 4);
+	}
+	uint32_t bar1 = cfg_rd(PCI_DEV_FIRST_SLOT, 0x14, 4);
+	for (uint32_t off = 0; off < 0x1000; off += 2) {
+		bus_write(&mmio, bar1 + off, 2, 0xffff);
+		bus_read(&mmio, bar1 + off, 4);
 	}
 	for (uint32_t reg = 0; reg < 256; reg += 4)
 		pci_config_write(&pci, (uint32_t)PCI_DEV_FIRST_SLOT << 11 | reg, 4, 0xffffffffu);

@@ -14,6 +14,10 @@
 #                           ringvm exits or SECS pass (1)
 #   vg_end SECS             wait for ringvm to exit (SIGKILL after SECS);
 #                           sets vg_status
+#   vg_irqs FILE TYPE NAME  the interrupts counted, on every CPU, on the
+#                           lines of /proc/interrupts that the guest printed
+#                           as "RINGVM-T irq ..." in FILE with chip TYPE
+#                           (PCI-MSI, IO-APIC) and an action matching NAME
 engine=${RINGVM_ENGINE:-bt}
 
 vg_script() {
@@ -50,4 +54,9 @@ vg_end() {
 	kill -9 $vg_pid 2>/dev/null
 	wait $vg_pid
 	vg_status=$?
+}
+
+vg_irqs() {
+	grep -a "^RINGVM-T irq [0-9]*:.* $2 .* $3" "$1" |
+		awk '{ for (i = 4; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }'
 }

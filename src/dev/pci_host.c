@@ -79,6 +79,12 @@ void pci_set_irq(struct pci_dev *d, bool level)
 	update_irq(d);
 }
 
+void pci_send_msi(struct pci_dev *d, uint64_t addr, uint32_t data)
+{
+	if (d->host && d->host->msi)
+		d->host->msi(d->host->msi_opaque, addr, data);
+}
+
 /* Put each BAR on the MMIO bus where its register says, while memory
  * decoding is on; a BAR that would overlap another range stays off. */
 static void remap(struct pci_dev *d)
@@ -116,6 +122,8 @@ static void dev_write(struct pci_dev *d, unsigned reg, int size, uint32_t v)
 	for (int i = 0; i < PCI_BARS; i++)
 		wr32(d->cfg + 0x10 + 4 * i, rd32(d->cfg + 0x10 + 4 * i) & ~(d->bar_size[i] - 1) &
 						   (d->bar_size[i] ? ~0u : 0u));
+	if (d->cap_write && reg + (unsigned)size > 0x40)
+		d->cap_write(d->opaque, reg, size, v);
 	remap(d);
 	update_irq(d);
 }

@@ -45,6 +45,9 @@ struct pci_dev {
 	bool irq_level;
 	int irq;                           /* ISA IRQ INTA# is routed to */
 	struct pci_host *host;
+	/* Configuration bytes from 0x40 (the capabilities) are read-only
+	 * unless the device takes writes there (it stores what it keeps). */
+	void (*cap_write)(void *opaque, unsigned reg, int size, uint32_t v);
 };
 
 struct pci_host {
@@ -64,6 +67,11 @@ struct pci_host {
 	void (*pam_changed)(void *opaque, const uint8_t pam[7]);
 	void *pam_opaque;
 	uint8_t pam_reset;          /* PAM value at reset (0, or 0x11 as a BIOS leaves it) */
+	/* A device's message-signalled interrupt (MSI-X): its memory write
+	 * of data at addr, which the board hands to its local APICs. NULL:
+	 * dropped. */
+	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	void *msi_opaque;
 };
 
 #define PCI_DEVFN(dev, fn) ((dev) << 3 | (fn))
@@ -84,6 +92,8 @@ int pci_host_add_dev(struct pci_host *p, struct pci_dev *d, int irq);
 /* Drive d's INTA# (level-triggered; the host ORs the devices sharing
  * an IRQ and honours the command register's interrupt disable). */
 void pci_set_irq(struct pci_dev *d, bool level);
+/* d sends a message-signalled interrupt (pci_msix.c). */
+void pci_send_msi(struct pci_dev *d, uint64_t addr, uint32_t data);
 
 uint32_t pci_config_read(struct pci_host *p, uint32_t addr, int size);
 void pci_config_write(struct pci_host *p, uint32_t addr, int size, uint32_t v);

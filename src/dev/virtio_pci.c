@@ -20,6 +20,9 @@
 #define CAP_ISR 3
 #define CAP_DEVICE 4
 
+#define CAP_MSIX_AT 0x84u /* after the notify capability (20 bytes at 0x70) */
+#define MSIX_BAR 1
+
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
 #define NO_VECTOR 0xffffu
@@ -44,9 +47,17 @@ static void add_cap(uint8_t *cfg, unsigned at, unsigned next, int type, uint32_t
 		put(cfg, at + 16, NOTIFY_MULT, 4);
 }
 
+/* 4.1.4.5.1: INTx follows the ISR only while MSI-X is disabled. */
 static void set_irq(struct virtio_pci *v)
 {
-	pci_set_irq(&v->pci, v->isr != 0);
+	pci_set_irq(&v->pci, v->isr != 0 && !pci_msix_enabled(&v->msix));
+}
+
+static void reset_vectors(struct virtio_pci *v)
+{
+	v->config_vector = NO_VECTOR;
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		v->queue_vector[i] = NO_VECTOR;
 }
 
 static void device_reset(struct virtio_pci *v)
@@ -56,6 +67,7 @@ static void device_reset(struct virtio_pci *v)
 	v->status = 0;
 	v->isr = 0;
 	v->qselect = 0;
+	reset_vectors(v);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vq_reset(&v->q[i]);
 	if (v->ops->reset)
@@ -66,6 +78,7 @@ static void device_reset(struct virtio_pci *v)
 void virtio_pci_reset(struct virtio_pci *v)
 {
 	v->generation = 0;
+	pci_msix_reset(&v->msix);
 	device_reset(v);
 }
 
@@ -75,8 +88,10 @@ void virtio_broken(struct virtio_pci *v, const char *why)
 		return;
 	dev_logf(v->log, &v->log_count, v->name, "%s: device needs reset", why);
 	v->status |= VIRTIO_S_NEEDS_RESET;
-	v->isr |= ISR_CONFIG;
+	v->isr |= ISR_CONFIG; /* set with MSI-X too (4.1.4.5.1) */
 	set_irq(v);
+	if (pci_msix_enabled(&v->msix))
+		pci_msix_notify(&v->msix, v->config_vector);
 }
 
 bool virtio_queue_ready(const struct virtio_pci *v, int q)
@@ -107,6 +122,10 @@ void virtio_notify(struct virtio_pci *v, int q)
 {
 	if (!virtio_queue_ready(v, q) || !vq_want_irq(&v->q[q], &v->mem))
 		return;
+	if (pci_msix_enabled(&v->msix)) {
+		pci_msix_notify(&v->msix, v->queue_vector[q]);
+		return;
+	}
 	v->isr |= ISR_QUEUE;
 	set_irq(v);
 }
@@ -121,13 +140,13 @@ static void common_image(const struct virtio_pci *v, uint8_t *b)
 	put(b, 0x04, v->dfselect < 2 ? (uint32_t)(v->host_features >> (32 * v->dfselect)) : 0, 4);
 	put(b, 0x08, v->gfselect, 4);
 	put(b, 0x0c, v->gfselect < 2 ? (uint32_t)(v->guest_features >> (32 * v->gfselect)) : 0, 4);
-	put(b, 0x10, NO_VECTOR, 2);
+	put(b, 0x10, v->config_vector, 2);
 	put(b, 0x12, (uint32_t)v->nq, 2);
 	b[0x14] = v->status;
 	b[0x15] = v->generation;
 	put(b, 0x16, v->qselect, 2);
 	put(b, 0x18, q ? q->size : 0, 2);
-	put(b, 0x1a, NO_VECTOR, 2);
+	put(b, 0x1a, q ? v->queue_vector[v->qselect] : NO_VECTOR, 2);
 	put(b, 0x1c, q ? q->enabled : 0, 2);
 	put(b, 0x1e, v->qselect, 2); /* queue_notify_off: queue n at n * NOTIFY_MULT */
 	if (q) {
@@ -162,6 +181,13 @@ static void write_status(struct virtio_pci *v, uint8_t val)
 	v->status = (uint8_t)((val & ~VIRTIO_S_NEEDS_RESET) | (v->status & VIRTIO_S_NEEDS_RESET));
 }
 
+/* 4.1.5.1.2: a vector the table does not have reads back as none, which
+ * is how the driver learns the mapping failed. */
+static uint16_t vector(const struct virtio_pci *v, uint32_t val)
+{
+	return (uint16_t)(val < (uint32_t)v->msix.nvec ? val : NO_VECTOR);
+}
+
 static void common_write(struct virtio_pci *v, uint32_t off, int size, uint32_t val)
 {
 	struct vq *q = v->qselect < v->nq ? &v->q[v->qselect] : NULL;
@@ -173,11 +199,16 @@ static void common_write(struct virtio_pci *v, uint32_t off, int size, uint32_t 
 		if (v->gfselect < 2 && !(v->status & VIRTIO_S_FEATURES_OK))
 			set_half(&v->guest_features, v->gfselect == 1, val);
 		break;
+	case 0x10: v->config_vector = vector(v, val); break;
 	case 0x14: write_status(v, (uint8_t)val); break;
 	case 0x16: v->qselect = (uint16_t)val; break;
 	case 0x18:
 		if (q_open)
 			q->size = (uint16_t)val;
+		break;
+	case 0x1a:
+		if (q)
+			v->queue_vector[v->qselect] = vector(v, val);
 		break;
 	case 0x1c:
 		if (!q || !(val & 1) || q->enabled)
@@ -191,7 +222,7 @@ static void common_write(struct virtio_pci *v, uint32_t off, int size, uint32_t 
 	case 0x20: case 0x24: if (q_open) set_half(&q->desc, off & 4, val); break;
 	case 0x28: case 0x2c: if (q_open) set_half(&q->avail, off & 4, val); break;
 	case 0x30: case 0x34: if (q_open) set_half(&q->used, off & 4, val); break;
-	default: break; /* MSI-X vectors (none), read-only fields */
+	default: break; /* read-only fields */
 	}
 	(void)size;
 }
@@ -237,6 +268,28 @@ static void bar_write(void *opaque, uint32_t off, int size, uint32_t val)
 
 static const struct bus_ops bar_ops = { bar_read, bar_write, 0, "virtio-pci" };
 
+static uint32_t msix_read(void *opaque, uint32_t off, int size)
+{
+	struct virtio_pci *v = opaque;
+	return pci_msix_bar_read(&v->msix, off, size);
+}
+
+static void msix_write(void *opaque, uint32_t off, int size, uint32_t val)
+{
+	struct virtio_pci *v = opaque;
+	pci_msix_bar_write(&v->msix, off, size, val);
+}
+
+static const struct bus_ops msix_ops = { msix_read, msix_write, 0, "virtio-msix" };
+
+/* MSI-X enabled or disabled: the INTx line follows. */
+static void cap_write(void *opaque, unsigned reg, int size, uint32_t val)
+{
+	struct virtio_pci *v = opaque;
+	pci_msix_cfg_write(&v->msix, reg, size, val);
+	set_irq(v);
+}
+
 void virtio_pci_init(struct virtio_pci *v, int id, int nq, uint64_t features, const struct virtio_ops *ops,
 		     void *dev, const char *name, const struct vq_mem *mem, FILE *log)
 {
@@ -264,10 +317,16 @@ void virtio_pci_init(struct virtio_pci *v, int id, int nq, uint64_t features, co
 	add_cap(c, 0x40, 0x50, CAP_COMMON, OFF_COMMON, COMMON_LEN);
 	add_cap(c, 0x50, 0x60, CAP_ISR, OFF_ISR, 4);
 	add_cap(c, 0x60, 0x70, CAP_DEVICE, OFF_DEVICE, DEVICE_LEN);
-	add_cap(c, 0x70, 0x00, CAP_NOTIFY, OFF_NOTIFY, NOTIFY_MULT * (uint32_t)v->nq);
+	add_cap(c, 0x70, CAP_MSIX_AT, CAP_NOTIFY, OFF_NOTIFY, NOTIFY_MULT * (uint32_t)v->nq);
+	/* A vector for configuration changes and one per queue, as Linux
+	 * asks for first (it shares one otherwise). */
+	pci_msix_init(&v->msix, &v->pci, CAP_MSIX_AT, 0x00, MSIX_BAR, v->nq + 1);
 	v->pci.bar_size[0] = VIRTIO_BAR_SIZE;
 	v->pci.bar_ops[0] = &bar_ops;
+	v->pci.bar_ops[MSIX_BAR] = &msix_ops;
+	v->pci.cap_write = cap_write;
 	v->pci.opaque = v;
+	reset_vectors(v);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vq_reset(&v->q[i]);
 }

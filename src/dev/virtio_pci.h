@@ -2,8 +2,10 @@
  * v1.0, 4.1): a PCI function 1af4:(1040 + device type) whose one 16 KiB
  * memory BAR holds the common configuration, ISR status, notification
  * and device-specific configuration structures that its vendor
- * capabilities point at. Interrupts: INTA#, level, cleared by reading
- * the ISR (no MSI-X). The device behind it (blk, net, rng, console)
+ * capabilities point at. Interrupts: MSI-X (a vector for the
+ * configuration and one per queue, the table in a 4 KiB BAR 1) while the
+ * driver enables it, else INTA#, level, cleared by reading the ISR. The
+ * device behind it (blk, net, rng, console)
  * supplies its configuration space and is told about queue
  * notifications; all of them share the virtqueue code.
  *
@@ -19,6 +21,7 @@
 #include <stdio.h>
 
 #include "dev/pci_host.h"
+#include "dev/pci_msix.h"
 #include "dev/virtio_queue.h"
 
 #define VIRTIO_MAX_QUEUES 4
@@ -64,6 +67,9 @@ struct virtio_pci {
 	uint16_t qselect;
 	int nq;
 	struct vq q[VIRTIO_MAX_QUEUES];
+	struct pci_msix msix;
+	uint16_t config_vector;               /* 0xffff: none */
+	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	FILE *log;
 	unsigned log_count;
 };

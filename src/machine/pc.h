@@ -162,6 +162,7 @@ struct pc {
 	struct port92 p92;
 	struct post post;
 	struct pci_host pci;
+	unsigned msi_logged;     /* MSIs dropped (bad address) so far: pc_msi */
 	struct piix3 piix3;
 	struct fw_cfg fw_cfg;
 	bool fw_cfg_ok;
@@ -190,6 +191,10 @@ struct pc {
 /* The interrupt path and ACPI hardware (pc_apic.c), for pc.c. */
 void pc_isa_irq(void *pc, int irq, int level); /* ISA IRQ line: 8259 and IOAPIC */
 int pc_cb_intr_ack(void *pc);
+/* A PCI device's message-signalled interrupt (MSI-X): the write of data
+ * at addr, to the local APICs it names (dropped and logged unless addr is
+ * in 0xFEExxxxx). */
+void pc_msi(struct pc *pc, uint64_t addr, uint32_t data);
 void pc_cb_apic_base(void *pc, uint64_t val);
 int pc_apic_init(struct pc *pc);          /* 8259 pair, local APICs, IOAPIC, ACPI PM */
 void pc_apic_signals(struct pc *pc);      /* carry out the INIT and STARTUP IPIs sent */

@@ -173,6 +173,26 @@ void pc_apic_signals(struct pc *pc)
 	}
 }
 
+/* The MSI address and data formats (Intel SDM vol. 3, 11.11.1-2):
+ * address 0xFEE, destination ID in bits 19:12, redirection hint bit 3,
+ * destination mode bit 2 (logical); data: vector 7:0, delivery mode
+ * 10:8, level 14 (assert), trigger mode 15 (level). As QEMU and KVM do,
+ * the destination mode bit is honoured whatever the redirection hint
+ * says, and lowest priority is the delivery mode's. */
+void pc_msi(struct pc *pc, uint64_t addr, uint32_t data)
+{
+	if ((addr >> 20) != 0xfee) {
+		dev_logf(pc->cfg.log, &pc->msi_logged, "msi",
+			 "message %#x to %#llx, not the local APICs' 0xFEExxxxx: dropped", data,
+			 (unsigned long long)addr);
+		return;
+	}
+	bool level = data & 0x8000;
+	if (level && !(data & 0x4000))
+		return; /* a level deassert: nothing for an APIC to do */
+	ioapic_msg(pc, (uint8_t)(addr >> 12), addr & 4, (int)(data >> 8 & 7), (uint8_t)data, level);
+}
+
 int pc_cb_intr_ack(void *opaque)
 {
 	struct pc_vcpu *v = opaque;

@@ -48,6 +48,11 @@ static void dma_written(void *opaque, uint32_t pa, uint32_t len)
 	}
 }
 
+static void msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	pc_msi(opaque, addr, data);
+}
+
 static void net_rx(void *opaque, const uint8_t *frame, size_t len)
 {
 	vnet_receive(opaque, frame, len);
@@ -82,6 +87,8 @@ int pc_virtio_init(struct pc *pc, char *err, size_t errlen)
 	pc->pci.mmio = &pc->mmio;
 	pc->pci.intx = pc_isa_irq;
 	pc->pci.intx_opaque = pc;
+	pc->pci.msi = msi;
+	pc->pci.msi_opaque = pc;
 	struct vq_mem mem = { pc->ram.base, pc->ram.size, HOLE_LO, HOLE_HI, dma_written, pc };
 	FILE *log = pc->cfg.log;
 	for (int i = 0; i < vc->ndrives && i < VIO_MAX_DRIVES; i++) {
