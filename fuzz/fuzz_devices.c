@@ -54,11 +54,11 @@ static void command(struct pc *pc, const uint8_t *c)
 		bus_write(&pc->mmio, val, size, le32(c));
 		break;
 	case 7: /* time passes: up to ~4 s of virtual time */
-		pc->cpu.icount += (uint64_t)(val & 0xffffffu) << (c[1] & 7);
+		pc->vcpu[0].cpu.icount += (uint64_t)(val & 0xffffffu) << (c[1] & 7);
 		clock_run_timers(&pc->clock);
 		break;
 	case 8: /* the CPU takes an interrupt */
-		if (pc->cpu.intr_line)
+		if (pc->vcpu[0].cpu.intr_line)
 			pc_cb_intr_ack(pc);
 		break;
 	case 9: /* memory a device might read */
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct pc *pc = board();
 	pc_reset_devices(pc);
-	pc->cpu.intr_line = 0;
+	pc->vcpu[0].cpu.intr_line = 0;
 	for (size_t i = 0; i + 8 <= len; i += 8)
 		command(pc, data + i);
 	return 0;

@@ -401,7 +401,7 @@ int main(void)
 	bus_init(&mmio, 0x100000000ull);
 	clock_init(&clk, CLOCK_MANUAL);
 	clock_set(&clk, 1000);
-	struct lapic_board lb = { NULL, set_intr, nmi, pic_ack, eoi_out };
+	struct lapic_board lb = { NULL, set_intr, nmi, pic_ack, eoi_out, NULL };
 	CHECK(lapic_init(&a, &mmio, &clk, &lb, log) == 0);
 	CHECK(rd(0x30) == 0x00040014);
 	test_timer();

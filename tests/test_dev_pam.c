@@ -16,12 +16,12 @@ static int fails;
 #define CHECK(c) do { if (!(c)) { fails++; printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
 
 static struct pc *pc;
-static uint8_t rd(uint32_t pa) { return (uint8_t)lin_read(&pc->cpu, pa, 1, ACC_R); }
-static void wr(uint32_t pa, uint8_t v) { lin_write(&pc->cpu, pa, 1, v, 0); }
+static uint8_t rd(uint32_t pa) { return (uint8_t)lin_read(&pc->vcpu[0].cpu, pa, 1, ACC_R); }
+static void wr(uint32_t pa, uint8_t v) { lin_write(&pc->vcpu[0].cpu, pa, 1, v, 0); }
 static void pam(int reg, uint8_t v)
 {
-	pc->cbus.pio_write(pc->cbus.opaque, 0xcf8, 4, 0x80000000u | (uint32_t)(reg & ~3));
-	pc->cbus.pio_write(pc->cbus.opaque, (uint16_t)(0xcfc + (reg & 3)), 1, v);
+	pc->vcpu[0].cbus.pio_write(pc->vcpu[0].cbus.opaque, 0xcf8, 4, 0x80000000u | (uint32_t)(reg & ~3));
+	pc->vcpu[0].cbus.pio_write(pc->vcpu[0].cbus.opaque, (uint16_t)(0xcfc + (reg & 3)), 1, v);
 }
 
 static struct pc *board(const uint8_t *rom, FILE *null)
@@ -87,8 +87,8 @@ int main(void)
 	CHECK(rd(0xec000) == 0x33);
 	/* Reserved bits read back 0. */
 	pam(0x59, 0xff);
-	pc->cbus.pio_write(pc->cbus.opaque, 0xcf8, 4, 0x80000058u);
-	CHECK(pc->cbus.pio_read(pc->cbus.opaque, 0xcfd, 1) == 0x30);
+	pc->vcpu[0].cbus.pio_write(pc->vcpu[0].cbus.opaque, 0xcf8, 4, 0x80000058u);
+	CHECK(pc->vcpu[0].cbus.pio_read(pc->vcpu[0].cbus.opaque, 0xcfd, 1) == 0x30);
 	pc_destroy(pc);
 
 	/* No ROM: RAM read-only, as a BIOS leaves it. */

@@ -85,8 +85,8 @@ int main(void)
 	a->pic.chip[0].imr = 0xa5;
 	a->ioapic.redir[3] = 0x1234567;
 	a->kbd.cmd_byte = 0x47;
-	a->cpu.r[R_EBX] = 0xdeadbeef;
-	a->cpu.cr0 |= CR0_PE;
+	a->vcpu[0].cpu.r[R_EBX] = 0xdeadbeef;
+	a->vcpu[0].cpu.cr0 |= CR0_PE;
 	a->ram.base[0x12345] = 0x77;
 	CHECK(pc_save(a, &sc, path, err, sizeof(err)) == 0);
 	CHECK(pc_restore(b, path, err, sizeof(err)) == 0);
@@ -95,8 +95,8 @@ int main(void)
 	CHECK(b->pic.chip[0].imr == 0xa5);
 	CHECK(b->ioapic.redir[3] == 0x1234567);
 	CHECK(b->kbd.cmd_byte == 0x47);
-	CHECK(b->cpu.r[R_EBX] == 0xdeadbeef);
-	CHECK(b->cpu.pmode == 1);
+	CHECK(b->vcpu[0].cpu.r[R_EBX] == 0xdeadbeef);
+	CHECK(b->vcpu[0].cpu.pmode == 1);
 	CHECK(b->ram.base[0x12345] == 0x77);
 	struct snap_config back;
 	CHECK(pc_snap_read_config(path, &back, err, sizeof(err)) == 0);
