@@ -98,6 +98,10 @@ lg_boot() {
 			lg_why="no console output for ${lg_stall}s"
 		elif [ $lg_quiet -ge "$lg_idle" ] && [ $((lg_asleep * 10)) -ge $((lg_quiet * 9)) ]; then
 			lg_why="no console output for ${lg_quiet}s with ringvm asleep ${lg_asleep}s of them: the guest waits and nothing wakes it"
+		elif grep -aq 'rcu: INFO: .* detected stalls\|watchdog: BUG: soft lockup' "$lg_log"; then
+			# the kernel's own watchdogs: it goes on printing, but a CPU
+			# or task has stopped; the state is what is worth keeping
+			lg_why="the kernel reported a stall: $(grep -a -m1 'detected stalls\|soft lockup' "$lg_log" | tr -d '\r')"
 		fi
 		if [ -n "$lg_why" ]; then
 			# what the guest waits for, in the log (pc_diag.c)
