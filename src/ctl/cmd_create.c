@@ -123,12 +123,15 @@ int cmd_create(int argc, char **argv)
 		return ctl_err("%s: on_reboot and on_crash must agree in ringvm (both destroy or both restart)", path);
 	if (c.on_poweroff[0] && strcmp(c.on_poweroff, "destroy"))
 		return ctl_err("%s: on_poweroff = \"%s\": ringvm's domains end at power-off (destroy)", path, c.on_poweroff);
-	char mem[16];
+	char mem[16], cpus[16];
 	snprintf(mem, sizeof(mem), "%u", c.memory);
+	snprintf(cpus, sizeof(cpus), "%u", c.vcpus);
 	char *args[MAX_ARGS];
 	int n = 0;
 	args[n++] = "-m";
 	args[n++] = mem;
+	args[n++] = "-smp";
+	args[n++] = cpus;
 	const struct {
 		const char *opt, *val;
 	} pass[] = { { "--kernel", c.kernel }, { "--initrd", c.ramdisk }, { "--append", c.extra },
