@@ -639,6 +639,18 @@ static bool all_stuck(const struct pc *pc)
 	return true;
 }
 
+/* May CPU i run now: it has something to do, and the debugger does not
+ * hold it (while gdb steps another)? */
+static bool may_run(const struct pc *pc, int i)
+{
+	if (pc->dbg.only_cpu) {
+		int only = pc->dbg.only_cpu(pc->dbg.opaque);
+		if (only >= 0 && only != i)
+			return false;
+	}
+	return cpu_runnable(&pc->vcpu[i].cpu);
+}
+
 /* The next CPU to run, round robin after the one that ran last: -1 if
  * none has anything to do. One CPU is always run (it reports its own
  * halt, as the kvm engine must). */
@@ -648,7 +660,7 @@ static int pick_cpu(const struct pc *pc)
 		return 0;
 	for (int k = 1; k <= pc->ncpus; k++) {
 		int i = (pc->cur + k) % pc->ncpus;
-		if (cpu_runnable(&pc->vcpu[i].cpu))
+		if (may_run(pc, i))
 			return i;
 	}
 	return -1;
@@ -660,7 +672,7 @@ static void idle(struct pc *pc)
 {
 	feed_console(pc);
 	for (int i = 0; i < pc->ncpus; i++)
-		if (cpu_runnable(&pc->vcpu[i].cpu))
+		if (may_run(pc, i))
 			return;
 	flush_output(pc);
 	uint64_t next = clock_next_deadline(&pc->clock);
