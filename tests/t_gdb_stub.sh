@@ -178,15 +178,15 @@ if apic_kernel "$tmp"; then
 	nm "$tmp/apic.elf" | awk '{ print $3, $1 }' >"$tmp/apic.sym"
 	sym() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/apic.sym" | sed 's/^0*//'; }
 	ap_main=$(sym ap_main)
-	ap_insn2=$(objdump -d --start-address=0x$ap_main "$tmp/apic.elf" | awk '/^ +[0-9a-f]+:/ { sub(":", "", $1); print $1 }' | sed -n 2p)
+	ap_insn3=$(objdump -d --start-address=0x$ap_main "$tmp/apic.elf" | awk '/^ +[0-9a-f]+:/ { sub(":", "", $1); print $1 }' | sed -n 3p)
 	start_vm smp -smp 2 --deterministic --kernel "$tmp/apic.elf"
 	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
 		-ex "maint packet qfThreadInfo" -ex "maint packet T03" -ex "maint packet Hg3" -ex "maint packet T02" \
 		-ex "break kmain" -ex "continue" -ex "info threads" -ex "break ap_main" -ex "continue" \
 		-ex "info threads" -ex "info registers esp" -ex "echo @ap\n" -ex "info registers eip" \
 		-ex "thread 1" -ex "echo @bsp\n" -ex "info registers eip" \
-		-ex "thread 2" -ex "stepi" -ex "echo @ap-stepped\n" -ex "info registers eip" \
-		-ex "thread 1" -ex "echo @bsp-held\n" -ex "info registers eip" -ex "stepi" \
+		-ex "thread 2" -ex "stepi" -ex "stepi" -ex "echo @ap-stepped\n" -ex "info registers eip" \
+		-ex "thread 1" -ex "echo @bsp-held\n" -ex "info registers eip" -ex "stepi" -ex "stepi" \
 		-ex "thread 2" -ex "echo @ap-held\n" -ex "info registers eip" \
 		-ex "delete" -ex "watch *(unsigned *)0x$(sym ap_alive)" -ex "continue" -ex "delete" -ex "continue" \
 		"$tmp/apic.elf" >"$tmp/smp.gdb" 2>&1
@@ -204,14 +204,17 @@ if apic_kernel "$tmp"; then
 	gdb_expect smp "^Thread 2 hit Hardware watchpoint 3"
 	gdb_expect smp "^New value = 2"
 	gdb_expect smp "exited normally"
-	# the EIPs after each @label: the AP's at ap_main, then one
-	# instruction on; the BSP's the same before and after the AP's step,
-	# the AP's the same before and after the BSP's
+	# the EIPs after each @label: the AP's at ap_main, then two
+	# instructions on; the BSP's the same before and after the AP's
+	# steps, the AP's the same before and after the BSP's. (The second
+	# step of each is the one that shows it: gdb steps off a breakpoint
+	# with vCont;s:N alone, then steps with vCont;s:N;c, and the CPU that
+	# ran last is the stepped one, so the other would be next in turn.)
 	eips=$(awk '/^@/ { l = $1 } /^eip / && l { print l "=" $2; l = "" }' "$tmp/smp.gdb" | tr '\n' ' ')
 	set -- $(echo "$eips" | sed 's/@[a-z-]*=0x//g')
-	if [ $# -ne 5 ] || [ "$1" != "$ap_main" ] || [ "$3" != "$ap_insn2" ] || [ "$2" != "$4" ] || [ "$3" != "$5" ] ||
+	if [ $# -ne 5 ] || [ "$1" != "$ap_main" ] || [ "$3" != "$ap_insn3" ] || [ "$2" != "$4" ] || [ "$3" != "$5" ] ||
 		[ "$2" = "$1" ]; then
-		echo "FAIL smp: EIPs $eips: want @ap=0x$ap_main, @ap-stepped=0x$ap_insn2, @bsp = @bsp-held, @ap-stepped = @ap-held"
+		echo "FAIL smp: EIPs $eips: want @ap=0x$ap_main, @ap-stepped=0x$ap_insn3, @bsp = @bsp-held, @ap-stepped = @ap-held"
 		bad=1
 	else
 		echo "ok   smp (gdb): $eips"
