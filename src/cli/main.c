@@ -397,7 +397,6 @@ static int parse(int argc, char **argv, struct opts *o)
 	 * is the only input from outside (debug/replay.h). */
 	if (o->record && o->replay)
 		return fail("--record and --replay: one or the other%s%s", "", "");
-	/* What follows one CPU only (docs/smp.md says why). */
 	/* A debugger's stop ends a CPU's turn early, so with several CPUs the
 	 * schedule would differ between recording and replay (docs/smp.md). */
 	if (o->ncpus > 1 && (o->record || o->replay) && o->gdb)
@@ -405,7 +404,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			    o->record ? "--record" : "--replay", "");
 	if (o->ncpus > 1 && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("-smp: the kvm engine runs one CPU; use --accel bt or interp%s%s", "", "");
-	if (o->ncpus > 1 && !o->accel)
+	if (o->ncpus > 1 && !o->accel && !o->replay) /* a replay: the log's engine */
 		o->accel = "bt";
 	if ((o->record || o->replay) && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("--record and --replay need a software engine (--accel interp or bt), not kvm%s%s", "", "");
