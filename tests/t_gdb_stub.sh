@@ -71,6 +71,7 @@ python3 "$here/gdb_client.py" pm "$port" "$tmp/pm.sym" || bad=1
 finish_vm pm 0
 grep -q 'tour done' "$tmp/pm.out" || { echo "FAIL: after detach the tour did not finish"; tail -5 "$tmp/pm.out"; bad=1; }
 grep -q 'ringvm: gdb detached; the guest runs on' "$tmp/pm.err" || { echo "FAIL: no 'detached' line"; bad=1; }
+grep -q 'ringvm: gdb connection failed' "$tmp/pm.err" && { echo "FAIL: a detach reported as a failed connection too"; bad=1; }
 
 # ---- 2. real mode ----
 cat >"$tmp/rm.S" <<'EOF'

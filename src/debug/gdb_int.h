@@ -40,6 +40,7 @@ struct gdbstub {
 	bool stopped;          /* gdb holds the guest */
 	bool kill;             /* gdb asked to end ringvm */
 	bool no_ack;           /* QStartNoAckMode */
+	bool gone;             /* this connection was let go (detach): said so */
 	int stop_sig;          /* signal of the stop reply: 5 trap, 2 interrupt */
 	int last_mode;         /* mode last announced (gdb_mode_*) */
 	/* packet being received */

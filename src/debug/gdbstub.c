@@ -267,6 +267,7 @@ void gdb_interrupt(struct gdbstub *g)
 static void lost_gdb(struct gdbstub *g, const char *how)
 {
 	gdb_close_client(g);
+	g->gone = true;
 	clear_all(g);
 	g->only = -1;
 	g->stopped = false;
@@ -570,6 +571,7 @@ static int accept_gdb(struct gdbstub *g, int block)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	g->cfd = fd;
+	g->gone = false;
 	g->rx = RX_IDLE;
 	g->no_ack = false;
 	g->kill = false;
@@ -596,7 +598,8 @@ static int pump(struct gdbstub *g)
 		if (n > 0) {
 			gdb_rx_bytes(g, buf, (size_t)n);
 			if (g->cfd < 0) {
-				lost_gdb(g, "connection failed");
+				if (!g->gone) /* not a detach: a reply could not be sent */
+					lost_gdb(g, "connection failed");
 				return -1;
 			}
 			if (g->kill || (size_t)n < sizeof(buf))
