@@ -776,7 +776,10 @@ int pc_run(struct pc *pc)
 		}
 
 		pc_apic_signals(pc); /* INIT and STARTUP IPIs sent meanwhile */
+		/* A turn a replay's stop cut short goes on (see below). */
 		int k = turn_cpu >= 0 && cpu_runnable(&pc->vcpu[turn_cpu].cpu) ? turn_cpu : pick_cpu(pc);
+		bool goes_on = k >= 0 && k == turn_cpu;
+		turn_cpu = -1;
 		if (k < 0) { /* several CPUs, none with anything to do */
 			if (pc->action != PC_ACT_NONE)
 				continue;
@@ -802,7 +805,7 @@ int pc_run(struct pc *pc)
 
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
-		uint64_t turn = turn_cpu >= 0 ? turn_end : now + (pc->ncpus > 1 ? SMP_SLICE_NS : SLICE_NS);
+		uint64_t turn = goes_on ? turn_end : now + (pc->ncpus > 1 ? SMP_SLICE_NS : SLICE_NS);
 		uint64_t limit = next < turn ? next : turn;
 		uint64_t icount_limit = clock_icount_deadline(&pc->clock, limit);
 		bool rr_cut = false;
@@ -815,7 +818,6 @@ int pc_run(struct pc *pc)
 			if (rr_cut)
 				icount_limit = mine;
 		}
-		turn_cpu = -1;
 		cpu->stop_request = 0;
 		pc->clock.run_until = limit;
 		enum cpu_stop why = ops->run(v->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
