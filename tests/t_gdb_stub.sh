@@ -13,7 +13,10 @@
 #    breakpoints and steps work there, 'k' ends ringvm;
 # 3. Debian's gdb in batch mode, if installed: registers, a breakpoint on a
 #    function by name, `info registers cr0`, a watchpoint on a variable,
-#    `monitor mode`, the i8086 architecture in real mode.
+#    `monitor mode`, the i8086 architecture in real mode;
+# 4. Debian's gdb against the APIC test kernel with -smp 2: each CPU a
+#    thread, stops in either, the AP's registers, steps that hold the
+#    other CPU, a watchpoint hit by the AP, the run to the end.
 BUILD=${BUILD:-build}
 engine=${RINGVM_ENGINE:-interp}
 bin="$BUILD/ringvm-asan" # the stub parses what arrives on a socket: check it under ASan
