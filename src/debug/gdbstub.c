@@ -129,7 +129,7 @@ int gdbstub_only_cpu(const struct gdbstub *g)
 	return g->only;
 }
 
-/* The same breakpoint or watchpoint change on every CPU. */
+/* Forget every breakpoint and watchpoint, on every CPU. */
 static void clear_all(struct gdbstub *g)
 {
 	for (int i = 0; i < g->ncpus; i++)
@@ -188,8 +188,9 @@ void gdb_resume(struct gdbstub *g, int step_cpu)
 	for (int i = 0; i < g->ncpus; i++) {
 		struct cpu *cpu = g->cpus[i];
 		/* A CPU gdb saw stop (or that stopped by itself: a reverse
-		 * command going on) goes on past a breakpoint where it is; one
-		 * stopped along with another still stops at one. */
+		 * command going on), and the only CPU always, goes on past a
+		 * breakpoint where it is; one stopped along with another
+		 * still stops at one. */
 		if (i == step_cpu || g->ncpus == 1 || g->at_stop[i] || g->hd[i].stop != HOSTDBG_NONE)
 			hostdbg_resume(cpu, i == step_cpu);
 		else
