@@ -19,11 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-cflags="-m32 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-stack-protector -fno-builtin -O2 -Wall -Wextra -Werror"
-gcc $cflags -c tests/apic_kernel/entry.S -o "$tmp/entry.o" 2>"$tmp/cc.err" &&
-	gcc $cflags -c tests/apic_kernel/apic.c -o "$tmp/apic.o" 2>>"$tmp/cc.err" &&
-	ld -m elf_i386 -N -Ttext=0x100000 -e _start -o "$tmp/apic.elf" "$tmp/entry.o" "$tmp/apic.o" 2>>"$tmp/cc.err" ||
-	{ cat "$tmp/cc.err"; echo "skip: cannot build 32-bit test kernels"; exit 77; }
+. "$(dirname "$0")/apic_kernel.sh"
+apic_kernel "$tmp" || { cat "$tmp/cc.err"; echo "skip: cannot build 32-bit test kernels"; exit 77; }
 
 cat >"$tmp/want" <<'EOF2'
 apic test kernel

@@ -13,7 +13,10 @@
 #    breakpoints and steps work there, 'k' ends ringvm;
 # 3. Debian's gdb in batch mode, if installed: registers, a breakpoint on a
 #    function by name, `info registers cr0`, a watchpoint on a variable,
-#    `monitor mode`, the i8086 architecture in real mode.
+#    `monitor mode`, the i8086 architecture in real mode;
+# 4. Debian's gdb against the APIC test kernel with -smp 2: each CPU a
+#    thread, stops in either, the AP's registers, steps that hold the
+#    other CPU, a watchpoint hit by the AP, the run to the end.
 BUILD=${BUILD:-build}
 engine=${RINGVM_ENGINE:-interp}
 bin="$BUILD/ringvm-asan" # the stub parses what arrives on a socket: check it under ASan
@@ -71,6 +74,7 @@ python3 "$here/gdb_client.py" pm "$port" "$tmp/pm.sym" || bad=1
 finish_vm pm 0
 grep -q 'tour done' "$tmp/pm.out" || { echo "FAIL: after detach the tour did not finish"; tail -5 "$tmp/pm.out"; bad=1; }
 grep -q 'ringvm: gdb detached; the guest runs on' "$tmp/pm.err" || { echo "FAIL: no 'detached' line"; bad=1; }
+grep -q 'ringvm: gdb connection failed' "$tmp/pm.err" && { echo "FAIL: a detach reported as a failed connection too"; bad=1; }
 
 # ---- 2. real mode ----
 cat >"$tmp/rm.S" <<'EOF'
@@ -165,5 +169,65 @@ if [ -f "$tmp/rm.elf" ]; then
 	gdb_expect gdbrm "^cs +0x700 "
 	gdb_expect gdbrm "^cs_base +0x7000"
 fi
+# ---- 4. two CPUs: each a gdb thread ----
+# The APIC test kernel with -smp 2 starts its AP by INIT-SIPI-SIPI: a
+# breakpoint on kmain stops thread 1 (the AP still waits for its SIPI),
+# one on ap_main stops thread 2 with the AP's own stack; the BSP's EIP
+# (thread 1) stays put while thread 2 steps and the other way round; a
+# watchpoint on ap_alive stops in thread 2, which writes it; the kernel
+# then runs to its ACPI power-off (status 0) with every check passed.
+# Bad thread ids get E22 (maint packet sends them as they are).
+. "$here/apic_kernel.sh"
+if apic_kernel "$tmp"; then
+	nm "$tmp/apic.elf" | awk '{ print $3, $1 }' >"$tmp/apic.sym"
+	sym() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/apic.sym" | sed 's/^0*//'; }
+	ap_main=$(sym ap_main)
+	ap_insn3=$(objdump -d --start-address=0x$ap_main "$tmp/apic.elf" | awk '/^ +[0-9a-f]+:/ { sub(":", "", $1); print $1 }' | sed -n 3p)
+	start_vm smp -smp 2 --deterministic --kernel "$tmp/apic.elf"
+	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
+		-ex "maint packet qfThreadInfo" -ex "maint packet T03" -ex "maint packet Hg3" -ex "maint packet T02" \
+		-ex "break kmain" -ex "continue" -ex "info threads" -ex "break ap_main" -ex "continue" \
+		-ex "info threads" -ex "info registers esp" -ex "echo @ap\n" -ex "info registers eip" \
+		-ex "thread 1" -ex "echo @bsp\n" -ex "info registers eip" \
+		-ex "thread 2" -ex "stepi" -ex "stepi" -ex "echo @ap-stepped\n" -ex "info registers eip" \
+		-ex "thread 1" -ex "echo @bsp-held\n" -ex "info registers eip" -ex "stepi" -ex "stepi" \
+		-ex "thread 2" -ex "echo @ap-held\n" -ex "info registers eip" \
+		-ex "delete" -ex "watch *(unsigned *)0x$(sym ap_alive)" -ex "continue" -ex "delete" -ex "continue" \
+		"$tmp/apic.elf" >"$tmp/smp.gdb" 2>&1
+	finish_vm smp 0
+	grep -q '^all checks passed' "$tmp/smp.out" || { echo "FAIL smp: the kernel's checks: $(grep FAIL "$tmp/smp.out")"; bad=1; }
+	gdb_expect smp 'received: "m01,02"'
+	gdb_expect smp 'received: "E22"'
+	gdb_expect smp 'received: "OK"'
+	gdb_expect smp "^Thread 1 hit Breakpoint 1, 0x[0-9a-f]+ in kmain"
+	gdb_expect smp "^  2 +Thread 2 \(CPU#1 \[waiting for SIPI\]\)"
+	gdb_expect smp "^Thread 2 hit Breakpoint 2, 0x0*$ap_main in ap_main"
+	gdb_expect smp "^\* 2 +Thread 2 \(CPU#1 \[running\]\) +0x0*$ap_main in ap_main"
+	gdb_expect smp "^  1 +Thread 1 \(CPU#0 \[running\]\)"
+	gdb_expect smp "^esp +0x[0-9a-f]+ +0x[0-9a-f]+ <ap_stacks\+4092>"
+	gdb_expect smp "^Thread 2 hit Hardware watchpoint 3"
+	gdb_expect smp "^New value = 2"
+	gdb_expect smp "exited normally"
+	# the EIPs after each @label: the AP's at ap_main, then two
+	# instructions on; the BSP's the same before and after the AP's
+	# steps, the AP's the same before and after the BSP's. (The second
+	# step of each is the one that shows it: gdb steps off a breakpoint
+	# with vCont;s:N alone, then steps with vCont;s:N;c, and the CPU that
+	# ran last is the stepped one, so the other would be next in turn.)
+	eips=$(awk '/^@/ { l = $1 } /^eip / && l { print l "=" $2; l = "" }' "$tmp/smp.gdb" | tr '\n' ' ')
+	set -- $(echo "$eips" | sed 's/@[a-z-]*=0x//g')
+	if [ $# -ne 5 ] || [ "$1" != "$ap_main" ] || [ "$3" != "$ap_insn3" ] || [ "$2" != "$4" ] || [ "$3" != "$5" ] ||
+		[ "$2" = "$1" ]; then
+		echo "FAIL smp: EIPs $eips: want @ap=0x$ap_main, @ap-stepped=0x$ap_insn3, @bsp = @bsp-held, @ap-stepped = @ap-held"
+		bad=1
+	else
+		echo "ok   smp (gdb): $eips"
+	fi
+else
+	cat "$tmp/cc.err"
+	echo "FAIL: cannot build the APIC test kernel"
+	bad=1
+fi
+
 [ $bad -eq 0 ] || { echo "--- gdb output:"; cat "$tmp"/*.gdb 2>/dev/null | tail -60; }
 exit $bad

@@ -10,7 +10,12 @@
 #    instruction, and the replay still ends matching the recording;
 # 3. bad logs: cut short, a wrong digest (reported as a divergence), a
 #    different command line, --record with kvm: a message and status 1;
-# 4. Debian's Linux (guest-linux/) booted to its shell with 9 command lines
+# 4. two CPUs (-smp 2): a tiny kernel whose BSP echoes each byte typed
+#    on the UART with the low bits of a count its AP keeps (so the output
+#    depends on when each CPU ran), recorded with bytes typed at host
+#    times, replayed: the same output, instruction count and digest of
+#    both CPUs; a replay with another -smp, and either with gdb, refused;
+# 5. Debian's Linux (guest-linux/) booted to its shell with 9 command lines
 #    typed on the console while recording, then replayed without them: the same
 #    console output (the commands' answers included) and state digest;
 #    the log with one typed byte changed diverges, caught at the next input
@@ -84,7 +89,68 @@ expect_fail "another command line" "kernel command line (--append) differs" --re
 expect_fail "not a log" "not a ringvm replay log" --replay "$0"
 expect_fail "--record with kvm" "need a software engine" --accel kvm --record "$tmp/x.log"
 
-# ---- 4. Linux with typed input ----
+# ---- 4. two CPUs ----
+# The UART reads inside a CPU's turn are where the replay stops inside a
+# turn; the turn must go on with the same CPU (a replay that let the
+# other CPU run there diverged at the second byte).
+. "$here/mbkernel.sh"
+kernel smp <<'EOF'
+	cli
+	movl $0x1ff, 0xfee000f0		/* local APIC on (SVR) */
+	mov $ap_start, %esi		/* the AP's code at 0x8000: STARTUP vector 8 */
+	mov $0x8000, %edi
+	mov $(ap_end - ap_start), %ecx
+	rep movsb
+	movl $0xc4500, 0xfee00300	/* INIT to all excluding self */
+	mov $20000, %ecx
+1:	loop 1b
+	movl $0xc4608, 0xfee00300	/* STARTUP, vector 8 */
+2:	pause
+	cmpl $0, 0x9000			/* the AP counts there */
+	je 2b
+	mov $0x3fd, %dx			/* poll the UART: a byte in, echo it with */
+3:	in %dx, %al			/* the low bits of the AP's count, which */
+	test $1, %al			/* depend on when each CPU ran */
+	jz 3b
+	mov $0x3f8, %dx
+	in %dx, %al
+	out %al, %dx
+	mov %al, %bl
+	mov 0x9000, %eax
+	and $15, %eax
+	add $'A', %al
+	out %al, %dx
+	mov $0x3fd, %dx
+	cmp $'q', %bl
+	jne 3b
+	mov $0x21, %al
+	out %al, $0xf4			/* debug-exit: status 67 */
+	.code16
+ap_start:
+	xor %ax, %ax
+	mov %ax, %ds
+4:	lock incl 0x9000
+	pause
+	jmp 4b
+ap_end:
+	.code32
+EOF
+(sleep 0.3; printf ab; sleep 0.3; printf cd; sleep 0.2; printf e; sleep 0.3; printf q) |
+	timeout 60 "$bin" --accel "$engine" -smp 2 --kernel "$tmp/smp.elf" --record "$tmp/smp.log" >"$tmp/srec.out" 2>"$tmp/srec.err"
+rc=$?
+[ $rc -eq 67 ] && [ "$(tr -d 'A-P' <"$tmp/srec.out")" = abcdeq ] || { fail "recording two CPUs: status $rc, output $(cat "$tmp/srec.out")"; tail -3 "$tmp/srec.err"; }
+grep -q '^config .* cpus=2$' "$tmp/smp.log" && grep -q '^in [0-9]* [0-9]* 1 ' "$tmp/smp.log" ||
+	fail "the two-CPU log: no cpus=2 in its config or no input taken by a UART read"
+timeout 60 "$bin" -smp 2 --kernel "$tmp/smp.elf" --replay "$tmp/smp.log" </dev/null >"$tmp/srep.out" 2>"$tmp/srep.err"
+rc=$?
+[ $rc -eq 67 ] && grep -q '^ringvm: replay matches the recording' "$tmp/srep.err" ||
+	{ fail "replaying two CPUs: status $rc"; tail -2 "$tmp/srep.err"; }
+cmp -s "$tmp/srec.out" "$tmp/srep.out" || fail "the two-CPU replay printed $(cat "$tmp/srep.out"), the recording $(cat "$tmp/srec.out")"
+expect_fail "another -smp" "number of CPUs (-smp) differs" --kernel "$tmp/smp.elf" --replay "$tmp/smp.log"
+expect_fail "gdb with a two-CPU replay" "with the gdb stub runs with one CPU only" -smp 2 --kernel "$tmp/smp.elf" \
+	--replay "$tmp/smp.log" --gdb tcp::0
+
+# ---- 5. Linux with typed input ----
 lin=guest-linux
 if [ ! -f "$lin/vmlinuz" ] || [ ! -f "$lin/initrd.gz" ]; then
 	[ $bad -eq 0 ] && { echo "skip: the Linux part needs guest-linux/ (make linux-guest); the rest passed"; exit 77; }

@@ -14,6 +14,11 @@
 # - scripts/ringvm-trace's summary adds up (the time per ring sums to the
 #   whole span, the transitions per kind to the records) and its SVG
 #   renders to PNG with librsvg's rsvg-convert;
+# - two CPUs (the APIC test kernel with -smp 2): records from both, each
+#   CPU's own start and end, the AP's real -> protected mode switch after
+#   its STARTUP IPI and the IPIs it takes, the BSP's PIT interrupts; one
+#   instruction count for the machine; the summary per CPU adds up and the
+#   SVG has lanes per CPU; a one-CPU trace has no "cpu" field;
 # - bad input: an unwritable trace file and a malformed trace end with a
 #   message and status 1.
 BUILD=${BUILD:-build}
@@ -157,6 +162,62 @@ if command -v rsvg-convert >/dev/null; then
 	fi
 else
 	echo "t_ring_trace: no rsvg-convert (Debian's librsvg2-bin, scripts/deps.sh installs it)"
+	bad=1
+fi
+
+# Two CPUs.
+grep -q '"cpu"' "$tmp/tour.jsonl" && { echo "t_ring_trace: a one-CPU trace names its CPU"; bad=1; }
+. "$here/apic_kernel.sh"
+if apic_kernel "$tmp"; then
+	timeout 60 "$bin" --accel "$engine" -smp 2 --deterministic --kernel "$tmp/apic.elf" --trace-rings "$tmp/smp.jsonl" \
+		</dev/null >"$tmp/smp.out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^all checks passed' "$tmp/smp.out" ||
+		{ echo "t_ring_trace: -smp 2: status $rc, $(grep -E 'FAIL|ringvm:' "$tmp/smp.out" | head -3)"; bad=1; }
+	python3 "$tool" "$tmp/smp.jsonl" -o "$tmp/smp.svg" --json "$tmp/smp.json" >"$tmp/smp.txt" ||
+		{ echo "t_ring_trace: ringvm-trace failed on the -smp 2 trace"; bad=1; }
+	python3 - "$tmp/smp.jsonl" "$tmp/smp.json" "$tmp/smp.svg" <<'PY' || bad=1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+s = json.load(open(sys.argv[2]))
+svg = open(sys.argv[3]).read()
+fails = []
+per = {}
+for r in recs:
+    per.setdefault(r.get("cpu"), []).append(r)
+if sorted(per, key=str) != [0, 1]:
+    fails.append("records of CPUs 0 and 1 (got %s)" % sorted(per, key=str))
+for c, lst in per.items():
+    if lst[0]["kind"] != "start" or lst[-1]["kind"] != "end" or sum(r["kind"] in ("start", "end") for r in lst) != 2:
+        fails.append("CPU %s: one start record first, one end record last" % c)
+    for a, b in zip(lst, lst[1:]):
+        if b["kind"] != "end" and (b["from_cpl"], b["from_mode"]) != (a["to_cpl"], a["to_mode"]):
+            fails.append("CPU %s: record at icount %d starts where the one before did not go" % (c, b["icount"])); break
+ap, bsp = per.get(1, []), per.get(0, [])
+if not any(r["kind"] == "mode" and r["from_mode"] == "real" and r["to_mode"] == "prot" and r["from_cs"] == 0x800 for r in ap):
+    fails.append("the AP's switch to protected mode in its trampoline (CS 0x800)")
+if not any(r["kind"] == "interrupt" and r.get("vector") == 0x50 for r in ap):
+    fails.append("the IPIs (vector 0x50) the AP takes")
+if not any(r["kind"] == "interrupt" and r.get("vector") == 0x30 for r in bsp):
+    fails.append("the BSP's PIT interrupts (vector 0x30)")
+if any(b["icount"] < a["icount"] for a, b in zip(recs, recs[1:])):
+    fails.append("one instruction count for the machine: it never goes backwards")
+if recs[-1]["records"] != len(recs):
+    fails.append("the last end record counts the lines")
+span = recs[-1]["icount"] - recs[0]["icount"]
+if sorted(s.get("cpus", {})) != ["0", "1"] or any(e["total"] != span or sum(e["time"].values()) != span for e in s["cpus"].values()):
+    fails.append("the summary of each CPU spans the trace")
+if s["total"] != 2 * span or sum(s["transitions"].values()) != len(recs) - 4:
+    fails.append("the summary over both CPUs: total %d, %d transitions" % (s["total"], sum(s["transitions"].values())))
+if "cpu0 ring 0" not in svg or "cpu1 real" not in svg:
+    fails.append("the SVG's lanes per CPU")
+for f in fails:
+    print("t_ring_trace: -smp 2: missing or wrong:", f)
+sys.exit(1 if fails else 0)
+PY
+else
+	cat "$tmp/cc.err"
+	echo "t_ring_trace: cannot build the APIC test kernel"
 	bad=1
 fi
 

@@ -397,13 +397,14 @@ static int parse(int argc, char **argv, struct opts *o)
 	 * is the only input from outside (debug/replay.h). */
 	if (o->record && o->replay)
 		return fail("--record and --replay: one or the other%s%s", "", "");
-	/* What follows one CPU only (docs/smp.md says why). */
-	if (o->ncpus > 1 && (o->record || o->replay || o->gdb || o->trace_rings))
-		return fail("-smp: %s runs with one CPU only (-smp 1)%s",
-			    o->record ? "--record" : o->replay ? "--replay" : o->gdb ? "the gdb stub" : "--trace-rings", "");
+	/* A debugger's stop ends a CPU's turn early, so with several CPUs the
+	 * schedule would differ between recording and replay (docs/smp.md). */
+	if (o->ncpus > 1 && (o->record || o->replay) && o->gdb)
+		return fail("-smp: %s with the gdb stub runs with one CPU only (-smp 1)%s",
+			    o->record ? "--record" : "--replay", "");
 	if (o->ncpus > 1 && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("-smp: the kvm engine runs one CPU; use --accel bt or interp%s%s", "", "");
-	if (o->ncpus > 1 && !o->accel)
+	if (o->ncpus > 1 && !o->accel && !o->replay) /* a replay: the log's engine */
 		o->accel = "bt";
 	if ((o->record || o->replay) && o->accel && !strcmp(o->accel, "kvm"))
 		return fail("--record and --replay need a software engine (--accel interp or bt), not kvm%s%s", "", "");
@@ -531,6 +532,20 @@ static int dbg_wait_fd(void *opaque)
 static void dbg_ended(void *opaque, int status)
 {
 	gdbstub_ended(opaque, status);
+}
+
+static int dbg_only_cpu(void *opaque)
+{
+	return gdbstub_only_cpu(opaque);
+}
+
+/* The board's CPUs and their engines, for the debugger and the trace. */
+static void board_cpus(struct pc *pc, struct cpu *cpus[], struct engine *engs[])
+{
+	for (int i = 0; i < pc->ncpus; i++) {
+		cpus[i] = &pc->vcpu[i].cpu;
+		engs[i] = pc->vcpu[i].eng;
+	}
 }
 
 /* A replay is what gdb's reverse commands rewind (debug/replay.h). */
@@ -749,8 +764,12 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 	if (qmp)
 		qmp_attach(qmp, pc, sc, o->start_paused);
 	if (gdb) {
-		gdbstub_attach(gdb, pc_bsp(pc), pc->vcpu[0].eng);
-		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL };
+		_Static_assert(PC_MAX_CPUS <= GDBSTUB_MAX_CPUS, "a gdb thread for each CPU");
+		struct cpu *cpus[PC_MAX_CPUS];
+		struct engine *engs[PC_MAX_CPUS];
+		board_cpus(pc, cpus, engs);
+		gdbstub_attach(gdb, pc->ncpus, cpus, engs, &pc->cur);
+		pc->dbg = (struct pc_debugger){ gdb, dbg_service, dbg_wait_fd, dbg_ended, NULL, dbg_only_cpu };
 	}
 	if (o->record || o->replay) {
 		struct replay_config rc_cfg = {
@@ -760,6 +779,7 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 			.kernel = replay_hash(cfg.kernel, cfg.kernel_len),
 			.initrd = cfg.initrd ? replay_hash(cfg.initrd, cfg.initrd_len) : 0,
 			.cmdline = cfg.cmdline,
+			.ncpus = pc->ncpus,
 		};
 		if (o->record)
 			rr = replay_record(o->record, &rc_cfg, err, sizeof(err));
@@ -779,7 +799,11 @@ static int run(const struct opts *o, struct snap_config *sc, struct snap_in *in,
 			fail("%s%s", err, "");
 			goto out;
 		}
-		ringtrace_attach(rtrace, pc_bsp(pc));
+		_Static_assert(PC_MAX_CPUS <= RINGTRACE_MAX_CPUS, "a trace for each CPU");
+		struct cpu *cpus[PC_MAX_CPUS];
+		struct engine *engs[PC_MAX_CPUS];
+		board_cpus(pc, cpus, engs);
+		ringtrace_attach(rtrace, pc->ncpus, cpus);
 	}
 	/* Everything is open and loaded: from here on the monitor keeps only
 	 * the system calls its run loop needs. */

@@ -93,6 +93,12 @@ void hostdbg_resume(struct cpu *cpu, int step)
 	recompute(cpu);
 }
 
+void hostdbg_rearm(struct cpu *cpu)
+{
+	hostdbg_resume(cpu, 0);
+	cpu->hostdbg->resume = 0;
+}
+
 void hostdbg_state_changed(struct cpu *cpu)
 {
 	cpu_update_mode(cpu);

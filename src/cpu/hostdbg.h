@@ -64,6 +64,10 @@ void hostdbg_clear(struct cpu *cpu);
 /* Before the CPU runs again: step (1) or continue (0). A breakpoint at
  * the current instruction does not stop it at once. */
 void hostdbg_resume(struct cpu *cpu, int step);
+/* Before the CPU runs again, continuing, when it was stopped only because
+ * another CPU was (several CPUs): a breakpoint at the current instruction
+ * stops it. */
+void hostdbg_rearm(struct cpu *cpu);
 
 /* The debugger wrote registers: recompute the derived state and drop
  * the translations that may depend on them. */

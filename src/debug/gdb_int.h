@@ -24,13 +24,23 @@ struct gdbstub {
 	int lfd, cfd;          /* listening socket, connected gdb (-1: none) */
 	int port;
 	FILE *log;
-	struct cpu *cpu;
-	struct engine *eng;
-	struct hostdbg hd;
+	struct cpu *cpu;       /* the selected CPU (Hg): registers, memory, monitor */
+	/* The CPUs, gdb's threads 1..ncpus (gdb_threads.c). */
+	int ncpus;
+	struct cpu *cpus[GDBSTUB_MAX_CPUS];
+	struct engine *engs[GDBSTUB_MAX_CPUS];
+	struct hostdbg hd[GDBSTUB_MAX_CPUS]; /* each holds every breakpoint and watchpoint */
+	const int *cur;        /* the board's CPU that runs or ran last */
+	int sel;               /* index of g->cpu */
+	int csel;              /* Hc: the CPU 'c' and 's' resume (-1: all, 0 the selected one's) */
+	int stop_cpu;          /* the CPU the last stop came from (thread:N of the reply) */
+	bool at_stop[GDBSTUB_MAX_CPUS]; /* stopped there and reported, not run since */
+	int only;              /* a step: the one CPU that runs (-1: all) */
 	bool wait;             /* -S: hold the guest until gdb resumes it */
 	bool stopped;          /* gdb holds the guest */
 	bool kill;             /* gdb asked to end ringvm */
 	bool no_ack;           /* QStartNoAckMode */
+	bool gone;             /* this connection was let go (detach): said so */
 	int stop_sig;          /* signal of the stop reply: 5 trap, 2 interrupt */
 	int last_mode;         /* mode last announced (gdb_mode_*) */
 	/* packet being received */
@@ -74,10 +84,26 @@ long gdb_unhex(uint8_t *b, size_t max, const char *hex);
 void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len);
 void gdb_interrupt(struct gdbstub *g);
 
-/* Stop and resume (the reply to a resume is the next stop). */
+/* Stop and resume (the reply to a resume is the next stop). A resume
+ * steps CPU step_cpu while the others stay stopped, or (-1) continues
+ * every CPU. */
 void gdb_stop(struct gdbstub *g, int sig);
-void gdb_resume(struct gdbstub *g, int step);
+void gdb_resume(struct gdbstub *g, int step_cpu);
 void gdb_report_stop(struct gdbstub *g);
+
+/* ---- gdb_threads.c ---- */
+/* The CPU to report a stop of: the first, from the one that ran last,
+ * whose debugger set says why it stopped; else the one that ran last. */
+int gdb_stopped_cpu(const struct gdbstub *g);
+/* Make CPU i the selected one (registers, memory). */
+void gdb_select(struct gdbstub *g, int i);
+/* 'H', 'T', qC, qfThreadInfo, qsThreadInfo, qThreadExtraInfo: the reply
+ * into o. */
+void gdb_thread_packet(struct gdbstub *g, const char *pkt, char *o, size_t n);
+/* 'c', 's' and vCont's actions: the CPU to step (-1: continue all), or
+ * -2 for a packet that does not parse. */
+int gdb_step_cpu(const struct gdbstub *g, int legacy_step);
+int gdb_vcont_step_cpu(const struct gdbstub *g, const char *actions);
 
 /* ---- gdb_reverse.c ---- */
 /* 'bs' (step) and 'bc': 0 if the guest now re-executes (the reply is

@@ -8,7 +8,7 @@
  *   noting each stop (and going on from it), then re-execute once more to
  *   the last stop noted and report it as that breakpoint or watchpoint.
  * With nothing before N, the stop is at the start of the replay, which
- * gdb is told ("replaylog:begin"). */
+ * gdb is told ("replaylog:begin"). A replay has one CPU (docs/smp.md). */
 #include <string.h>
 
 #include "debug/gdb_int.h"
@@ -29,14 +29,14 @@ static void rerun_to(struct gdbstub *g, int mode, uint64_t target)
 	g->rev = mode;
 	g->rev_target = target;
 	g->rw.stop_at(g->rw.opaque, target);
-	gdb_resume(g, 0);
+	gdb_resume(g, -1);
 }
 
 /* Stopped at the start: nothing earlier to go back to. */
 static void stop_at_begin(struct gdbstub *g)
 {
 	gdb_reverse_cancel(g);
-	g->hd.stop = HOSTDBG_NONE;
+	g->hd[0].stop = HOSTDBG_NONE;
 	gdb_stop(g, 5);
 	g->rev_begin = true;
 	gdb_report_stop(g);
@@ -88,23 +88,23 @@ int gdb_reverse_poll(struct gdbstub *g)
 		/* Arrived: report what stopped the scan here, or a step. */
 		gdb_reverse_cancel(g);
 		if (g->rev_hit != NO_HIT) {
-			g->hd.stop = g->rev_hit_why.stop;
-			g->hd.watch_kind = g->rev_hit_why.watch_kind;
-			g->hd.watch_addr = g->rev_hit_why.watch_addr;
+			g->hd[0].stop = g->rev_hit_why.stop;
+			g->hd[0].watch_kind = g->rev_hit_why.watch_kind;
+			g->hd[0].watch_addr = g->rev_hit_why.watch_addr;
 		} else {
-			g->hd.stop = HOSTDBG_STEP;
+			g->hd[0].stop = HOSTDBG_STEP;
 		}
 		gdb_stop(g, 5);
 		gdb_report_stop(g);
 		return 1;
 	}
-	if (g->hd.stop == HOSTDBG_NONE)
+	if (g->hd[0].stop == HOSTDBG_NONE)
 		return 0;
 	/* A breakpoint or watchpoint on the way: a scan notes it; both go on. */
 	if (g->rev == REV_SCAN) {
 		g->rev_hit = cpu->icount;
-		g->rev_hit_why = g->hd;
+		g->rev_hit_why = g->hd[0];
 	}
-	gdb_resume(g, 0);
+	gdb_resume(g, -1);
 	return 1;
 }

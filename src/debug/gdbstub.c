@@ -1,6 +1,7 @@
 /* The gdb stub: the listening socket, the connection, run control (stop,
  * continue, step, Ctrl-C, detach, kill) and the packet commands. Framing
- * is gdb_packet.c, registers gdb_regs.c, monitor commands gdb_monitor.c. */
+ * is gdb_packet.c, registers gdb_regs.c, monitor commands gdb_monitor.c,
+ * the CPUs as threads gdb_threads.c. */
 #include "debug/gdbstub.h"
 
 #include <errno.h>
@@ -93,6 +94,7 @@ struct gdbstub *gdbstub_open(const char *spec, int wait, FILE *log, char *err, s
 	g->log = log ? log : stderr;
 	g->wait = wait != 0;
 	g->last_mode = -1;
+	g->only = -1;
 	g->lfd = listen_on(host, port, &g->port, err, errlen);
 	if (g->lfd < 0) {
 		free(g);
@@ -109,11 +111,29 @@ int gdbstub_port(const struct gdbstub *g)
 	return g->port;
 }
 
-void gdbstub_attach(struct gdbstub *g, struct cpu *cpu, struct engine *eng)
+void gdbstub_attach(struct gdbstub *g, int n, struct cpu *const cpus[], struct engine *const engs[],
+		    const int *cur)
 {
-	g->cpu = cpu;
-	g->eng = eng;
-	hostdbg_attach(cpu, &g->hd);
+	g->ncpus = n < GDBSTUB_MAX_CPUS ? n : GDBSTUB_MAX_CPUS;
+	for (int i = 0; i < g->ncpus; i++) {
+		g->cpus[i] = cpus[i];
+		g->engs[i] = engs[i];
+		hostdbg_attach(cpus[i], &g->hd[i]);
+	}
+	g->cur = cur;
+	gdb_select(g, 0);
+}
+
+int gdbstub_only_cpu(const struct gdbstub *g)
+{
+	return g->only;
+}
+
+/* Forget every breakpoint and watchpoint, on every CPU. */
+static void clear_all(struct gdbstub *g)
+{
+	for (int i = 0; i < g->ncpus; i++)
+		hostdbg_clear(g->cpus[i]);
 }
 
 void gdbstub_close(struct gdbstub *g)
@@ -123,8 +143,9 @@ void gdbstub_close(struct gdbstub *g)
 	gdb_close_client(g);
 	if (g->lfd >= 0)
 		close(g->lfd);
-	if (g->cpu && g->cpu->hostdbg == &g->hd)
-		hostdbg_attach(g->cpu, NULL);
+	for (int i = 0; i < g->ncpus; i++)
+		if (g->cpus[i]->hostdbg == &g->hd[i])
+			hostdbg_attach(g->cpus[i], NULL);
 	free(g);
 }
 
@@ -148,41 +169,59 @@ void gdbstub_ended(struct gdbstub *g, int status)
 
 /* ---- run control ---- */
 
-static void sync_out(struct gdbstub *g)
-{
-	if (g->eng && g->eng->ops->sync_out)
-		g->eng->ops->sync_out(g->eng);
-}
-
 void gdb_stop(struct gdbstub *g, int sig)
 {
 	g->stopped = true;
 	g->stop_sig = sig;
-	sync_out(g);
+	g->only = -1;
+	for (int i = 0; i < g->ncpus; i++)
+		if (g->engs[i] && g->engs[i]->ops->sync_out)
+			g->engs[i]->ops->sync_out(g->engs[i]);
+	/* gdb takes the thread of the stop reply as the selected one. */
+	g->stop_cpu = gdb_stopped_cpu(g);
+	g->at_stop[g->stop_cpu] = true;
+	gdb_select(g, g->stop_cpu);
 }
 
-void gdb_resume(struct gdbstub *g, int step)
+void gdb_resume(struct gdbstub *g, int step_cpu)
 {
-	hostdbg_resume(g->cpu, step);
+	for (int i = 0; i < g->ncpus; i++) {
+		struct cpu *cpu = g->cpus[i];
+		/* A CPU gdb saw stop (or that stopped by itself: a reverse
+		 * command going on), and the only CPU always, goes on past a
+		 * breakpoint where it is; one stopped along with another
+		 * still stops at one. */
+		if (i == step_cpu || g->ncpus == 1 || g->at_stop[i] || g->hd[i].stop != HOSTDBG_NONE)
+			hostdbg_resume(cpu, i == step_cpu);
+		else
+			hostdbg_rearm(cpu);
+		if (step_cpu < 0 || i == step_cpu)
+			g->at_stop[i] = false;
+	}
+	/* The step runs its CPU alone, unless it waits for a STARTUP IPI
+	 * that only another CPU can send. */
+	g->only = g->ncpus > 1 && step_cpu >= 0 && !g->cpus[step_cpu]->wait_sipi ? step_cpu : -1;
 	g->rev_begin = false;
 	g->stopped = false;
 	g->wait = false;
-	if (g->eng && g->eng->ops->sync_in)
-		g->eng->ops->sync_in(g->eng);
+	for (int i = 0; i < g->ncpus; i++)
+		if (g->engs[i] && g->engs[i]->ops->sync_in)
+			g->engs[i]->ops->sync_in(g->engs[i]);
 }
 
 static void stop_reply(struct gdbstub *g, char *o, size_t n)
 {
-	const struct hostdbg *hd = &g->hd;
+	const struct hostdbg *hd = &g->hd[g->stop_cpu];
+	int t = g->stop_cpu + 1;
 	if (g->stop_sig == SIG_TRAP && g->rev_begin) {
-		snprintf(o, n, "T05replaylog:begin;thread:01;");
+		snprintf(o, n, "T05replaylog:begin;thread:%02x;", t);
 	} else if (g->stop_sig == SIG_TRAP && hd->stop == HOSTDBG_WATCH) {
 		static const char *const kind[4] = { "", "watch", "rwatch", "awatch" };
-		snprintf(o, n, "T05%s:%x;thread:01;", kind[hd->watch_kind & 3], hd->watch_addr);
+		snprintf(o, n, "T05%s:%x;thread:%02x;", kind[hd->watch_kind & 3], hd->watch_addr, t);
 	} else if (g->stop_sig == SIG_TRAP && hd->stop == HOSTDBG_BREAK) {
-		snprintf(o, n, "T05swbreak:;thread:01;");
+		snprintf(o, n, "T05swbreak:;thread:%02x;", t);
 	} else {
-		snprintf(o, n, "T%02xthread:01;", g->stop_sig);
+		snprintf(o, n, "T%02xthread:%02x;", g->stop_sig, t);
 	}
 }
 
@@ -229,7 +268,9 @@ void gdb_interrupt(struct gdbstub *g)
 static void lost_gdb(struct gdbstub *g, const char *how)
 {
 	gdb_close_client(g);
-	hostdbg_clear(g->cpu);
+	g->gone = true;
+	clear_all(g);
+	g->only = -1;
 	g->stopped = false;
 	g->wait = false;
 	g->no_ack = false;
@@ -299,23 +340,20 @@ static void breakpoint(struct gdbstub *g, const char *a, int insert, char *o)
 		strcpy(o, "E01");
 		return;
 	}
-	int r;
-	switch (type) {
-	case 0: /* software and hardware breakpoints are the same here */
-	case 1:
-		r = insert ? hostdbg_bp_insert(g->cpu, addr) : hostdbg_bp_remove(g->cpu, addr);
-		break;
-	case 2:
-	case 3:
-	case 4: {
-		static const enum hostdbg_watch kinds[3] = { HOSTDBG_WRITE, HOSTDBG_READ, HOSTDBG_ACCESS };
-		enum hostdbg_watch k = kinds[type - 2];
-		r = insert ? hostdbg_wp_insert(g->cpu, addr, kind, k) : hostdbg_wp_remove(g->cpu, addr, kind, k);
-		break;
-	}
-	default:
+	if (type > 4) {
 		o[0] = 0; /* not supported */
 		return;
+	}
+	/* All-stop: every CPU holds the same set, so each CPU stops there. */
+	int r = 0;
+	for (int i = 0; i < g->ncpus; i++) {
+		struct cpu *cpu = g->cpus[i];
+		static const enum hostdbg_watch kinds[3] = { HOSTDBG_WRITE, HOSTDBG_READ, HOSTDBG_ACCESS };
+		if (type <= 1) /* software and hardware breakpoints are the same here */
+			r |= insert ? hostdbg_bp_insert(cpu, addr) : hostdbg_bp_remove(cpu, addr);
+		else
+			r |= insert ? hostdbg_wp_insert(cpu, addr, kind, kinds[type - 2])
+				    : hostdbg_wp_remove(cpu, addr, kind, kinds[type - 2]);
 	}
 	strcpy(o, r < 0 ? "E01" : "OK");
 }
@@ -393,12 +431,9 @@ static void query(struct gdbstub *g, char *a, char *o)
 		xfer_features(g, a + 20, o);
 	} else if (!strcmp(a, "qAttached")) {
 		strcpy(o, "1");
-	} else if (!strcmp(a, "qC")) {
-		strcpy(o, "QC01");
-	} else if (!strcmp(a, "qfThreadInfo")) {
-		strcpy(o, "m01");
-	} else if (!strcmp(a, "qsThreadInfo")) {
-		strcpy(o, "l");
+	} else if (!strcmp(a, "qC") || !strcmp(a, "qfThreadInfo") || !strcmp(a, "qsThreadInfo") ||
+		   !strncmp(a, "qThreadExtraInfo,", 17)) {
+		gdb_thread_packet(g, a, o, GDB_OUT_MAX);
 	} else if (!strncmp(a, "qRcmd,", 6)) {
 		monitor(g, a + 6, o);
 	} else if (!strncmp(a, "qSymbol", 7)) {
@@ -419,9 +454,9 @@ static int run_packet(struct gdbstub *g, const char *a, int step, char *o)
 		}
 		for (int i = 0; i < 4; i++)
 			v[i] = (uint8_t)(addr >> (8 * i));
-		gdb_reg_write(g->cpu, 8, v, 4); /* the PC */
+		gdb_reg_write(g->cpu, 8, v, 4); /* the PC, of the selected CPU */
 	}
-	gdb_resume(g, step);
+	gdb_resume(g, gdb_step_cpu(g, step));
 	return 0;
 }
 
@@ -430,11 +465,9 @@ static int vpacket(struct gdbstub *g, const char *a, char *o)
 	if (!strcmp(a, "vCont?")) {
 		strcpy(o, "vCont;c;C;s;S");
 	} else if (!strncmp(a, "vCont;", 6)) {
-		/* One thread: the first action is the one for it; a signal to
-		 * deliver (C/S) is not a guest notion here and is dropped. */
-		char act = a[6];
-		if (act == 'c' || act == 'C' || act == 's' || act == 'S') {
-			gdb_resume(g, act == 's' || act == 'S');
+		int step = gdb_vcont_step_cpu(g, a + 6);
+		if (step >= -1) {
+			gdb_resume(g, step);
 			return 0;
 		}
 		strcpy(o, "E01");
@@ -506,7 +539,7 @@ void gdb_dispatch(struct gdbstub *g, char *pkt, size_t len)
 		break;
 	case 'H':
 	case 'T':
-		strcpy(o, "OK"); /* the one thread */
+		gdb_thread_packet(g, pkt, o, GDB_OUT_MAX);
 		break;
 	case 'Z':
 	case 'z':
@@ -539,12 +572,17 @@ static int accept_gdb(struct gdbstub *g, int block)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	g->cfd = fd;
+	g->gone = false;
 	g->rx = RX_IDLE;
 	g->no_ack = false;
 	g->kill = false;
 	g->last_mode = -1;
-	hostdbg_clear(g->cpu);
-	g->hd.stop = HOSTDBG_NONE;
+	g->csel = -1;
+	clear_all(g);
+	for (int i = 0; i < g->ncpus; i++) {
+		g->hd[i].stop = HOSTDBG_NONE;
+		g->at_stop[i] = false;
+	}
 	/* gdb expects a stopped target when it connects. */
 	gdb_stop(g, SIG_TRAP);
 	fprintf(g->log, "ringvm: gdb connected\n");
@@ -561,7 +599,8 @@ static int pump(struct gdbstub *g)
 		if (n > 0) {
 			gdb_rx_bytes(g, buf, (size_t)n);
 			if (g->cfd < 0) {
-				lost_gdb(g, "connection failed");
+				if (!g->gone) /* not a detach: a reply could not be sent */
+					lost_gdb(g, "connection failed");
 				return -1;
 			}
 			if (g->kill || (size_t)n < sizeof(buf))
@@ -586,7 +625,7 @@ enum gdbstub_next gdbstub_service(struct gdbstub *g)
 		if (gdb_reverse_poll(g)) {
 			if (!g->stopped)
 				return GDBSTUB_RUN; /* re-executing on */
-		} else if (g->hd.stop != HOSTDBG_NONE) {
+		} else if (g->hd[gdb_stopped_cpu(g)].stop != HOSTDBG_NONE) {
 			/* A breakpoint, step or watchpoint stopped the run. */
 			gdb_stop(g, SIG_TRAP);
 			gdb_report_stop(g);

@@ -2,7 +2,8 @@
  * TCP and reads and writes registers and memory (linear addresses,
  * through the guest's page tables), sets breakpoints and watchpoints the
  * guest cannot see, steps, continues, interrupts with Ctrl-C, detaches
- * and kills. The board calls gdbstub_service() between runs of the CPU
+ * and kills. Each CPU is a gdb thread (all-stop: one stopping stops the
+ * machine). The board calls gdbstub_service() between runs of the CPUs
  * (machine/pc.h, struct pc_debugger); the stub holds the guest stopped by
  * not returning until gdb resumes it. */
 #ifndef RINGVM_GDBSTUB_H
@@ -24,8 +25,15 @@ struct engine;
 struct gdbstub *gdbstub_open(const char *spec, int wait, FILE *log, char *err, size_t errlen);
 /* The port it listens on (the chosen one for port 0). */
 int gdbstub_port(const struct gdbstub *g);
-/* The CPU it debugs and the engine that runs it (synced around stops). */
-void gdbstub_attach(struct gdbstub *g, struct cpu *cpu, struct engine *eng);
+#define GDBSTUB_MAX_CPUS 8
+/* The n CPUs it debugs (gdb's threads 1..n) and the engines that run
+ * them (synced around stops); *cur is the board's CPU that runs or ran
+ * last (the one a Ctrl-C or a connecting gdb finds stopped). */
+void gdbstub_attach(struct gdbstub *g, int n, struct cpu *const cpus[], struct engine *const engs[],
+		    const int *cur);
+/* While gdb steps one CPU the others stay stopped: the one CPU the board
+ * may run, or -1 for any. */
+int gdbstub_only_cpu(const struct gdbstub *g);
 
 enum gdbstub_next {
 	GDBSTUB_RUN,   /* run the guest */

@@ -2,10 +2,12 @@
  *
  * The log is text, one record a line:
  *   ringvm-replay 1
- *   config engine=E cpu=M ram=N kernel=H initrd=H cmdline=HEX
+ *   config engine=E cpu=M ram=N kernel=H initrd=H cmdline=HEX [cpus=N]
  *   in ICOUNT CLOCK SITE HEXBYTES OUT  (site 0: run loop, 1: UART read;
  *                                    OUT: hash of the console output so far)
  *   end ICOUNT CLOCK STATUS DIGEST OUTHASH OUTBYTES
+ * ICOUNT is the machine's instruction count: every CPU's (-smp N, cpus=N
+ * in the config; without it, one CPU).
  */
 #include "debug/replay.h"
 
@@ -37,6 +39,7 @@ struct replay {
 	struct pc *pc;
 	char engine[16], cpu[32], cmdline_hex[4096];
 	uint64_t ram, kernel, initrd;
+	int ncpus;
 	/* replaying: the log's input events and their bytes */
 	struct rr_input *in;
 	size_t n_in, cursor;
@@ -78,10 +81,8 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return ((h ^ v) * FNV_PRIME) ^ (h >> 31);
 }
 
-uint64_t replay_digest(struct pc *pc)
+static uint64_t digest_cpu(uint64_t h, const struct cpu *c)
 {
-	const struct cpu *c = &pc->vcpu[0].cpu;
-	uint64_t h = FNV_OFF;
 	for (int i = 0; i < 8; i++)
 		h = mix(h, c->r[i]);
 	h = mix(h, c->eip);
@@ -91,8 +92,21 @@ uint64_t replay_digest(struct pc *pc)
 	h = mix(mix(h, c->ldtr.sel), c->tr.sel);
 	h = mix(mix(h, c->gdtr.base), c->idtr.base);
 	h = mix(mix(mix(mix(h, c->cr0), c->cr2), c->cr3), c->cr4);
-	h = mix(h, c->icount);
+	return mix(h, c->icount);
+}
+
+uint64_t replay_digest(struct pc *pc)
+{
+	uint64_t h = FNV_OFF;
+	for (int i = 0; i < pc->ncpus; i++)
+		h = digest_cpu(h, &pc->vcpu[i].cpu);
 	return mix(h, replay_hash(pc->ram.base, pc->ram.size));
+}
+
+/* The log's timeline: the machine's instruction count. */
+static uint64_t now_icount(const struct replay *r)
+{
+	return pc_icount(r->pc);
 }
 
 static void hex_encode(char *out, size_t outlen, const uint8_t *p, size_t n)
@@ -122,6 +136,7 @@ static void set_config(struct replay *r, const struct replay_config *cfg)
 	r->ram = cfg->ram;
 	r->kernel = cfg->kernel;
 	r->initrd = cfg->initrd;
+	r->ncpus = cfg->ncpus > 1 ? cfg->ncpus : 1;
 	hex_encode(r->cmdline_hex, sizeof(r->cmdline_hex), (const uint8_t *)cfg->cmdline, strlen(cfg->cmdline));
 }
 
@@ -142,8 +157,11 @@ struct replay *replay_record(const char *path, const struct replay_config *cfg, 
 		return NULL;
 	}
 	fprintf(r->f, "ringvm-replay 1\nconfig engine=%s cpu=%s ram=%" PRIu64 " kernel=%016" PRIx64
-		" initrd=%016" PRIx64 " cmdline=%s\n", r->engine, r->cpu, r->ram, r->kernel, r->initrd,
+		" initrd=%016" PRIx64 " cmdline=%s", r->engine, r->cpu, r->ram, r->kernel, r->initrd,
 		r->cmdline_hex[0] ? r->cmdline_hex : "-");
+	if (r->ncpus > 1) /* one CPU: the config line as it always was */
+		fprintf(r->f, " cpus=%d", r->ncpus);
+	fputc('\n', r->f);
 	return r;
 }
 
@@ -199,8 +217,15 @@ static int parse_in(struct replay *r, char *rest, size_t *cap, size_t *dcap, siz
 static int parse_config(struct replay *r, const char *rest)
 {
 	char cmd[sizeof(r->cmdline_hex)];
-	if (sscanf(rest, "engine=%15s cpu=%31s ram=%" SCNu64 " kernel=%" SCNx64 " initrd=%" SCNx64 " cmdline=%4095s",
-		   r->engine, r->cpu, &r->ram, &r->kernel, &r->initrd, cmd) != 6)
+	int n = 0;
+	if (sscanf(rest, "engine=%15s cpu=%31s ram=%" SCNu64 " kernel=%" SCNx64 " initrd=%" SCNx64 " cmdline=%4095s%n",
+		   r->engine, r->cpu, &r->ram, &r->kernel, &r->initrd, cmd, &n) != 6)
+		return -1;
+	r->ncpus = 1;
+	int used = 0;
+	if (strcmp(rest + n, "\n") &&
+	    (sscanf(rest + n, " cpus=%d%n", &r->ncpus, &used) != 1 || strcmp(rest + n + used, "\n") || r->ncpus < 2 ||
+	     r->ncpus > PC_MAX_CPUS))
 		return -1;
 	snprintf(r->cmdline_hex, sizeof(r->cmdline_hex), "%s", strcmp(cmd, "-") ? cmd : "");
 	return 0;
@@ -274,7 +299,8 @@ int replay_check_config(const struct replay *r, const struct replay_config *cfg,
 			   : now.ram != r->ram ? "memory size (-m)"
 			   : now.kernel != r->kernel ? "kernel"
 			   : now.initrd != r->initrd ? "initrd"
-			   : strcmp(now.cmdline_hex, r->cmdline_hex) ? "kernel command line (--append)" : NULL;
+			   : strcmp(now.cmdline_hex, r->cmdline_hex) ? "kernel command line (--append)"
+			   : now.ncpus != r->ncpus ? "number of CPUs (-smp)" : NULL;
 	if (!what)
 		return 0;
 	snprintf(err, errlen, "--replay: the %s differs from the recording's (engine %s, cpu %s, %" PRIu64 " MiB)",
@@ -288,7 +314,7 @@ static void rec_taken(void *opaque, int site, const uint8_t *buf, int n)
 {
 	struct replay *r = opaque;
 	char hex[2 * 64 + 1];
-	fprintf(r->f, "in %" PRIu64 " %" PRIu64 " %d ", r->pc->vcpu[0].cpu.icount, clock_now(&r->pc->clock), site);
+	fprintf(r->f, "in %" PRIu64 " %" PRIu64 " %d ", now_icount(r), clock_now(&r->pc->clock), site);
 	for (int i = 0; i < n; i += 64) {
 		hex_encode(hex, sizeof(hex), buf + i, (size_t)(n - i < 64 ? n - i : 64));
 		fputs(hex, r->f);
@@ -302,7 +328,7 @@ static int on_output(void *opaque, uint8_t b)
 	struct replay *r = opaque;
 	r->outhash = (r->outhash ^ b) * FNV_PRIME;
 	r->outlen++;
-	return r->pc->vcpu[0].cpu.icount < r->high; /* shown before a restart */
+	return now_icount(r) < r->high; /* shown before a restart */
 }
 
 static void diverge(struct replay *r, const char *why)
@@ -310,8 +336,8 @@ static void diverge(struct replay *r, const char *why)
 	if (r->diverged[0])
 		return;
 	snprintf(r->diverged, sizeof(r->diverged), "at instruction %" PRIu64 " (time %" PRIu64 " ns): %s",
-		 r->pc->vcpu[0].cpu.icount, clock_now(&r->pc->clock), why);
-	r->pc->vcpu[0].cpu.stop_request = 1;
+		 now_icount(r), clock_now(&r->pc->clock), why);
+	r->pc->vcpu[r->pc->cur].cpu.stop_request = 1;
 }
 
 static int rep_input(void *opaque, int site, uint8_t *buf, int room)
@@ -320,7 +346,7 @@ static int rep_input(void *opaque, int site, uint8_t *buf, int room)
 	if (r->cursor >= r->n_in || r->diverged[0])
 		return 0;
 	const struct rr_input *ev = &r->in[r->cursor];
-	uint64_t ic = r->pc->vcpu[0].cpu.icount, clk = clock_now(&r->pc->clock);
+	uint64_t ic = now_icount(r), clk = clock_now(&r->pc->clock);
 	if (ev->icount < ic || (ev->icount == ic && ev->clock < clk)) {
 		char why[160];
 		snprintf(why, sizeof(why), "the log gives input at instruction %" PRIu64 " (time %" PRIu64
@@ -353,7 +379,7 @@ static int rep_input(void *opaque, int site, uint8_t *buf, int room)
 static uint64_t rep_next(void *opaque)
 {
 	struct replay *r = opaque;
-	uint64_t ic = r->pc->vcpu[0].cpu.icount;
+	uint64_t ic = now_icount(r);
 	if (ic == r->stuck_at) {
 		if (++r->stuck_loops > STUCK_LOOPS)
 			diverge(r, "the guest waits here for input the log gives elsewhere");
@@ -378,7 +404,7 @@ static int rep_ended(void *opaque)
 	struct replay *r = opaque;
 	if (r->diverged[0])
 		return 1;
-	if (r->cursor >= r->n_in && r->pc->vcpu[0].cpu.icount >= r->end_icount)
+	if (r->cursor >= r->n_in && now_icount(r) >= r->end_icount)
 		return r->end_status;
 	return -1;
 }
@@ -420,8 +446,8 @@ void replay_restart(struct replay *r)
 	struct pc *pc = r->pc;
 	if (!r->snap)
 		return;
-	if (pc->vcpu[0].cpu.icount > r->high)
-		r->high = pc->vcpu[0].cpu.icount;
+	if (now_icount(r) > r->high)
+		r->high = now_icount(r);
 	/* The board as it was, but what lives outside it stays: the engine,
 	 * the console, the debugger and its breakpoints, the tracer, the
 	 * caches (flushed below: they describe the RAM being replaced). */
@@ -432,25 +458,29 @@ void replay_restart(struct replay *r)
 	memcpy(pc, r->snap, sizeof(*pc));
 	memcpy(pc->ram.base, r->snap_ram, pc->ram.size);
 	pc->cfg = live->cfg;
-	pc->vcpu[0].eng = live->vcpu[0].eng; /* --record and --replay run -smp 1 */
 	pc->con = live->con;
 	pc->dbg = live->dbg;
 	pc->rr = live->rr;
 	pc->sig_pipe[0] = live->sig_pipe[0];
 	pc->sig_pipe[1] = live->sig_pipe[1];
-	struct cpu *c = &pc->vcpu[0].cpu, *l = &live->vcpu[0].cpu;
-	c->bc = l->bc;
-	c->bt = l->bt;
-	c->fault_jmp = l->fault_jmp;
-	c->hostdbg = l->hostdbg;
-	c->hostdbg_insn = l->hostdbg_insn;
-	c->xfer = l->xfer;
-	c->trace = l->trace;
-	c->bt_patch = 0;
-	c->bt_countdown = 0;
+	for (int i = 0; i < pc->ncpus; i++) {
+		struct cpu *c = &pc->vcpu[i].cpu, *l = &live->vcpu[i].cpu;
+		pc->vcpu[i].eng = live->vcpu[i].eng;
+		c->bc = l->bc;
+		c->bt = l->bt;
+		c->fault_jmp = l->fault_jmp;
+		c->hostdbg = l->hostdbg;
+		c->hostdbg_insn = l->hostdbg_insn;
+		c->xfer = l->xfer;
+		c->trace = l->trace;
+		c->bt_patch = 0;
+		c->bt_countdown = 0;
+	}
 	free(live);
-	tlb_flush_all(c, 0);
-	block_flush_all(c);
+	for (int i = 0; i < pc->ncpus; i++) {
+		tlb_flush_all(&pc->vcpu[i].cpu, 0);
+		block_flush_all(&pc->vcpu[i].cpu);
+	}
 	r->cursor = 0;
 	r->consumed = 0;
 	r->diverged[0] = 0;
@@ -473,7 +503,7 @@ int replay_finish(struct replay *r, int status, FILE *log)
 		return status;
 	}
 	uint64_t digest = replay_digest(pc);
-	uint64_t ic = pc->vcpu[0].cpu.icount, clk = clock_now(&pc->clock);
+	uint64_t ic = now_icount(r), clk = clock_now(&pc->clock);
 	pc->rr = (struct pc_rr){ 0 };
 	int rc = status;
 	if (r->recording) {

@@ -26,6 +26,7 @@ struct replay_config {
 	uint64_t ram;
 	uint64_t kernel, initrd; /* replay_hash() of the images (0: none) */
 	const char *cmdline;
+	int ncpus;          /* -smp (0 means 1) */
 };
 
 uint64_t replay_hash(const void *p, size_t n);

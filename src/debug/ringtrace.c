@@ -10,10 +10,20 @@
 #include "cpu/seg.h"
 #include "cpu/xfer.h"
 
+struct ringtrace;
+
+/* One traced CPU: its hook's opaque, so a record knows whose it is. */
+struct ringtrace_cpu {
+	struct ringtrace *t;
+	struct cpu *cpu;
+	int index;
+	struct xfer_hook hook;
+};
+
 struct ringtrace {
 	FILE *f;
-	struct cpu *cpu;
-	struct xfer_hook hook;
+	int ncpus;        /* 0 until attached */
+	struct ringtrace_cpu cpus[RINGTRACE_MAX_CPUS];
 	uint64_t t0;      /* host ns at attach */
 	uint64_t records;
 };
@@ -46,11 +56,25 @@ static const char *gate_name(int type)
 	}
 }
 
-/* The fields every record has: time, kind, and the state arrived in. */
-static void put_head(struct ringtrace *t, const struct cpu *cpu, const char *kind)
+/* The machine's instruction count: every CPU's (one runs at a time, so
+ * it only grows from record to record, as virtual time does). */
+static uint64_t machine_icount(const struct ringtrace *t)
 {
-	fprintf(t->f, "{\"icount\":%llu,\"ns\":%llu,\"kind\":\"%s\"", (unsigned long long)cpu->icount,
+	uint64_t n = 0;
+	for (int i = 0; i < t->ncpus; i++)
+		n += t->cpus[i].cpu->icount;
+	return n;
+}
+
+/* The fields every record has: time, kind, the CPU (when there are
+ * several), and the state arrived in. */
+static void put_head(struct ringtrace_cpu *c, const char *kind)
+{
+	struct ringtrace *t = c->t;
+	fprintf(t->f, "{\"icount\":%llu,\"ns\":%llu,\"kind\":\"%s\"", (unsigned long long)machine_icount(t),
 		(unsigned long long)(host_ns() - t->t0), kind);
+	if (t->ncpus > 1)
+		fprintf(t->f, ",\"cpu\":%d", c->index);
 	t->records++;
 }
 
@@ -62,8 +86,9 @@ static void put_to(struct ringtrace *t, const struct cpu *cpu, uint32_t eip)
 
 static void on_event(void *opaque, const struct cpu *cpu, const struct xfer_event *ev)
 {
-	struct ringtrace *t = opaque;
-	put_head(t, cpu, kind_name[ev->kind]);
+	struct ringtrace_cpu *c = opaque;
+	struct ringtrace *t = c->t;
+	put_head(c, kind_name[ev->kind]);
 	fprintf(t->f, ",\"from_cs\":%u,\"from_eip\":%u,\"from_cpl\":%u,\"from_mode\":\"%s\"", ev->from.cs,
 		ev->from.eip, ev->from.cpl, mode_name[ev->from.mode]);
 	put_to(t, cpu, cpu->next_eip);
@@ -94,18 +119,24 @@ struct ringtrace *ringtrace_open(const char *path, char *err, size_t errlen)
 	}
 	/* Linux boots make hundreds of thousands of records: write in big pieces. */
 	setvbuf(t->f, NULL, _IOFBF, 1 << 16);
-	t->hook = (struct xfer_hook){ t, on_event };
 	return t;
 }
 
-void ringtrace_attach(struct ringtrace *t, struct cpu *cpu)
+void ringtrace_attach(struct ringtrace *t, int n, struct cpu *const cpus[])
 {
-	t->cpu = cpu;
+	t->ncpus = n < RINGTRACE_MAX_CPUS ? n : RINGTRACE_MAX_CPUS;
 	t->t0 = host_ns();
-	put_head(t, cpu, "start");
-	put_to(t, cpu, cpu->eip);
-	fputs("}\n", t->f);
-	cpu->xfer = &t->hook;
+	for (int i = 0; i < t->ncpus; i++) {
+		struct ringtrace_cpu *c = &t->cpus[i];
+		*c = (struct ringtrace_cpu){ t, cpus[i], i, { c, on_event } };
+	}
+	for (int i = 0; i < t->ncpus; i++) {
+		struct ringtrace_cpu *c = &t->cpus[i];
+		put_head(c, "start");
+		put_to(t, c->cpu, c->cpu->eip);
+		fputs("}\n", t->f);
+		c->cpu->xfer = &c->hook;
+	}
 }
 
 int ringtrace_close(struct ringtrace *t, int status, char *err, size_t errlen)
@@ -113,11 +144,13 @@ int ringtrace_close(struct ringtrace *t, int status, char *err, size_t errlen)
 	if (!t)
 		return 0;
 	int rc = 0;
-	if (t->cpu) {
-		struct cpu *cpu = t->cpu;
-		cpu->xfer = NULL;
-		put_head(t, cpu, "end");
-		put_to(t, cpu, cpu->eip);
+	for (int i = 0; i < t->ncpus; i++)
+		t->cpus[i].cpu->xfer = NULL;
+	/* One "end" per CPU; the last one's count is the whole file's. */
+	for (int i = 0; i < t->ncpus; i++) {
+		struct ringtrace_cpu *c = &t->cpus[i];
+		put_head(c, "end");
+		put_to(t, c->cpu, c->cpu->eip);
 		fprintf(t->f, ",\"status\":%d,\"records\":%llu}\n", status, (unsigned long long)t->records);
 	}
 	if (ferror(t->f) | fclose(t->f)) {

@@ -639,6 +639,18 @@ static bool all_stuck(const struct pc *pc)
 	return true;
 }
 
+/* May CPU i run now: it has something to do, and the debugger does not
+ * hold it (while gdb steps another)? */
+static bool may_run(const struct pc *pc, int i)
+{
+	if (pc->dbg.only_cpu) {
+		int only = pc->dbg.only_cpu(pc->dbg.opaque);
+		if (only >= 0 && only != i)
+			return false;
+	}
+	return cpu_runnable(&pc->vcpu[i].cpu);
+}
+
 /* The next CPU to run, round robin after the one that ran last: -1 if
  * none has anything to do. One CPU is always run (it reports its own
  * halt, as the kvm engine must). */
@@ -648,7 +660,7 @@ static int pick_cpu(const struct pc *pc)
 		return 0;
 	for (int k = 1; k <= pc->ncpus; k++) {
 		int i = (pc->cur + k) % pc->ncpus;
-		if (cpu_runnable(&pc->vcpu[i].cpu))
+		if (may_run(pc, i))
 			return i;
 	}
 	return -1;
@@ -660,7 +672,7 @@ static void idle(struct pc *pc)
 {
 	feed_console(pc);
 	for (int i = 0; i < pc->ncpus; i++)
-		if (cpu_runnable(&pc->vcpu[i].cpu))
+		if (may_run(pc, i))
 			return;
 	flush_output(pc);
 	uint64_t next = clock_next_deadline(&pc->clock);
@@ -679,6 +691,8 @@ static void idle(struct pc *pc)
 int pc_run(struct pc *pc)
 {
 	int status = -1;
+	int turn_cpu = -1;   /* a turn a replay's stop cut short: its CPU */
+	uint64_t turn_end = 0; /* ... and when the turn ends */
 
 	if (pipe2(pc->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		pc->sig_pipe[0] = pc->sig_pipe[1] = -1;
@@ -762,7 +776,10 @@ int pc_run(struct pc *pc)
 		}
 
 		pc_apic_signals(pc); /* INIT and STARTUP IPIs sent meanwhile */
-		int k = pick_cpu(pc);
+		/* A turn a replay's stop cut short goes on (see below). */
+		int k = turn_cpu >= 0 && cpu_runnable(&pc->vcpu[turn_cpu].cpu) ? turn_cpu : pick_cpu(pc);
+		bool goes_on = k >= 0 && k == turn_cpu;
+		turn_cpu = -1;
 		if (k < 0) { /* several CPUs, none with anything to do */
 			if (pc->action != PC_ACT_NONE)
 				continue;
@@ -788,12 +805,19 @@ int pc_run(struct pc *pc)
 
 		uint64_t now = clock_now(&pc->clock);
 		uint64_t next = clock_next_deadline(&pc->clock);
-		uint64_t limit = now + (pc->ncpus > 1 ? SMP_SLICE_NS : SLICE_NS);
-		if (next < limit)
-			limit = next;
+		uint64_t turn = goes_on ? turn_end : now + (pc->ncpus > 1 ? SMP_SLICE_NS : SLICE_NS);
+		uint64_t limit = next < turn ? next : turn;
 		uint64_t icount_limit = clock_icount_deadline(&pc->clock, limit);
-		if (pc->rr.next && pc->rr.next(pc->rr.opaque) < icount_limit)
-			icount_limit = pc->rr.next(pc->rr.opaque);
+		bool rr_cut = false;
+		if (pc->rr.next) {
+			/* The log counts the machine's instructions: this CPU's
+			 * own count where its next event is due. */
+			uint64_t at = pc->rr.next(pc->rr.opaque), others = pc_icount(pc) - cpu->icount;
+			uint64_t mine = at > others ? at - others : 0;
+			rr_cut = mine < icount_limit;
+			if (rr_cut)
+				icount_limit = mine;
+		}
 		cpu->stop_request = 0;
 		pc->clock.run_until = limit;
 		enum cpu_stop why = ops->run(v->eng, clock_host_deadline(&pc->clock, limit), icount_limit);
@@ -802,6 +826,13 @@ int pc_run(struct pc *pc)
 		 * count its next input is due): idle as the recording did. */
 		if (why == CPU_STOP_BUDGET && cpu->halted)
 			why = CPU_STOP_HALT;
+		/* Several CPUs, replaying: a stop the log's event needed inside
+		 * a turn does not end the turn, as the recording's CPU ran on
+		 * (which CPU runs when is part of what is replayed). */
+		if (pc->ncpus > 1 && rr_cut && why == CPU_STOP_BUDGET && cpu->icount >= icount_limit) {
+			turn_cpu = k;
+			turn_end = turn;
+		}
 		switch (why) {
 		case CPU_STOP_BUDGET:
 		case CPU_STOP_REQUEST:

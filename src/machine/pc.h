@@ -98,6 +98,9 @@ struct pc_debugger {
 	int (*wait_fd)(void *opaque);
 	void (*ended)(void *opaque, int status);
 	void (*reset)(void *opaque); /* optional: the machine rebooted */
+	/* optional: the one CPU that may run now (gdb steps one CPU while
+	 * the others stay stopped), -1 for any */
+	int (*only_cpu)(void *opaque);
 };
 
 /* Record and replay (debug/replay.c; all NULL: neither). The board asks

@@ -513,7 +513,7 @@ void qmp_attach(struct qmp *q, struct pc *pc, const struct snap_config *sc, bool
 	q->paused = paused;
 	q->pc = pc;
 	q->sc = sc;
-	pc->ctl = (struct pc_debugger){ q, ctl_service, ctl_wait_fd, ctl_ended, ctl_reset };
+	pc->ctl = (struct pc_debugger){ q, ctl_service, ctl_wait_fd, ctl_ended, ctl_reset, NULL };
 }
 
 void qmp_close(struct qmp *q)
