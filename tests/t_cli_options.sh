@@ -33,6 +33,17 @@ for bin in "$BUILD/ringvm" "$BUILD/ringvm-asan"; do
 	expect 1 "not a multiple of 4 KiB" -m 4097K
 	expect 1 "too large" -m 99999999999999G
 
+	# -smp (QEMU's spellings; 1 to 8; kvm runs one)
+	expect 1 "takes 1 to 8 CPUs" -smp 9
+	expect 1 "'0' is not a count" -smp 0
+	expect 1 "'abc' is not a count" -smp abc
+	expect 1 "unknown key 'foo'" -smp 2,foo=1
+	expect 1 "sockets \* cores \* threads = 2, not the 4" -smp cpus=4,sockets=2,cores=1
+	expect 1 "maxcpus must equal cpus" -smp 2,maxcpus=4
+	expect 1 "kvm engine runs one CPU" -smp 2 --accel kvm
+	# (the conformance run ends by debug-exit 0: status 1)
+	expect 1 "302 passed, 0 failed" -smp cpus=4,sockets=2,cores=2 --accel interp --append conformance
+
 	# options
 	expect 1 "unknown option '--bogus'" --bogus
 	expect 1 "unknown option '-x'" -x
