@@ -495,9 +495,9 @@ def main():
     # 4. Linux guest, alternating engine, QEMU, engine, QEMU..., and after
     # each round the same workloads natively (the same busybox, the same
     # script, on the host), 3 times as a native run takes under a second.
-    # BENCH_SMP=N: both VMMs give the guest N CPUs (QEMU's TCG then runs
-    # them in turn on one thread too, unless it picks multi-threaded TCG,
-    # which it does for i386 guests on x86-64 hosts: say which in the table)
+    # BENCH_SMP=N: both VMMs give the guest N CPUs. ringvm runs them in
+    # turn on one thread; QEMU's TCG picks multi-threaded TCG for an i386
+    # guest on an x86-64 host (a thread per CPU): docs/bench.md says so.
     smp = ["-smp", os.environ["BENCH_SMP"]] if os.environ.get("BENCH_SMP") else []
     linux_argv = {
         e: [ringvm, "--accel", e, "-m", str(RAM_MIB)] + ([] if e == "kvm" else smp) + ["--no-reboot", "--kernel",
