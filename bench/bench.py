@@ -570,7 +570,8 @@ def main():
     out.append("- command: `%s`; ringvm %s" % (a.command or " ".join(sys.argv), git_rev()))
     out.append("- machine: %s; load average %s at start, %s at end" % (host_info(), load0, load1))
     out.append("- peer: %s, `-accel tcg`; host TSC %.0f MHz" % (qver, tsc_hz / 1e6))
-    out.append("- guest: %s, busybox initramfs, `-m %d`, command line `%s`" % (kpkg, RAM_MIB, cmdline))
+    out.append("- guest: %s, busybox initramfs, `-m %d%s`, command line `%s`" % (
+        kpkg, RAM_MIB, " -smp " + os.environ["BENCH_SMP"] if os.environ.get("BENCH_SMP") else "", cmdline))
     out.append("- %d runs of each, alternating %s; medians; times are host wall-clock seconds" %
                (runs, ", ".join(name[c] for c in cols)))
     out.append("")
