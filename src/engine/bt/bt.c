@@ -70,10 +70,11 @@ const void *bt_call(struct cpu *cpu, const struct bt_call *d)
 		return cpu->bt->next_mem_rx;
 	/* A handler that changed what the block depends on or branched (a
 	 * REP string instruction resuming itself) ends the block, and so
-	 * does a device that raised an interrupt or asked to stop: the run
-	 * core sees them at once, as after an interpreted block. */
+	 * does a device that raised an interrupt or asked to stop: bt_next()
+	 * hands an interrupt or a stop to the run core at once, as after an
+	 * interpreted block, and else goes on at the next instruction. */
 	if (cpu->block_break || cpu->next_eip != next || cpu->intr_line || cpu->stop_request)
-		return cpu->bt->exit_mem_rx;
+		return cpu->bt->next_mem_rx;
 	if (d->restore) {
 		cpu->eip = eip - (uint32_t)d->eip_adv;
 		cpu->icount -= (uint64_t)((int64_t)d->icount_adv + 1);
@@ -128,8 +129,19 @@ const void *bt_next(struct cpu *cpu)
 {
 	uint32_t site = cpu->bt_patch;
 	cpu->bt_patch = 0;
-	if (cpu->bt_countdown <= 0 || cpu->block_break || !cpu_run_may_chain(cpu))
+	if (cpu->bt_countdown <= 0 || !cpu_run_may_chain(cpu))
 		return NULL;
+	/* A handler that changed what blocks depend on (a far transfer, a
+	 * mode or paging change, a code write) ended its block; what the run
+	 * core would look at next is what cpu_run_may_chain() checks, and
+	 * the lookup below finds the next block for the new mode, so the
+	 * chain goes on — unless the code segment stopped being flat: the
+	 * countdown was granted for chaining, which needs a flat one. */
+	if (cpu->block_break) {
+		if (!cs_flat(cpu))
+			return NULL;
+		cpu->block_break = 0;
+	}
 	cpu->bt_countdown--;
 	/* May raise (#PF or #GP on the fetch): the state is exact, the run
 	 * core delivers it at the new EIP as interp would. */
