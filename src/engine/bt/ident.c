@@ -30,7 +30,7 @@
 enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
-	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS,
+	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS, K_MOVSR, K_PUSHA, K_POPA,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -114,6 +114,9 @@ static enum kind kind_of_any(const struct insn *in)
 			return K_NONE;
 		return K_TEST;
 	case ZYDIS_MNEMONIC_MOV:
+		/* MOV r16/r32, Sreg: the selector, zero-extended (as op_mov) */
+		if (in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_SREG && a->size != 1)
+			return K_MOVSR;
 		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
 			return K_NONE;
 		if (a->kind == OPK_MEM && b->kind == OPK_MEM)
@@ -160,7 +163,11 @@ static enum kind kind_of_any(const struct insn *in)
 			return K_NONE;
 		if (a->kind == OPK_MEM && a->size == osz)
 			return K_PUSHM;
-		return a->kind == OPK_REG || a->kind == OPK_IMM ? K_PUSH : K_NONE;
+		return a->kind == OPK_REG || a->kind == OPK_IMM || a->kind == OPK_SREG ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_PUSHAD:
+		return osz == 4 && in->map == 0 ? K_PUSHA : K_NONE;
+	case ZYDIS_MNEMONIC_POPAD:
+		return osz == 4 && in->map == 0 ? K_POPA : K_NONE;
 	case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
 	case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
 	case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
@@ -224,7 +231,7 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	case K_NONE:
 		return 0;
 	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
-	case K_STOS: case K_LODS: case K_MOVS:
+	case K_STOS: case K_LODS: case K_MOVS: case K_PUSHA: case K_POPA:
 		f->fault = 1;
 		break;
 	case K_BT:
@@ -961,12 +968,34 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 1);
 		if (in->op[0].kind == OPK_IMM)
 			e_mov32_imm(e, H_RCX, in->imm);
+		else if (in->op[0].kind == OPK_SREG) /* zero-extended, as op_push */
+			e_0f(e, 4, 0xb7, H_RCX, (struct hop){ -1, H_RBP, SEG_OFF(in->op[0].reg, sel) });
 		else
 			e_ld(e, n, H_RCX, hop_reg(in->op[0].reg));
 		e_st(e, n, H_RCX, HOP_MEM);
 		emit_esp_add(ts, -n);
 		break;
 	}
+	case K_MOVSR:
+		e_0f(e, 4, 0xb7, H_RCX, (struct hop){ -1, H_RBP, SEG_OFF(in->op[1].reg, sel) }); /* movzx ecx, sel */
+		e_st(e, in->op[0].size, H_RCX, hop_reg(in->op[0].reg));
+		break;
+	case K_PUSHA:
+		/* EAX, ECX, EDX, EBX, the ESP before, EBP, ESI, EDI: one probe
+		 * of the 32 bytes (a page crossing takes the slow path) */
+		sl = emit_stack_probe(ts, in, off, k, &f, 32, 1);
+		for (int r = R_EAX; r <= R_EDI; r++)
+			e_st(e, 4, ts_greg(r), (struct hop){ -1, H_RSI, 28 - 4 * r });
+		emit_esp_add(ts, -32);
+		break;
+	case K_POPA:
+		/* the same order back, the ESP image skipped */
+		sl = emit_stack_probe(ts, in, off, k, &f, 32, 0);
+		for (int r = R_EAX; r <= R_EDI; r++)
+			if (r != R_ESP)
+				e_ld(e, 4, ts_greg(r), (struct hop){ -1, H_RSI, 28 - 4 * r });
+		emit_esp_add(ts, 32);
+		break;
 	case K_POP: {
 		int n = in->osize;
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);
