@@ -1,4 +1,4 @@
-/* MOV r, Sreg, PUSH Sreg and PUSHAD/POPAD, which bt emits inline (the
+/* MOV r, Sreg, PUSH Sreg, PUSHAD/POPAD and PUSHFD/POPFD, which bt emits inline (the
  * kernel entry and exit paths are full of them): the selector is
  * zero-extended into a 32-bit register and a 32-bit push, a 16-bit
  * register keeps its upper half; PUSHAD stores the eight registers (ESP
@@ -20,6 +20,10 @@ SNIP32(movsr, " mov $0xdeadbeef, %eax\n mov %ds, %eax\n mov $0xdeadbeef, %ebx\n 
 SNIP32(pushsr, " push %eax\n pop %eax\n push %ds\n pushw %cs\n push %fs\n hlt\n")
 SNIP32(pusha, " pushal\n popal\n pushal\n mov $1, %eax\n mov $2, %ecx\n mov $3, %edx\n mov $4, %ebx\n"
 	      " mov $5, %ebp\n mov $6, %esi\n mov $7, %edi\n mov %esp, 0x7000\n popal\n hlt\n")
+
+/* PUSHFD/POPFD at CPL 0: the arithmetic flags and DF round trip */
+SNIP32(flags, " push %eax\n pop %eax\n stc\n std\n pushfl\n clc\n cld\n popfl\n setc %al\n"
+	      " pushfl\n popl %ebx\n cld\n hlt\n")
 
 static uint32_t rd32(uint32_t pa)
 {
@@ -46,6 +50,19 @@ static void t_movsr(void)
 			      H.cpu.r[R_ECX] == 0,
 		      "mov r, sreg (run %d): stop %d eax %x ebx %x ecx %x", pass, st, H.cpu.r[R_EAX], H.cpu.r[R_EBX],
 		      H.cpu.r[R_ECX]);
+	}
+}
+
+static void t_flags(void)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		setup(flags_start, flags_end, 0x80000);
+		H.cpu.r[R_EAX] = 0;
+		enum cpu_stop st = h_run(&H, 1000);
+		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_EAX] == 1 && H.cpu.r[R_EBX] == (FL_1 | FL_CF | FL_DF) &&
+			      H.cpu.r[R_ESP] == 0x80000,
+		      "pushfd/popfd (run %d): stop %d eax %x ebx %x esp %x", pass, st, H.cpu.r[R_EAX],
+		      H.cpu.r[R_EBX], H.cpu.r[R_ESP]);
 	}
 }
 
@@ -91,6 +108,7 @@ int main(void)
 	h_init(&H, 2u << 20);
 	t_movsr();
 	t_pushsr();
+	t_flags();
 	t_pusha(0x80000);
 	t_pusha(0x7f010);
 	h_free(&H);

@@ -1,12 +1,12 @@
 /* The STI interrupt shadow in flat 32-bit protected mode, where bt emits
- * CLI and STI inline (docs/bt.md): with an interrupt pending, STI with
+ * CLI, STI and POPF inline (docs/bt.md): with an interrupt pending, STI with
  * IF = 0 lets exactly one more instruction run — whatever kind it is: an
  * emitted one, one whose memory access takes the slow path, a callout,
  * a branch, HLT — and the interrupt comes before the next; a CLI/STI
  * loop already translated and chained takes it at the first STI. The
  * interrupt handler stores EBX and EAX and the return EIP it finds, so a
  * wrong boundary shows, and the instruction count must be the same on
- * every engine. */
+ * every engine. A POPF that sets IF lets the interrupt in right after it. */
 #include "harness.h"
 
 static int failures;
@@ -28,6 +28,8 @@ SNIP32(slowmem, " sti\n mov 0x6000, %eax\n mov $7, %ebx\n hlt\n")
 SNIP32(callout, " sti\n xchg %ah, %al\n mov $7, %ebx\n hlt\n")
 SNIP32(branch, " sti\n jmp 1f\n1: mov $7, %ebx\n hlt\n")
 SNIP32(stihlt, " sti\n hlt\n mov $7, %ebx\n hlt\n")
+/* POPF setting IF has no shadow: the interrupt comes right after it */
+SNIP32(popfif, " push %eax\n pop %eax\n pushl $0x202\n popfl\n mov $7, %ebx\n hlt\n")
 
 static uint32_t rd32(uint32_t pa)
 {
@@ -103,6 +105,8 @@ static void t_shadowed(void)
 	/* HLT in the shadow halts; the interrupt then wakes it */
 	setup(stihlt_start, stihlt_end);
 	expect("sti; hlt", 0, 0x1122, 2, 2 + 5);
+	setup(popfif_start, popfif_end);
+	expect("popf setting IF", 0, 0x1122, 8, 4 + 5);
 }
 
 int main(void)

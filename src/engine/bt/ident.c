@@ -31,6 +31,7 @@ enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
 	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS, K_MOVSR, K_PUSHA, K_POPA,
+	K_PUSHF, K_POPF,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -164,6 +165,10 @@ static enum kind kind_of_any(const struct insn *in)
 		if (a->kind == OPK_MEM && a->size == osz)
 			return K_PUSHM;
 		return a->kind == OPK_REG || a->kind == OPK_IMM || a->kind == OPK_SREG ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_PUSHFD:
+		return osz == 4 && in->map == 0 ? K_PUSHF : K_NONE;
+	case ZYDIS_MNEMONIC_POPFD:
+		return osz == 4 && in->map == 0 ? K_POPF : K_NONE;
 	case ZYDIS_MNEMONIC_PUSHAD:
 		return osz == 4 && in->map == 0 ? K_PUSHA : K_NONE;
 	case ZYDIS_MNEMONIC_POPAD:
@@ -233,6 +238,14 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
 	case K_STOS: case K_LODS: case K_MOVS: case K_PUSHA: case K_POPA:
 		f->fault = 1;
+		break;
+	case K_PUSHF:
+		f->fault = 1;
+		f->read = F_ALL;
+		break;
+	case K_POPF:
+		f->fault = 1;
+		f->wdef = f->wmay = F_ALL;
 		break;
 	case K_BT:
 		/* CF is the bit; ZF is left alone on some processors and the
@@ -686,6 +699,55 @@ static void end_probe(struct tstate *ts, struct slow *sl)
 	}
 }
 
+/* PUSHFD outside V86 mode (there vme.c may have it push VIF or fault):
+ * EFLAGS with VM and RF read as 0. */
+static void emit_pushf(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	ts_flags_to_mem(ts);
+	struct slow *sl = emit_stack_probe(ts, in, off, k, f, 4, 1);
+	e_load32(e, H_RAX, CPU_OFF(eflags));
+	e8(e, 0xa9); e32(e, FL_VM);                                /* test eax, VM */
+	ts_slow_jump(ts, sl, CC_NE);
+	e8(e, 0x25); e32(e, ~(uint32_t)(FL_VM | FL_RF));           /* and eax, ~(VM|RF) */
+	e_st(e, 4, H_RAX, HOP_MEM);
+	emit_esp_add(ts, -4);
+	ts->fl = FL_MEM;
+	end_probe(ts, sl);
+}
+
+/* POPFD at CPL 0 outside V86 mode (op_popf's first case: every flag but
+ * VM, VIP and VIF; RF cleared) when it changes none of TF, RF, IOPL or
+ * AC, which end the block; anything else is the handler's. It may set IF:
+ * the translator then looks for a pending interrupt right after it (no
+ * shadow after POPF). */
+static void emit_popf(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	/* cpu_set_eflags(): bits outside these never change */
+	const uint32_t m = 0x003f7fd5u & ~(uint32_t)(FL_VM | FL_VIP | FL_VIF);
+	struct slow *sl = emit_stack_probe(ts, in, off, k, f, 4, 0);
+	e_load32(e, H_RCX, CPU_OFF(eflags));                       /* the IF..AC bits are current there */
+	e8(e, 0xf7); e8(e, 0xc1); e32(e, FL_VM);                   /* test ecx, VM */
+	ts_slow_jump(ts, sl, CC_NE);
+	e_cmp8_mem_imm(e, CPU_OFF(cpl), 0);
+	ts_slow_jump(ts, sl, CC_NE);
+	e_ld(e, 4, H_RAX, HOP_MEM);                                /* the image */
+	e8(e, 0x25); e32(e, m & ~(uint32_t)FL_RF);                 /* and eax, m & ~RF */
+	e8(e, 0x89); e8(e, 0xca);                                  /* mov edx, ecx */
+	e8(e, 0x81); e8(e, 0xe2); e32(e, ~m);                      /* and edx, ~m */
+	e8(e, 0x09); e8(e, 0xd0);                                  /* or eax, edx */
+	e8(e, 0x83); e8(e, 0xc8); e8(e, FL_1);                     /* or eax, 1 << 1 */
+	e8(e, 0x31); e8(e, 0xc1);                                  /* xor ecx, eax */
+	e8(e, 0xf7); e8(e, 0xc1); e32(e, FL_TF | FL_RF | FL_IOPL | FL_AC);  /* test ecx, ... */
+	ts_slow_jump(ts, sl, CC_NE);
+	e_store32(e, H_RAX, CPU_OFF(eflags));
+	emit_esp_add(ts, 4);
+	ts->fl = FL_MEM;
+	end_probe(ts, sl);
+	ts->irq_check_k = k + 1;
+}
+
 static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
 {
 	struct emit *e = ts->e;
@@ -988,6 +1050,12 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 			e_st(e, 4, ts_greg(r), (struct hop){ -1, H_RSI, 28 - 4 * r });
 		emit_esp_add(ts, -32);
 		break;
+	case K_PUSHF:
+		emit_pushf(ts, in, off, k, &f);
+		return;
+	case K_POPF:
+		emit_popf(ts, in, off, k, &f);
+		return;
 	case K_POPA:
 		/* the same order back, the ESP image skipped */
 		sl = emit_stack_probe(ts, in, off, k, &f, 32, 0);

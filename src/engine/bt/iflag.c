@@ -59,7 +59,7 @@ void iflag_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	} else {
 		e8(e, 0x0d); e32(e, FL_IF);                         /* or eax, IF */
 		e_store32(e, H_RAX, CPU_OFF(eflags));
-		ts->irq_check_k = k + 1;
+		ts->irq_check_k = k + 2; /* after the next one */
 	}
 	sl->resume = e->p;
 	sl->fl_after = ts->fl;

@@ -355,7 +355,7 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 		else
 			emit_callout(&ts, in, off, k);
 		off += in->len;
-		if (ts.irq_check_k && ts.irq_check_k == k && !ts.ended)
+		if (ts.irq_check_k == k + 1 && !ts.ended)
 			iflag_check(&ts, off, k + 1);
 	}
 	if (!ts.ended)

@@ -48,8 +48,9 @@ struct tstate {
 	unsigned icount_k; /* cpu->icount counts the first icount_k insns */
 	int fl;            /* FL_* */
 	int ended;         /* the block's exit has been emitted */
-	unsigned irq_check_k; /* after insn irq_check_k - 1 (in an inline
-			       * STI's shadow) look for interrupts; 0: none */
+	unsigned irq_check_k; /* after insn irq_check_k - 1 (the one in an
+			       * inline STI's shadow, an inline POPF) look
+			       * for a pending interrupt; 0: nowhere */
 	/* Liveness of the arithmetic flags after insn k: live_any, flags
 	 * anything may observe (an emitted reader, a callout, the exit, the
 	 * guest's exception frame if a later instruction faults); live_host,
