@@ -142,13 +142,27 @@ const void *bt_next(struct cpu *cpu)
 			return NULL;
 		cpu->block_break = 0;
 	}
+	struct bt *bt = cpu->bt;
+	if (!site && cpu->code32 && cs_flat(cpu)) {
+		/* The indirect-branch cache first, checked as translated code
+		 * checks it (ts_exit_dynamic): the far transfers and handlers
+		 * that end here return to the same few places. Its entry is the
+		 * chained one, which counts the block and leads a dropped
+		 * block's caller back to the run core. */
+		uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
+		const struct bt_jc *j = &bt->jc[bt_jc_index(lin)];
+		const struct tlb_entry *te = (const struct tlb_entry *)((const uint8_t *)cpu->tlb.e[0] + cpu->tlb_set_off) +
+					     ((lin >> 12) & (TLB_SIZE - 1));
+		if (j->lin == lin && te->tag_x == (lin & ~0xfffu) &&
+		    ((uint32_t)(te->ppage >> 12) << 8 | cpu_block_mode(cpu)) == j->key)
+			return j->entry;
+	}
 	cpu->bt_countdown--;
 	/* May raise (#PF or #GP on the fetch): the state is exact, the run
 	 * core delivers it at the new EIP as interp would. */
 	struct block *b = block_lookup(cpu);
 	if (!translatable(cpu, b))
 		return NULL;
-	struct bt *bt = cpu->bt;
 	size_t gen = bt->flushes;
 	const void *code = host_code_of(bt, b);
 	if (code && gen == bt->flushes && b->phys2 == PHYS_NONE && cs_flat(cpu)) {
