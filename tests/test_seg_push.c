@@ -1,4 +1,4 @@
-/* MOV r, Sreg, PUSH Sreg, PUSHAD/POPAD and PUSHFD/POPFD, which bt emits inline (the
+/* MOV r, Sreg, PUSH Sreg, PUSHAD/POPAD, PUSHFD/POPFD and SAHF, which bt emits inline (the
  * kernel entry and exit paths are full of them): the selector is
  * zero-extended into a 32-bit register and a 32-bit push, a 16-bit
  * register keeps its upper half; PUSHAD stores the eight registers (ESP
@@ -24,6 +24,9 @@ SNIP32(pusha, " pushal\n popal\n pushal\n mov $1, %eax\n mov $2, %ecx\n mov $3, 
 /* PUSHFD/POPFD at CPL 0: the arithmetic flags and DF round trip */
 SNIP32(flags, " push %eax\n pop %eax\n stc\n std\n pushfl\n clc\n cld\n popfl\n setc %al\n"
 	      " pushfl\n popl %ebx\n cld\n hlt\n")
+
+/* SAHF: SF ZF AF PF CF from AH, OF kept (set by the INC) */
+SNIP32(sahf, " mov $0x7fffffff, %ecx\n inc %ecx\n mov $0x1500, %eax\n sahf\n pushfl\n popl %ecx\n hlt\n")
 
 static uint32_t rd32(uint32_t pa)
 {
@@ -60,10 +63,14 @@ static void t_flags(void)
 		H.cpu.r[R_EAX] = 0;
 		enum cpu_stop st = h_run(&H, 1000);
 		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_EAX] == 1 && H.cpu.r[R_EBX] == (FL_1 | FL_CF | FL_DF) &&
-			      H.cpu.r[R_ESP] == 0x80000,
-		      "pushfd/popfd (run %d): stop %d eax %x ebx %x esp %x", pass, st, H.cpu.r[R_EAX],
-		      H.cpu.r[R_EBX], H.cpu.r[R_ESP]);
+			      H.cpu.r[R_ESP] == 0x80000 && !(H.cpu.eflags & FL_DF),
+		      "pushfd/popfd (run %d): stop %d eax %x ebx %x esp %x eflags %x", pass, st, H.cpu.r[R_EAX],
+		      H.cpu.r[R_EBX], H.cpu.r[R_ESP], H.cpu.eflags);
 	}
+	setup(sahf_start, sahf_end, 0x80000);
+	enum cpu_stop st = h_run(&H, 1000);
+	CHECK(st == CPU_STOP_HALT && (H.cpu.r[R_ECX] & FL_ARITH) == (FL_OF | FL_AF | FL_PF | FL_CF),
+	      "sahf: stop %d flags %x", st, H.cpu.r[R_ECX]);
 }
 
 static void t_pushsr(void)

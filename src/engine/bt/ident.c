@@ -31,7 +31,7 @@ enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
 	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS, K_MOVSR, K_PUSHA, K_POPA,
-	K_PUSHF, K_POPF,
+	K_PUSHF, K_POPF, K_SAHF,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -165,6 +165,8 @@ static enum kind kind_of_any(const struct insn *in)
 		if (a->kind == OPK_MEM && a->size == osz)
 			return K_PUSHM;
 		return a->kind == OPK_REG || a->kind == OPK_IMM || a->kind == OPK_SREG ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_SAHF:
+		return K_SAHF;
 	case ZYDIS_MNEMONIC_PUSHFD:
 		return osz == 4 && in->map == 0 ? K_PUSHF : K_NONE;
 	case ZYDIS_MNEMONIC_POPFD:
@@ -246,6 +248,9 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	case K_POPF:
 		f->fault = 1;
 		f->wdef = f->wmay = F_ALL;
+		break;
+	case K_SAHF:
+		f->wdef = f->wmay = F_ALL & ~FL_OF;
 		break;
 	case K_BT:
 		/* CF is the bit; ZF is left alone on some processors and the
@@ -1053,6 +1058,12 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_PUSHF:
 		emit_pushf(ts, in, off, k, &f);
 		return;
+	case K_SAHF:
+		/* the host's SAHF on the guest's AH (bits 8-15 of R8) */
+		flags_for(ts, &f, k);
+		e8(e, 0x44); e8(e, 0x89); e8(e, 0xc0);           /* mov eax, r8d */
+		e8(e, 0x9e);                                     /* sahf */
+		break;
 	case K_POPF:
 		emit_popf(ts, in, off, k, &f);
 		return;

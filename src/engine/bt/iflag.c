@@ -1,4 +1,5 @@
-/* CLI and STI as host code of the translator's own (see tstate.h).
+/* CLI, STI, CLD and STD as host code of the translator's own (see
+ * tstate.h). CLD/STD only set or clear DF in cpu->eflags.
  *
  * Kernels run CLI ... STI around every short critical section; as
  * callouts each cost a trip through bt_call(), and an STI that set IF
@@ -10,7 +11,7 @@
  * or #GP) takes the slow path, which is the interpreter's handler.
  *
  * The STI shadow stays exact without inhibit_irq: the instruction after
- * STI follows in the same block (iflag_sti_inline() insists), and right
+ * STI follows in the same block (iflag_inline() insists), and right
  * after it the block looks at the interrupt lines and, with one pending,
  * leaves through bt_next(), which hands it to the run core. Nothing
  * between STI and that check can leave the block except through a
@@ -19,30 +20,43 @@
  */
 #include "engine/bt/tstate.h"
 
-/* Is in a CLI or STI that the translator emits itself? An STI only when
+/* Is in a CLI, STI, CLD or STD that the translator emits itself? An STI only when
  * the next instruction is in this block and leaves it only through a
  * handler (not a branch: a chained jump would skip the check). */
 int iflag_inline(const struct block *b, unsigned k)
 {
 	const struct insn *in = &b->insn[k];
-	if (in->mnem == ZYDIS_MNEMONIC_CLI)
+	if (in->mnem == ZYDIS_MNEMONIC_CLI || in->mnem == ZYDIS_MNEMONIC_CLD || in->mnem == ZYDIS_MNEMONIC_STD)
 		return 1;
 	if (in->mnem != ZYDIS_MNEMONIC_STI)
 		return 0;
 	return k + 1 < b->n && !(b->insn[k + 1].flags & INSN_ENDS_BLOCK);
 }
 
-void iflag_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+/* The guard clobbers the host flags: the guest's go to EDI. Returns 1
+ * if they are there. */
+static int flags_aside(struct tstate *ts)
 {
-	struct emit *e = ts->e;
-	/* the guard clobbers the host flags: the guest's go to EDI */
 	if (ts->fl == FL_BOTH)
 		ts->fl = FL_MEM;
 	if (ts->fl == FL_HOST) {
-		ts_flags_save(e);
+		ts_flags_save(ts->e);
 		ts->fl = FL_SAVED;
 	}
-	int pushed = ts->fl == FL_SAVED;
+	return ts->fl == FL_SAVED;
+}
+
+void iflag_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k)
+{
+	struct emit *e = ts->e;
+	int pushed = flags_aside(ts);
+	if (in->mnem == ZYDIS_MNEMONIC_CLD || in->mnem == ZYDIS_MNEMONIC_STD) {
+		/* DF is only ever in cpu->eflags (never the host's) */
+		int std = in->mnem == ZYDIS_MNEMONIC_STD;
+		e_op_rm(e, 0x81, std ? 1 : 4, H_RBP, CPU_OFF(eflags));    /* or/and dword [eflags], imm */
+		e32(e, std ? FL_DF : ~(uint32_t)FL_DF);
+		return;
+	}
 	struct slow *sl = ts_slow_open(ts, in, off, k, pushed);
 	e_load32(e, H_RAX, CPU_OFF(eflags));
 	e8(e, 0xa9); e32(e, FL_VM);                                /* test eax, VM */
