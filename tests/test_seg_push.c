@@ -1,4 +1,4 @@
-/* MOV r, Sreg, PUSH Sreg, PUSHAD/POPAD, PUSHFD/POPFD and SAHF, which bt emits inline (the
+/* MOV r, Sreg, PUSH Sreg, PUSHAD/POPAD, PUSHFD/POPFD, SAHF and PAUSE, which bt emits inline (the
  * kernel entry and exit paths are full of them): the selector is
  * zero-extended into a 32-bit register and a 32-bit push, a 16-bit
  * register keeps its upper half; PUSHAD stores the eight registers (ESP
@@ -27,6 +27,9 @@ SNIP32(flags, " push %eax\n pop %eax\n stc\n std\n pushfl\n clc\n cld\n popfl\n 
 
 /* SAHF: SF ZF AF PF CF from AH, OF kept (set by the INC) */
 SNIP32(sahf, " mov $0x7fffffff, %ecx\n inc %ecx\n mov $0x1500, %eax\n sahf\n pushfl\n popl %ecx\n hlt\n")
+
+/* PAUSE: a NOP, or the end of the run with cpu->pause_exit (-smp) */
+SNIP32(pause, " mov $1, %eax\n pause\n mov $2, %eax\n hlt\n")
 
 static uint32_t rd32(uint32_t pa)
 {
@@ -73,6 +76,22 @@ static void t_flags(void)
 	      "sahf: stop %d flags %x", st, H.cpu.r[R_ECX]);
 }
 
+static void t_pause(void)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		setup(pause_start, pause_end, 0x80000);
+		enum cpu_stop st = h_run(&H, 1000);
+		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_EAX] == 2, "pause (run %d): stop %d eax %d", pass, st,
+		      H.cpu.r[R_EAX]);
+		setup(pause_start, pause_end, 0x80000);
+		H.cpu.pause_exit = 1;
+		st = h_run(&H, 1000);
+		CHECK(st == CPU_STOP_REQUEST && H.cpu.r[R_EAX] == 1 && H.cpu.eip == CODE + 7,
+		      "pause with pause_exit (run %d): stop %d eax %d eip %x", pass, st, H.cpu.r[R_EAX], H.cpu.eip);
+		H.cpu.pause_exit = 0;
+	}
+}
+
 static void t_pushsr(void)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -116,6 +135,7 @@ int main(void)
 	t_movsr();
 	t_pushsr();
 	t_flags();
+	t_pause();
 	t_pusha(0x80000);
 	t_pusha(0x7f010);
 	h_free(&H);

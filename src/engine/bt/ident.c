@@ -31,7 +31,7 @@ enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
 	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS, K_MOVSR, K_PUSHA, K_POPA,
-	K_PUSHF, K_POPF, K_SAHF,
+	K_PUSHF, K_POPF, K_SAHF, K_PAUSE,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -167,6 +167,8 @@ static enum kind kind_of_any(const struct insn *in)
 		return a->kind == OPK_REG || a->kind == OPK_IMM || a->kind == OPK_SREG ? K_PUSH : K_NONE;
 	case ZYDIS_MNEMONIC_SAHF:
 		return K_SAHF;
+	case ZYDIS_MNEMONIC_PAUSE:
+		return K_PAUSE;
 	case ZYDIS_MNEMONIC_PUSHFD:
 		return osz == 4 && in->map == 0 ? K_PUSHF : K_NONE;
 	case ZYDIS_MNEMONIC_POPFD:
@@ -251,6 +253,9 @@ int ident_flags(const struct insn *in, struct iflags *f)
 		break;
 	case K_SAHF:
 		f->wdef = f->wmay = F_ALL & ~FL_OF;
+		break;
+	case K_PAUSE:
+		f->fault = 1; /* its slow path may end the run: flags exact */
 		break;
 	case K_BT:
 		/* CF is the bit; ZF is left alone on some processors and the
@@ -634,11 +639,10 @@ static void flags_after(struct tstate *ts, const struct iflags *f)
  * CS.hi is 4G-1, else to the slow path, where the handler checks the
  * target and raises #GP(0) beyond the limit. No host flags touched (the
  * guest's may be there). Clobbers RCX. */
-static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
+/* To the slow path sl unless ECX is 0, without touching the host flags */
+static void emit_ecx_zero_or_slow(struct tstate *ts, struct slow *sl)
 {
 	struct emit *e = ts->e;
-	e_load32(e, H_RCX, SEG_OFF(S_CS, hi));
-	e8(e, 0xf7); e8(e, 0xd1);                                  /* not ecx */
 	e8(e, 0xe3); e8(e, 5);                                     /* jrcxz over */
 	e8(e, 0xe9);                                               /* jmp slow */
 	if (sl->njump == SLOW_MAX_JUMPS) {
@@ -648,6 +652,14 @@ static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
 		sl->jump[sl->njump++] = e->p;
 		e32(e, 0);
 	}
+}
+
+static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
+{
+	struct emit *e = ts->e;
+	e_load32(e, H_RCX, SEG_OFF(S_CS, hi));
+	e8(e, 0xf7); e8(e, 0xd1);                                  /* not ecx */
+	emit_ecx_zero_or_slow(ts, sl);
 }
 
 /* EAX = target. Then leave the block for it, at static offset target_off
@@ -1058,6 +1070,14 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 	case K_PUSHF:
 		emit_pushf(ts, in, off, k, &f);
 		return;
+	case K_PAUSE: {
+		/* a NOP, unless the board wants PAUSE to end the run (-smp:
+		 * a spinning CPU lets the others go): then the handler */
+		sl = ts_slow_open(ts, in, off, k, 0);
+		e8(e, 0x0f); e_op_rm(e, 0xb6, H_RCX, H_RBP, CPU_OFF(pause_exit)); /* movzx ecx, byte [pause_exit] */
+		emit_ecx_zero_or_slow(ts, sl);
+		break;
+	}
 	case K_SAHF:
 		/* the host's SAHF on the guest's AH (bits 8-15 of R8) */
 		flags_for(ts, &f, k);
