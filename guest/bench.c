@@ -9,7 +9,11 @@
  * (port 0x21), which no device models with side effects. */
 #include "ringos.h"
 
-#define N 2000
+/* Iterations per row; a profiling build may raise it (-DBENCH_N=...). */
+#ifndef BENCH_N
+#define BENCH_N 2000
+#endif
+#define N BENCH_N
 #define BENCH_VA (TEST_VA + 0x10000)
 
 extern u32 u_bench_int80(u32 n), u_bench_sysenter(u32 n), u_bench_empty(u32 n);

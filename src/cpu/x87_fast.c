@@ -222,6 +222,59 @@ int x87_classify(const uint8_t *r)
 	return TAG_VALID;
 }
 
+/* FLD m32fp/m64fp of a normal number or zero, and FST/FSTP m32fp/m64fp
+ * of a value the format holds exactly (a zero, or a normal whose
+ * exponent fits and whose low mantissa bits are zero): the conversion is
+ * then exact and raises nothing (SDM Vol. 1, 4.8.3; FLD: "#D if the
+ * source is a denormal", "#IA if an SNaN"; FST: #P, #O, #U only when the
+ * value must be rounded), so it is done here in C, the stub's C1 = 0
+ * included. Anything else — denormals, NaNs, infinities, rounding —
+ * returns 0 for the host stub. */
+static int fast_move(struct fpu *f, int esc, int reg, uint8_t *mem, int top)
+{
+	int dbl = (esc & 7) == 5, r0 = top, rn = (top - 1) & 7;
+	const int fb = dbl ? 52 : 23, eb = dbl ? 11 : 8, bias = dbl ? 1023 : 127;
+	const uint32_t emax = (1u << eb) - 1;
+	if (reg == 0) { /* FLD */
+		uint64_t v = 0;
+		memcpy(&v, mem, dbl ? 8 : 4);
+		uint64_t frac = v & ((1ull << fb) - 1);
+		uint32_t e = (uint32_t)(v >> fb) & emax;
+		uint16_t sign = (uint16_t)((v >> (fb + eb)) & 1) << 15;
+		if (e == emax || (e == 0 && frac))
+			return 0;
+		if (e == 0)
+			push_const(f, rn, 0, sign, TAG_ZERO);
+		else
+			push_const(f, rn, 1ull << 63 | frac << (63 - fb), (uint16_t)(sign | (e - (uint32_t)bias + 16383)),
+				   TAG_VALID);
+	} else { /* FST, FSTP */
+		uint64_t m;
+		uint16_t se;
+		memcpy(&m, &f->st[r0], 8);
+		memcpy(&se, (uint8_t *)&f->st[r0] + 8, 2);
+		int t = tag(f, r0);
+		uint64_t sign = (uint64_t)(se >> 15) << (fb + eb), v;
+		if (t == TAG_ZERO && (se & 0x7fff) == 0 && m == 0) {
+			v = sign;
+		} else if (t == TAG_VALID && (m >> 63) && !(m & ((1ull << (63 - fb)) - 1))) {
+			int32_t e = (int32_t)(se & 0x7fff) - 16383 + bias;
+			if (e < 1 || e >= (int32_t)emax)
+				return 0;
+			v = sign | (uint64_t)e << fb | ((m >> (63 - fb)) & ((1ull << fb) - 1));
+		} else {
+			return 0;
+		}
+		memcpy(mem, &v, dbl ? 8 : 4);
+		if (reg == 3) {
+			set_tag(f, r0, TAG_EMPTY);
+			set_top(f, top + 1);
+		}
+	}
+	f->fsw &= ~FSW_C1;
+	return 1;
+}
+
 int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16_t *raised)
 {
 	int reg = (modrm >> 3) & 7, cls = mem_class[esc & 7][reg];
@@ -230,6 +283,11 @@ int x87_fast_mem(struct fpu *f, uint8_t esc, uint8_t modrm, uint8_t *mem, uint16
 		return 0;
 	if (cls == MC_LOAD ? tag(f, rn) != TAG_EMPTY : tag(f, r0) == TAG_EMPTY)
 		return 0;
+	if (((esc & 7) == 1 || (esc & 7) == 5) && (reg == 0 || reg == 2 || reg == 3) && fast_move(f, esc, reg, mem, top)) {
+		*raised = 0;
+		x87_update_es(f);
+		return 1;
+	}
 	uint8_t st[16] = {0};
 	memcpy(st, &f->st[r0], 10);
 	uint16_t cw[2] = { f->fcw, 0 };

@@ -70,10 +70,11 @@ const void *bt_call(struct cpu *cpu, const struct bt_call *d)
 		return cpu->bt->next_mem_rx;
 	/* A handler that changed what the block depends on or branched (a
 	 * REP string instruction resuming itself) ends the block, and so
-	 * does a device that raised an interrupt or asked to stop: the run
-	 * core sees them at once, as after an interpreted block. */
+	 * does a device that raised an interrupt or asked to stop: bt_next()
+	 * hands an interrupt or a stop to the run core at once, as after an
+	 * interpreted block, and else goes on at the next instruction. */
 	if (cpu->block_break || cpu->next_eip != next || cpu->intr_line || cpu->stop_request)
-		return cpu->bt->exit_mem_rx;
+		return cpu->bt->next_mem_rx;
 	if (d->restore) {
 		cpu->eip = eip - (uint32_t)d->eip_adv;
 		cpu->icount -= (uint64_t)((int64_t)d->icount_adv + 1);
@@ -128,15 +129,40 @@ const void *bt_next(struct cpu *cpu)
 {
 	uint32_t site = cpu->bt_patch;
 	cpu->bt_patch = 0;
-	if (cpu->bt_countdown <= 0 || cpu->block_break || !cpu_run_may_chain(cpu))
+	if (cpu->bt_countdown <= 0 || !cpu_run_may_chain(cpu))
 		return NULL;
+	/* A handler that changed what blocks depend on (a far transfer, a
+	 * mode or paging change, a code write) ended its block; what the run
+	 * core would look at next is what cpu_run_may_chain() checks, and
+	 * the lookup below finds the next block for the new mode, so the
+	 * chain goes on — unless the code segment stopped being flat: the
+	 * countdown was granted for chaining, which needs a flat one. */
+	if (cpu->block_break) {
+		if (!cs_flat(cpu))
+			return NULL;
+		cpu->block_break = 0;
+	}
+	struct bt *bt = cpu->bt;
+	if (!site && cpu->code32 && cs_flat(cpu)) {
+		/* The indirect-branch cache first, checked as translated code
+		 * checks it (ts_exit_dynamic): the far transfers and handlers
+		 * that end here return to the same few places. Its entry is the
+		 * chained one, which counts the block and leads a dropped
+		 * block's caller back to the run core. */
+		uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
+		const struct bt_jc *j = &bt->jc[bt_jc_index(lin)];
+		const struct tlb_entry *te = (const struct tlb_entry *)((const uint8_t *)cpu->tlb.e[0] + cpu->tlb_set_off) +
+					     ((lin >> 12) & (TLB_SIZE - 1));
+		if (j->lin == lin && te->tag_x == (lin & ~0xfffu) &&
+		    ((uint32_t)(te->ppage >> 12) << 8 | cpu_block_mode(cpu)) == j->key)
+			return j->entry;
+	}
 	cpu->bt_countdown--;
 	/* May raise (#PF or #GP on the fetch): the state is exact, the run
 	 * core delivers it at the new EIP as interp would. */
 	struct block *b = block_lookup(cpu);
 	if (!translatable(cpu, b))
 		return NULL;
-	struct bt *bt = cpu->bt;
 	size_t gen = bt->flushes;
 	const void *code = host_code_of(bt, b);
 	if (code && gen == bt->flushes && b->phys2 == PHYS_NONE && cs_flat(cpu)) {

@@ -30,7 +30,8 @@
 enum kind {
 	K_NONE, K_ALU, K_TEST, K_MOV, K_MOVX, K_INCDEC, K_NEG, K_NOT, K_SHIFT, K_IMUL,
 	K_LEA, K_XCHG, K_SETCC, K_CMOVCC, K_NOP, K_PUSH, K_POP, K_JCC, K_JMP, K_CALL, K_RET,
-	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS,
+	K_BT, K_MUL, K_DIV, K_PUSHM, K_LEAVE, K_STOS, K_LODS, K_MOVS, K_MOVSR, K_PUSHA, K_POPA,
+	K_PUSHF, K_POPF, K_SAHF, K_PAUSE,
 };
 
 /* ---- which instructions, and their flags ---- */
@@ -114,6 +115,9 @@ static enum kind kind_of_any(const struct insn *in)
 			return K_NONE;
 		return K_TEST;
 	case ZYDIS_MNEMONIC_MOV:
+		/* MOV r16/r32, Sreg: the selector, zero-extended (as op_mov) */
+		if (in->nop == 2 && a->kind == OPK_REG && b->kind == OPK_SREG && a->size != 1)
+			return K_MOVSR;
 		if (in->nop != 2 || !is_gpr_or_mem(a) || (b->kind != OPK_REG && b->kind != OPK_IMM && b->kind != OPK_MEM))
 			return K_NONE;
 		if (a->kind == OPK_MEM && b->kind == OPK_MEM)
@@ -160,7 +164,19 @@ static enum kind kind_of_any(const struct insn *in)
 			return K_NONE;
 		if (a->kind == OPK_MEM && a->size == osz)
 			return K_PUSHM;
-		return a->kind == OPK_REG || a->kind == OPK_IMM ? K_PUSH : K_NONE;
+		return a->kind == OPK_REG || a->kind == OPK_IMM || a->kind == OPK_SREG ? K_PUSH : K_NONE;
+	case ZYDIS_MNEMONIC_SAHF:
+		return K_SAHF;
+	case ZYDIS_MNEMONIC_PAUSE:
+		return K_PAUSE;
+	case ZYDIS_MNEMONIC_PUSHFD:
+		return osz == 4 && in->map == 0 ? K_PUSHF : K_NONE;
+	case ZYDIS_MNEMONIC_POPFD:
+		return osz == 4 && in->map == 0 ? K_POPF : K_NONE;
+	case ZYDIS_MNEMONIC_PUSHAD:
+		return osz == 4 && in->map == 0 ? K_PUSHA : K_NONE;
+	case ZYDIS_MNEMONIC_POPAD:
+		return osz == 4 && in->map == 0 ? K_POPA : K_NONE;
 	case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
 	case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
 	case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
@@ -224,8 +240,22 @@ int ident_flags(const struct insn *in, struct iflags *f)
 	case K_NONE:
 		return 0;
 	case K_PUSH: case K_POP: case K_JMP: case K_CALL: case K_RET: case K_PUSHM: case K_LEAVE:
-	case K_STOS: case K_LODS: case K_MOVS:
+	case K_STOS: case K_LODS: case K_MOVS: case K_PUSHA: case K_POPA:
 		f->fault = 1;
+		break;
+	case K_PUSHF:
+		f->fault = 1;
+		f->read = F_ALL;
+		break;
+	case K_POPF:
+		f->fault = 1;
+		f->wdef = f->wmay = F_ALL;
+		break;
+	case K_SAHF:
+		f->wdef = f->wmay = F_ALL & ~FL_OF;
+		break;
+	case K_PAUSE:
+		f->fault = 1; /* its slow path may end the run: flags exact */
 		break;
 	case K_BT:
 		/* CF is the bit; ZF is left alone on some processors and the
@@ -609,11 +639,10 @@ static void flags_after(struct tstate *ts, const struct iflags *f)
  * CS.hi is 4G-1, else to the slow path, where the handler checks the
  * target and raises #GP(0) beyond the limit. No host flags touched (the
  * guest's may be there). Clobbers RCX. */
-static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
+/* To the slow path sl unless ECX is 0, without touching the host flags */
+static void emit_ecx_zero_or_slow(struct tstate *ts, struct slow *sl)
 {
 	struct emit *e = ts->e;
-	e_load32(e, H_RCX, SEG_OFF(S_CS, hi));
-	e8(e, 0xf7); e8(e, 0xd1);                                  /* not ecx */
 	e8(e, 0xe3); e8(e, 5);                                     /* jrcxz over */
 	e8(e, 0xe9);                                               /* jmp slow */
 	if (sl->njump == SLOW_MAX_JUMPS) {
@@ -623,6 +652,14 @@ static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
 		sl->jump[sl->njump++] = e->p;
 		e32(e, 0);
 	}
+}
+
+static void emit_cs_flat_check(struct tstate *ts, struct slow *sl)
+{
+	struct emit *e = ts->e;
+	e_load32(e, H_RCX, SEG_OFF(S_CS, hi));
+	e8(e, 0xf7); e8(e, 0xd1);                                  /* not ecx */
+	emit_ecx_zero_or_slow(ts, sl);
 }
 
 /* EAX = target. Then leave the block for it, at static offset target_off
@@ -677,6 +714,55 @@ static void end_probe(struct tstate *ts, struct slow *sl)
 		sl->resume = ts->e->p;
 		sl->fl_after = ts->fl;
 	}
+}
+
+/* PUSHFD outside V86 mode (there vme.c may have it push VIF or fault):
+ * EFLAGS with VM and RF read as 0. */
+static void emit_pushf(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	ts_flags_to_mem(ts);
+	struct slow *sl = emit_stack_probe(ts, in, off, k, f, 4, 1);
+	e_load32(e, H_RAX, CPU_OFF(eflags));
+	e8(e, 0xa9); e32(e, FL_VM);                                /* test eax, VM */
+	ts_slow_jump(ts, sl, CC_NE);
+	e8(e, 0x25); e32(e, ~(uint32_t)(FL_VM | FL_RF));           /* and eax, ~(VM|RF) */
+	e_st(e, 4, H_RAX, HOP_MEM);
+	emit_esp_add(ts, -4);
+	ts->fl = FL_MEM;
+	end_probe(ts, sl);
+}
+
+/* POPFD at CPL 0 outside V86 mode (op_popf's first case: every flag but
+ * VM, VIP and VIF; RF cleared) when it changes none of TF, RF, IOPL or
+ * AC, which end the block; anything else is the handler's. It may set IF:
+ * the translator then looks for a pending interrupt right after it (no
+ * shadow after POPF). */
+static void emit_popf(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
+{
+	struct emit *e = ts->e;
+	/* cpu_set_eflags(): bits outside these never change */
+	const uint32_t m = 0x003f7fd5u & ~(uint32_t)(FL_VM | FL_VIP | FL_VIF);
+	struct slow *sl = emit_stack_probe(ts, in, off, k, f, 4, 0);
+	e_load32(e, H_RCX, CPU_OFF(eflags));                       /* the IF..AC bits are current there */
+	e8(e, 0xf7); e8(e, 0xc1); e32(e, FL_VM);                   /* test ecx, VM */
+	ts_slow_jump(ts, sl, CC_NE);
+	e_cmp8_mem_imm(e, CPU_OFF(cpl), 0);
+	ts_slow_jump(ts, sl, CC_NE);
+	e_ld(e, 4, H_RAX, HOP_MEM);                                /* the image */
+	e8(e, 0x25); e32(e, m & ~(uint32_t)FL_RF);                 /* and eax, m & ~RF */
+	e8(e, 0x89); e8(e, 0xca);                                  /* mov edx, ecx */
+	e8(e, 0x81); e8(e, 0xe2); e32(e, ~m);                      /* and edx, ~m */
+	e8(e, 0x09); e8(e, 0xd0);                                  /* or eax, edx */
+	e8(e, 0x83); e8(e, 0xc8); e8(e, FL_1);                     /* or eax, 1 << 1 */
+	e8(e, 0x31); e8(e, 0xc1);                                  /* xor ecx, eax */
+	e8(e, 0xf7); e8(e, 0xc1); e32(e, FL_TF | FL_RF | FL_IOPL | FL_AC);  /* test ecx, ... */
+	ts_slow_jump(ts, sl, CC_NE);
+	e_store32(e, H_RAX, CPU_OFF(eflags));
+	emit_esp_add(ts, 4);
+	ts->fl = FL_MEM;
+	end_probe(ts, sl);
+	ts->irq_check_k = k + 1;
 }
 
 static void emit_alu(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k, const struct iflags *f)
@@ -961,12 +1047,54 @@ void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 1);
 		if (in->op[0].kind == OPK_IMM)
 			e_mov32_imm(e, H_RCX, in->imm);
+		else if (in->op[0].kind == OPK_SREG) /* zero-extended, as op_push */
+			e_0f(e, 4, 0xb7, H_RCX, (struct hop){ -1, H_RBP, SEG_OFF(in->op[0].reg, sel) });
 		else
 			e_ld(e, n, H_RCX, hop_reg(in->op[0].reg));
 		e_st(e, n, H_RCX, HOP_MEM);
 		emit_esp_add(ts, -n);
 		break;
 	}
+	case K_MOVSR:
+		e_0f(e, 4, 0xb7, H_RCX, (struct hop){ -1, H_RBP, SEG_OFF(in->op[1].reg, sel) }); /* movzx ecx, sel */
+		e_st(e, in->op[0].size, H_RCX, hop_reg(in->op[0].reg));
+		break;
+	case K_PUSHA:
+		/* EAX, ECX, EDX, EBX, the ESP before, EBP, ESI, EDI: one probe
+		 * of the 32 bytes (a page crossing takes the slow path) */
+		sl = emit_stack_probe(ts, in, off, k, &f, 32, 1);
+		for (int r = R_EAX; r <= R_EDI; r++)
+			e_st(e, 4, ts_greg(r), (struct hop){ -1, H_RSI, 28 - 4 * r });
+		emit_esp_add(ts, -32);
+		break;
+	case K_PUSHF:
+		emit_pushf(ts, in, off, k, &f);
+		return;
+	case K_PAUSE: {
+		/* a NOP, unless the board wants PAUSE to end the run (-smp:
+		 * a spinning CPU lets the others go): then the handler */
+		sl = ts_slow_open(ts, in, off, k, 0);
+		e8(e, 0x0f); e_op_rm(e, 0xb6, H_RCX, H_RBP, CPU_OFF(pause_exit)); /* movzx ecx, byte [pause_exit] */
+		emit_ecx_zero_or_slow(ts, sl);
+		break;
+	}
+	case K_SAHF:
+		/* the host's SAHF on the guest's AH (bits 8-15 of R8) */
+		flags_for(ts, &f, k);
+		e8(e, 0x44); e8(e, 0x89); e8(e, 0xc0);           /* mov eax, r8d */
+		e8(e, 0x9e);                                     /* sahf */
+		break;
+	case K_POPF:
+		emit_popf(ts, in, off, k, &f);
+		return;
+	case K_POPA:
+		/* the same order back, the ESP image skipped */
+		sl = emit_stack_probe(ts, in, off, k, &f, 32, 0);
+		for (int r = R_EAX; r <= R_EDI; r++)
+			if (r != R_ESP)
+				e_ld(e, 4, ts_greg(r), (struct hop){ -1, H_RSI, 28 - 4 * r });
+		emit_esp_add(ts, 32);
+		break;
 	case K_POP: {
 		int n = in->osize;
 		sl = emit_stack_probe(ts, in, off, k, &f, n, 0);

@@ -350,9 +350,13 @@ const void *bt_translate(struct bt *bt, struct block *b, int *full)
 		struct iflags f;
 		if (ident_flags(in, &f))
 			ident_emit(&ts, in, off, k);
+		else if (iflag_inline(b, k))
+			iflag_emit(&ts, in, off, k);
 		else
 			emit_callout(&ts, in, off, k);
 		off += in->len;
+		if (ts.irq_check_k == k + 1 && !ts.ended)
+			iflag_check(&ts, off, k + 1);
 	}
 	if (!ts.ended)
 		ts_exit_next(&ts, off, b->n);

@@ -48,6 +48,9 @@ struct tstate {
 	unsigned icount_k; /* cpu->icount counts the first icount_k insns */
 	int fl;            /* FL_* */
 	int ended;         /* the block's exit has been emitted */
+	unsigned irq_check_k; /* after insn irq_check_k - 1 (the one in an
+			       * inline STI's shadow, an inline POPF) look
+			       * for a pending interrupt; 0: nowhere */
 	/* Liveness of the arithmetic flags after insn k: live_any, flags
 	 * anything may observe (an emitted reader, a callout, the exit, the
 	 * guest's exception frame if a later instruction faults); live_host,
@@ -116,6 +119,11 @@ int ident_flags(const struct insn *in, struct iflags *f);
 /* ident.c: emit instruction k (at offset off in the block) as host code
  * of the translator's own. Only called when ident_flags() said yes. */
 void ident_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k);
+
+/* iflag.c: CLI and STI emitted inline (see there). */
+int iflag_inline(const struct block *b, unsigned k);
+void iflag_emit(struct tstate *ts, const struct insn *in, uint32_t off, unsigned k);
+void iflag_check(struct tstate *ts, uint32_t off, unsigned k);
 
 /* translate.c: open a slow path for instruction (in, off, k) whose fast
  * path starts now; ts_slow_jump() adds a branch to it. */
