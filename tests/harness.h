@@ -159,6 +159,20 @@ static inline void h_load(struct harness *h, uint32_t pa, const void *p, size_t 
 	}
 }
 
+/* A little-endian dword of guest RAM below ram_low (page tables, stacks,
+ * what a test's guest code stored). */
+static inline uint32_t h_rd32(const struct harness *h, uint32_t pa)
+{
+	uint32_t v;
+	memcpy(&v, h->ram + pa, 4);
+	return v;
+}
+
+static inline void h_wr32(struct harness *h, uint32_t pa, uint32_t v)
+{
+	memcpy(h->ram + pa, &v, 4);
+}
+
 /* Run until HLT with IF=0, a stop, shutdown, or max_insns. */
 static inline enum cpu_stop h_run(struct harness *h, uint64_t max_insns)
 {

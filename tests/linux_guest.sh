@@ -10,6 +10,8 @@
 #                      boots it with --no-reboot, console to LOG; sets
 #                      lg_status (exit status), lg_why (why the watchdog
 #                      killed it, or empty) and lg_secs
+#   lg_need REGEX WHAT the last boot's console log has a line matching
+#                      REGEX: prints ok/FAIL, sets fail=1 if not
 #   lg_results LOG     compares the guest's RINGVM-END lines in LOG with
 #                      $dir/expected.txt, printing ok/FAIL per workload;
 #                      false if any differs
@@ -117,6 +119,17 @@ lg_boot() {
 	lg_status=$?
 	lg_secs=$(($(date +%s) - lg_start))
 	tr -d '\r' <"$lg_log" >"$lg_log.txt"
+}
+
+# lg_need REGEX WHAT: the last boot's console log ($lg_log.txt) has a line
+# matching REGEX; prints ok or FAIL with WHAT, and sets fail=1 on a miss.
+lg_need() {
+	if grep -aq -- "$1" "$lg_log.txt"; then
+		echo "  ok   $2"
+	else
+		echo "  FAIL $2: no line matching '$1'"
+		fail=1
+	fi
 }
 
 lg_results() {

@@ -66,32 +66,24 @@ if [ "$(wc -l <"$log.results")" -ne "$(wc -l <"$dir/expected.txt")" ]; then
 fi
 lg_results "$log.txt" || fail=1
 # The APIC board as Linux saw it (docs/board.md, docs/boot.md).
-need() { # need REGEX WHAT
-	if grep -aq -- "$1" "$log.txt"; then
-		echo "  ok   $2"
-	else
-		echo "  FAIL $2: no line matching '$1'"
-		fail=1
-	fi
-}
-need '^\[.*\] ACPI: RSDP 0x00000000000F0800 000014 (v00 RINGVM)' "ACPI RSDP found"
-need '^\[.*\] ACPI: FACP 0x' "ACPI FADT"
-need '^\[.*\] ACPI: DSDT 0x' "ACPI DSDT"
-need '^\[.*\] ACPI: APIC 0x' "ACPI MADT"
-need '^\[.*\] ACPI: PM-Timer IO Port: 0xb008' "the PM timer from the FADT"
-need '^\[.*\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23' "the IOAPIC from the MADT"
-need '^\[.*\] ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)' "ISA IRQ 0 -> GSI 2 override"
-need '^\[.*\] ..TIMER: vector=0x30 apic1=0 pin1=2 apic2=-1 pin2=-1' "the PIT through IOAPIC pin 2 (check_timer)"
-need '^\[.*\] calibrating APIC timer' "the local APIC timer calibrated"
-need '^\[.*\] ..... host bus clock speed is \(9[0-9]\|10[0-9]\)\.' "APIC timer: the 100 MHz bus clock (within 10%)"
-need '^\[.*\] clocksource: acpi_pm: mask: 0xffffff' "the ACPI PM timer accepted as a clocksource"
-need '^\[.*\] ACPI: PM: (supports S0 S5)' "the DSDT's _S5"
-need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
-need '^RINGVM-NPROC 1$' "one CPU online (nproc)"
-need '^RINGVM-IRQ LOC: *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts taken"
-need '^RINGVM-IRQ 4: *[1-9][0-9]* *IO-APIC *4-edge *ttyS0' "the serial port's IRQ 4 through the IOAPIC"
-need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
-need '^\[.*\] reboot: Power down' "the kernel powered down (not reset)"
+lg_need '^\[.*\] ACPI: RSDP 0x00000000000F0800 000014 (v00 RINGVM)' "ACPI RSDP found"
+lg_need '^\[.*\] ACPI: FACP 0x' "ACPI FADT"
+lg_need '^\[.*\] ACPI: DSDT 0x' "ACPI DSDT"
+lg_need '^\[.*\] ACPI: APIC 0x' "ACPI MADT"
+lg_need '^\[.*\] ACPI: PM-Timer IO Port: 0xb008' "the PM timer from the FADT"
+lg_need '^\[.*\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23' "the IOAPIC from the MADT"
+lg_need '^\[.*\] ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)' "ISA IRQ 0 -> GSI 2 override"
+lg_need '^\[.*\] ..TIMER: vector=0x30 apic1=0 pin1=2 apic2=-1 pin2=-1' "the PIT through IOAPIC pin 2 (check_timer)"
+lg_need '^\[.*\] calibrating APIC timer' "the local APIC timer calibrated"
+lg_need '^\[.*\] ..... host bus clock speed is \(9[0-9]\|10[0-9]\)\.' "APIC timer: the 100 MHz bus clock (within 10%)"
+lg_need '^\[.*\] clocksource: acpi_pm: mask: 0xffffff' "the ACPI PM timer accepted as a clocksource"
+lg_need '^\[.*\] ACPI: PM: (supports S0 S5)' "the DSDT's _S5"
+lg_need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
+lg_need '^RINGVM-NPROC 1$' "one CPU online (nproc)"
+lg_need '^RINGVM-IRQ LOC: *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts taken"
+lg_need '^RINGVM-IRQ 4: *[1-9][0-9]* *IO-APIC *4-edge *ttyS0' "the serial port's IRQ 4 through the IOAPIC"
+lg_need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
+lg_need '^\[.*\] reboot: Power down' "the kernel powered down (not reset)"
 if grep -aq 'Kernel panic' "$log.txt"; then
 	echo "  FAIL the kernel panicked"
 	fail=1

@@ -48,17 +48,9 @@ if [ -n "$lg_why" ]; then
 	echo "FAIL: killed ringvm: $lg_why"
 	fail=1
 fi
-need() { # need REGEX WHAT
-	if grep -aq -- "$1" "$log.txt"; then
-		echo "  ok   $2"
-	else
-		echo "  FAIL $2 (no /$1/ in the console log)"
-		fail=1
-	fi
-}
-need 'BIOS-e820: \[mem 0x0000000100000000-0x00000001bfffffff\] usable' "e820: 3 GiB usable at 4 GiB"
-need 'HighMem  *\[mem 0x[0-9a-f]*-0x00000001bfffffff\]' "HighMem zone reaches past 4 GiB (PAE)"
-need 'NX (Execute Disable) protection: active' "NX active"
+lg_need 'BIOS-e820: \[mem 0x0000000100000000-0x00000001bfffffff\] usable' "e820: 3 GiB usable at 4 GiB"
+lg_need 'HighMem  *\[mem 0x[0-9a-f]*-0x00000001bfffffff\]' "HighMem zone reaches past 4 GiB (PAE)"
+lg_need 'NX (Execute Disable) protection: active' "NX active"
 # "Memory: 6135188K/6291064K available": more than 4 GiB of it
 kb=$(grep -ao 'Memory: [0-9]*K/' "$log.txt" | head -1 | tr -dc 0-9)
 if [ -n "$kb" ] && [ "$kb" -gt 4194304 ]; then
@@ -67,7 +59,7 @@ else
 	echo "  FAIL the kernel reports ${kb:-no} KiB, want > 4 GiB"
 	fail=1
 fi
-need '^RINGVM-DONE' "the workloads all ran"
+lg_need '^RINGVM-DONE' "the workloads all ran"
 lg_results "$log.txt" || fail=1
 if [ "$lg_status" -ne 0 ]; then
 	echo "FAIL: ringvm exited with status $lg_status, expected 0 after poweroff"

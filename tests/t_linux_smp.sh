@@ -18,24 +18,16 @@ lg_opts="-smp 2"
 lg_boot "$log" "$engine" "$(cat "$dir/cmdline.txt")"
 fail=0
 lg_results "$log.txt" || fail=1
-need() { # need REGEX WHAT
-	if grep -aq -- "$1" "$log.txt"; then
-		echo "  ok   $2"
-	else
-		echo "  FAIL $2: no line matching '$1'"
-		fail=1
-	fi
-}
-need '^\[.*\] smpboot: Allowing 2 CPUs, 0 hotplug CPUs' "two CPUs in the firmware tables"
-need '^\[.*\] IOAPIC\[0\]: apic_id 2, ' "the IOAPIC's ID after the two local APICs'"
-need '^\[.*\] smp: Brought up 1 node, 2 CPUs' "the second CPU started (INIT-SIPI-SIPI)"
-need '^RINGVM-NPROC 2$' "nproc says 2"
-need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
-need '^RINGVM-IRQ LOC: *[1-9][0-9]* *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts on both CPUs"
-need '^RINGVM-IRQ CAL: *[0-9]* *[0-9]* *Function call interrupts' "the function-call IPI line"
+lg_need '^\[.*\] smpboot: Allowing 2 CPUs, 0 hotplug CPUs' "two CPUs in the firmware tables"
+lg_need '^\[.*\] IOAPIC\[0\]: apic_id 2, ' "the IOAPIC's ID after the two local APICs'"
+lg_need '^\[.*\] smp: Brought up 1 node, 2 CPUs' "the second CPU started (INIT-SIPI-SIPI)"
+lg_need '^RINGVM-NPROC 2$' "nproc says 2"
+lg_need '^RINGVM-CLOCKEVENT lapic$' "the tick device is the local APIC timer"
+lg_need '^RINGVM-IRQ LOC: *[1-9][0-9]* *[1-9][0-9]* *Local timer interrupts' "local APIC timer interrupts on both CPUs"
+lg_need '^RINGVM-IRQ CAL: *[0-9]* *[0-9]* *Function call interrupts' "the function-call IPI line"
 grep -a '^RINGVM-IRQ \(CAL\|RES\):' "$log.txt" | awk '{ n += $3 + $4 } END { exit n > 0 ? 0 : 1 }' &&
 	echo "  ok   IPIs taken (function calls and rescheduling)" || { echo "  FAIL no IPI was taken"; fail=1; }
-need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
+lg_need '^\[.*\] ACPI: PM: Preparing to enter system sleep state S5' "poweroff -f enters ACPI S5"
 if grep -aq 'Kernel panic\|BUG:\|soft lockup\|rcu_sched self-detected stall' "$log.txt"; then
 	echo "  FAIL the kernel reported: $(grep -a 'Kernel panic\|BUG:\|soft lockup\|self-detected stall' "$log.txt" | head -2)"
 	fail=1

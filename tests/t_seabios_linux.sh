@@ -24,7 +24,7 @@ command -v python3 >/dev/null || { echo "skip: no python3"; exit 77; }
 lg_prepare
 tmp=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$KEEP" ] && cp "$tmp/out.txt" "$KEEP"; rm -rf "$tmp"' EXIT
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; echo "FAIL: $*" >>"$tmp/fails"; fails=$((fails + 1)); }
 

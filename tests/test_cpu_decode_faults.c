@@ -21,13 +21,6 @@ static int failures;
 static struct harness H;
 
 static uint16_t rd16(uint32_t pa) { return (uint16_t)(H.ram[pa] | H.ram[pa + 1] << 8); }
-static uint32_t rd32(uint32_t pa)
-{
-	uint32_t v;
-	memcpy(&v, H.ram + pa, 4);
-	return v;
-}
-static void wr32(uint32_t pa, uint32_t v) { memcpy(H.ram + pa, &v, 4); }
 
 /* 15 operand-size prefixes and a NOP: 16 bytes, #GP(0) (SDM Vol. 2, 2.3.11). */
 #define LONG16 ".fill 15, 1, 0x66\n nop\n"
@@ -103,7 +96,7 @@ static void t_real_limit(void)
 	/* bytes past the limit: RAM at 0x20000 (offset 0x10000 from the base) */
 	memcpy(H.ram + 0x10000 + 0xfffc, code + 4, 4);
 	memcpy(H.ram + 0x20000, code + 8, 2);
-	wr32(13 * 4, 0x00007d00);
+	h_wr32(&H, 13 * 4, 0x00007d00);
 	H.ram[0x7d00] = 0xf4;
 	h_real(&H, 0x1000, 0xfff8);
 	enum cpu_stop st = h_run(&H, 100);
@@ -146,15 +139,15 @@ static void pm_setup(void)
 	h_flat32(&H, PM_CODE, PM_STACK);
 	memset(H.ram + PM_GDT, 0, 0x20);
 	/* 0x10 code, 0x18 data (cpu_set_flat32's selectors) */
-	wr32(PM_GDT + 0x10, 0x0000ffff);
-	wr32(PM_GDT + 0x14, 0x00cf9b00);
-	wr32(PM_GDT + 0x18, 0x0000ffff);
-	wr32(PM_GDT + 0x1c, 0x00cf9300);
+	h_wr32(&H, PM_GDT + 0x10, 0x0000ffff);
+	h_wr32(&H, PM_GDT + 0x14, 0x00cf9b00);
+	h_wr32(&H, PM_GDT + 0x18, 0x0000ffff);
+	h_wr32(&H, PM_GDT + 0x1c, 0x00cf9300);
 	H.cpu.gdtr.base = PM_GDT;
 	H.cpu.gdtr.limit = 0x1f;
 	for (uint32_t v = 0; v < 32; v++) {
-		wr32(PM_IDT + v * 8, (PM_HANDLER & 0xffff) | (0x10u << 16));
-		wr32(PM_IDT + v * 8 + 4, (PM_HANDLER & 0xffff0000u) | 0x8e00u);
+		h_wr32(&H, PM_IDT + v * 8, (PM_HANDLER & 0xffff) | (0x10u << 16));
+		h_wr32(&H, PM_IDT + v * 8 + 4, (PM_HANDLER & 0xffff0000u) | 0x8e00u);
 	}
 	H.cpu.idtr.base = PM_IDT;
 	H.cpu.idtr.limit = 32 * 8 - 1;
@@ -174,19 +167,19 @@ static void pm_case(const char *what, const unsigned char *s, const unsigned cha
 	CHECK(st == CPU_STOP_HALT && H.cpu.eip == PM_HANDLER + 1, "%s: stop %d eip %x", what, st, H.cpu.eip);
 	CHECK(esp == PM_STACK - 12 - (err ? 4u : 0u), "%s: esp %x", what, esp);
 	if (err)
-		CHECK(rd32(esp) == 0, "%s: error code %x", what, rd32(esp));
-	CHECK(rd32(esp + (err ? 4u : 0u)) == want, "%s: handler sees EIP %08x, want %08x", what,
-	      rd32(esp + (err ? 4u : 0u)), want);
+		CHECK(h_rd32(&H, esp) == 0, "%s: error code %x", what, h_rd32(&H, esp));
+	CHECK(h_rd32(&H, esp + (err ? 4u : 0u)) == want, "%s: handler sees EIP %08x, want %08x", what,
+	      h_rd32(&H, esp + (err ? 4u : 0u)), want);
 }
 
 static void t_pm(void)
 {
 	pm_case("pm mov cs", pm_ud_start, pm_ud_end, pm_ud_fault, 6);
-	CHECK(H.cpu.r[R_EAX] == 0x11 && rd32(0x5000) == 0x11 && H.cpu.r[R_EBX] == 1,
-	      "pm mov cs: eax %x [5000] %x ebx %x", H.cpu.r[R_EAX], rd32(0x5000), H.cpu.r[R_EBX]);
+	CHECK(H.cpu.r[R_EAX] == 0x11 && h_rd32(&H, 0x5000) == 0x11 && H.cpu.r[R_EBX] == 1,
+	      "pm mov cs: eax %x [5000] %x ebx %x", H.cpu.r[R_EAX], h_rd32(&H, 0x5000), H.cpu.r[R_EBX]);
 	pm_case("pm 16-byte insn", pm_long_start, pm_long_end, pm_long_fault, 13);
-	CHECK(H.cpu.r[R_EAX] == 0x33 && rd32(0x5004) == 0x33 && H.cpu.r[R_ECX] == 0xffffffffu,
-	      "pm 16-byte: eax %x [5004] %x ecx %x", H.cpu.r[R_EAX], rd32(0x5004), H.cpu.r[R_ECX]);
+	CHECK(H.cpu.r[R_EAX] == 0x33 && h_rd32(&H, 0x5004) == 0x33 && H.cpu.r[R_ECX] == 0xffffffffu,
+	      "pm 16-byte: eax %x [5004] %x ecx %x", H.cpu.r[R_EAX], h_rd32(&H, 0x5004), H.cpu.r[R_ECX]);
 	pm_case("pm 0f38", pm_0f38_start, pm_0f38_end, pm_0f38_fault, 6);
 	CHECK(H.cpu.r[R_ESI] == 0x55, "pm 0f38: esi %x", H.cpu.r[R_ESI]);
 }
@@ -201,8 +194,8 @@ static void t_cached(void)
 	H.cpu.r[R_EAX] = H.cpu.r[R_ECX] = 0;
 	enum cpu_stop st = h_run(&H, 1000);
 	uint32_t esp = H.cpu.r[R_ESP];
-	CHECK(st == CPU_STOP_HALT && rd32(esp + 4) == PM_CODE + (uint32_t)(pm_long_fault - pm_long_start),
-	      "cached: stop %d, EIP pushed %08x", st, rd32(esp + 4));
+	CHECK(st == CPU_STOP_HALT && h_rd32(&H, esp + 4) == PM_CODE + (uint32_t)(pm_long_fault - pm_long_start),
+	      "cached: stop %d, EIP pushed %08x", st, h_rd32(&H, esp + 4));
 	CHECK(H.cpu.r[R_EAX] == 0x33, "cached: eax %x", H.cpu.r[R_EAX]);
 }
 

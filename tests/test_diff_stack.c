@@ -122,7 +122,6 @@ static const struct seg_def *def_of(uint16_t sel)
 #define GDT_ENTRIES 512
 #define LDT_ENTRIES 3 /* what the runner installs: the limit matters */
 
-static void wr32(struct harness *h, uint32_t pa, uint32_t v) { memcpy(h->ram + pa, &v, 4); }
 
 static void put_desc(struct harness *h, uint32_t at, uint32_t base, uint32_t limit, uint16_t attr)
 {
@@ -131,14 +130,14 @@ static void put_desc(struct harness *h, uint32_t at, uint32_t base, uint32_t lim
 	uint32_t lo = (limit & 0xffff) | (base << 16);
 	uint32_t hi = ((base >> 16) & 0xff) | ((uint32_t)(attr & 0xff) << 8) | (limit & 0xf0000) |
 		      ((uint32_t)(attr >> 12) << 20) | (base & 0xff000000u);
-	wr32(h, at, lo);
-	wr32(h, at + 4, hi);
+	h_wr32(h, at, lo);
+	h_wr32(h, at + 4, hi);
 }
 
 static void map_page(struct harness *h, uint32_t lin, int user)
 {
 	uint32_t pt = lin < 0x400000u ? PT0_ADDR : PT1_ADDR;
-	wr32(h, pt + ((lin >> 12) & 1023) * 4, (lin & ~0xfffu) | (user ? 7u : 3u));
+	h_wr32(h, pt + ((lin >> 12) & 1023) * 4, (lin & ~0xfffu) | (user ? 7u : 3u));
 }
 
 static int setup_machine(struct harness *h)
@@ -152,8 +151,8 @@ static int setup_machine(struct harness *h)
 	if ((host_cs >> 3) >= GDT_ENTRIES || (host_ds >> 3) >= GDT_ENTRIES || (host_cs & 4) || (host_ds & 4))
 		return -1;
 	memset(h->ram + PD_ADDR, 0, 0x6000);
-	wr32(h, PD_ADDR, PT0_ADDR | 7u);
-	wr32(h, PD_ADDR + 4, PT1_ADDR | 7u);
+	h_wr32(h, PD_ADDR, PT0_ADDR | 7u);
+	h_wr32(h, PD_ADDR + 4, PT1_ADDR | 7u);
 	map_page(h, STK_CODE_ADDR, 1);
 	for (uint32_t a = STK_ADDR; a < STK_ADDR + STK_SIZE; a += 4096)
 		map_page(h, a, 1);
@@ -167,8 +166,8 @@ static int setup_machine(struct harness *h)
 	for (uint32_t v = 0; v < 256; v++) {
 		/* every gate DPL 0 (a user INT n is #GP), but #BP and #OF */
 		uint32_t dpl3 = (v == EXC_BP || v == EXC_OF) ? 0x6000u : 0;
-		wr32(h, IDT_ADDR + v * 8, ((uint32_t)k_cs << 16) | 0x1000u);
-		wr32(h, IDT_ADDR + v * 8 + 4, 0x8e00u | dpl3);
+		h_wr32(h, IDT_ADDR + v * 8, ((uint32_t)k_cs << 16) | 0x1000u);
+		h_wr32(h, IDT_ADDR + v * 8 + 4, 0x8e00u | dpl3);
 	}
 	cpu->gdtr.base = GDT_ADDR;
 	cpu->gdtr.limit = GDT_ENTRIES * 8 - 1;

@@ -24,18 +24,11 @@ static struct harness H;
 #define RO_PAGE 0x205000u /* read-only under paging */
 #define NP_PAGE 0x206000u /* not present under paging */
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(H.ram + pa, &v, 4); }
-static uint32_t rd32(uint32_t pa)
-{
-	uint32_t v;
-	memcpy(&v, H.ram + pa, 4);
-	return v;
-}
 
 static void put_desc(uint32_t at, uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
 {
-	wr32(at, (limit & 0xffff) | (base << 16));
-	wr32(at + 4, ((base >> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000u));
+	h_wr32(&H, at, (limit & 0xffff) | (base << 16));
+	h_wr32(&H, at + 4, ((base >> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000u));
 }
 
 /* Flat ring 0 with a GDT, an IDT of halting handlers, and paging with
@@ -50,18 +43,18 @@ static void env(void)
 	H.cpu.gdtr.limit = 0x3f;
 	for (int v = 0; v < 32; v++) {
 		uint32_t off = HANDLERS + (uint32_t)v * 16;
-		wr32(IDT + (uint32_t)v * 8, (off & 0xffff) | (0x10u << 16));
-		wr32(IDT + (uint32_t)v * 8 + 4, (off & 0xffff0000u) | 0x8e00u);
+		h_wr32(&H, IDT + (uint32_t)v * 8, (off & 0xffff) | (0x10u << 16));
+		h_wr32(&H, IDT + (uint32_t)v * 8 + 4, (off & 0xffff0000u) | 0x8e00u);
 		H.ram[off] = 0xf4;
 	}
 	H.cpu.idtr.base = IDT;
 	H.cpu.idtr.limit = 32 * 8 - 1;
 	for (uint32_t i = 0; i < 1024; i++)
-		wr32(PT + i * 4, (i << 12) | 7);
-	wr32(PT + (RO_PAGE >> 12) * 4, RO_PAGE | 5);
-	wr32(PT + (NP_PAGE >> 12) * 4, NP_PAGE | 6);
+		h_wr32(&H, PT + i * 4, (i << 12) | 7);
+	h_wr32(&H, PT + (RO_PAGE >> 12) * 4, RO_PAGE | 5);
+	h_wr32(&H, PT + (NP_PAGE >> 12) * 4, NP_PAGE | 6);
 	memset(H.ram + PD, 0, 4096);
-	wr32(PD, PT | 7);
+	h_wr32(&H, PD, PT | 7);
 	H.cpu.cr3 = PD;
 	H.cpu.cr0 |= CR0_PG | CR0_WP;
 	tlb_flush_all(&H.cpu, 0);
@@ -123,8 +116,8 @@ static void t_rmw_fault(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		env();
 		load(cases[i].s, cases[i].e);
-		wr32(RO_PAGE + 0x10, 0x11223344);
-		wr32(RO_PAGE + 0x14, 0x55667788);
+		h_wr32(&H, RO_PAGE + 0x10, 0x11223344);
+		h_wr32(&H, RO_PAGE + 0x14, 0x55667788);
 		H.cpu.r[R_EAX] = cases[i].eax;
 		H.cpu.r[R_EBX] = RO_PAGE + 0x10;
 		H.cpu.r[R_ECX] = 0x99;
@@ -133,7 +126,7 @@ static void t_rmw_fault(void)
 		save_regs();
 		enum cpu_stop st = h_run(&H, 1000);
 		CHECK(faulted(st, EXC_PF, PF_WRITE_RO, CODE) && (H.cpu.cr2 == RO_PAGE + 0x10) && regs_kept(st) &&
-			      rd32(RO_PAGE + 0x10) == 0x11223344,
+			      h_rd32(&H, RO_PAGE + 0x10) == 0x11223344,
 		      "%s on a read-only page: stop %d eip %x cr2 %x", cases[i].what, st, H.cpu.eip, H.cpu.cr2);
 	}
 }
@@ -158,18 +151,18 @@ static void t_cmpxchg(void)
 {
 	env();
 	load(cx_start, cx_end);
-	wr32(0x2000, 5);
-	wr32(0x2020, 0x10);
-	wr32(0x2024, 0x20);
+	h_wr32(&H, 0x2000, 5);
+	h_wr32(&H, 0x2020, 0x10);
+	h_wr32(&H, 0x2024, 0x20);
 	enum cpu_stop st = h_run(&H, 1000);
 	CHECK(st == CPU_STOP_HALT, "stop %d", st);
 	CHECK(H.cpu.r[R_ESI] & FL_ZF, "cmpxchg equal: ZF");
-	CHECK(!(H.cpu.r[R_EDI] & FL_ZF) && rd32(0x2010) == 9 && rd32(0x2000) == 9, "cmpxchg not equal: eax %x",
-	      rd32(0x2010));
-	CHECK((rd32(0x2014) & FL_ZF) && rd32(0x2020) == 0xaa && rd32(0x2024) == 0xbb, "cmpxchg8b equal");
-	CHECK(rd32(0x2030) == 0xaa && rd32(0x2034) == 0xbb && !(H.cpu.eflags & FL_ZF), "cmpxchg8b not equal");
-	CHECK(rd32(0x2038) == 6, "xadd eax, eax = %u", rd32(0x2038));
-	CHECK(rd32(0x203c) == 0x12340000, "bswap ax = %08x", rd32(0x203c));
+	CHECK(!(H.cpu.r[R_EDI] & FL_ZF) && h_rd32(&H, 0x2010) == 9 && h_rd32(&H, 0x2000) == 9, "cmpxchg not equal: eax %x",
+	      h_rd32(&H, 0x2010));
+	CHECK((h_rd32(&H, 0x2014) & FL_ZF) && h_rd32(&H, 0x2020) == 0xaa && h_rd32(&H, 0x2024) == 0xbb, "cmpxchg8b equal");
+	CHECK(h_rd32(&H, 0x2030) == 0xaa && h_rd32(&H, 0x2034) == 0xbb && !(H.cpu.eflags & FL_ZF), "cmpxchg8b not equal");
+	CHECK(h_rd32(&H, 0x2038) == 6, "xadd eax, eax = %u", h_rd32(&H, 0x2038));
+	CHECK(h_rd32(&H, 0x203c) == 0x12340000, "bswap ax = %08x", h_rd32(&H, 0x203c));
 }
 
 /* ---- CMOVcc reads its source even when it does not move ---- */
@@ -200,11 +193,11 @@ static void t_popesp(void)
 {
 	env();
 	load(popesp_start, popesp_end);
-	wr32(0x8004, 0);
+	h_wr32(&H, 0x8004, 0);
 	enum cpu_stop st = h_run(&H, 1000);
 	CHECK(st == CPU_STOP_HALT, "stop %d", st);
-	CHECK(H.cpu.r[R_EAX] == 0x7ffc && rd32(0x8000) == 0x22 && rd32(0x7ffc) == 0x11,
-	      "pop 4(%%esp): esp %x [8000]=%x", H.cpu.r[R_EAX], rd32(0x8000));
+	CHECK(H.cpu.r[R_EAX] == 0x7ffc && h_rd32(&H, 0x8000) == 0x22 && h_rd32(&H, 0x7ffc) == 0x11,
+	      "pop 4(%%esp): esp %x [8000]=%x", H.cpu.r[R_EAX], h_rd32(&H, 0x8000));
 	CHECK(H.cpu.r[R_EBX] == 0x7ffc, "push esp pushed %x", H.cpu.r[R_EBX]);
 	CHECK(H.cpu.r[R_ESP] == 0x4444, "pop esp %x", H.cpu.r[R_ESP]);
 }
@@ -220,12 +213,12 @@ static void t_stack_faults(void)
 	env();
 	load(pusha32_start, pusha32_end);
 	H.cpu.r[R_ESP] = NP_PAGE + 0x1000 + 8; /* 8 bytes on the good page, 24 below */
-	wr32(NP_PAGE + 0x1000, 0xabababab);
+	h_wr32(&H, NP_PAGE + 0x1000, 0xabababab);
 	save_regs();
 	enum cpu_stop st = h_run(&H, 1000);
-	CHECK(stack_pf_shutdown(st, CODE) && regs_kept(st) && rd32(NP_PAGE + 0x1000) == 0xabababab,
+	CHECK(stack_pf_shutdown(st, CODE) && regs_kept(st) && h_rd32(&H, NP_PAGE + 0x1000) == 0xabababab,
 	      "pushad across into a non-present page: stop %d eip %x [..]=%x", st, H.cpu.eip,
-	      rd32(NP_PAGE + 0x1000));
+	      h_rd32(&H, NP_PAGE + 0x1000));
 
 	env();
 	load(enter32_start, enter32_end);
@@ -249,11 +242,11 @@ static void t_stack_faults(void)
 	load(enter32_start, enter32_end);
 	H.cpu.r[R_ESP] = 0x8000;
 	H.cpu.r[R_EBP] = 0x9000;
-	wr32(0x9000 - 4, 0x111);
-	wr32(0x9000 - 8, 0x222);
+	h_wr32(&H, 0x9000 - 4, 0x111);
+	h_wr32(&H, 0x9000 - 8, 0x222);
 	st = h_run(&H, 1000);
-	CHECK(st == CPU_STOP_HALT && rd32(0x7ffc) == 0x9000 && rd32(0x7ff8) == 0x111 && rd32(0x7ff4) == 0x222 &&
-		      rd32(0x7ff0) == 0x7ffc && H.cpu.r[R_EBP] == 0x7ffc && H.cpu.r[R_ESP] == 0x7ff0 - 0x20,
+	CHECK(st == CPU_STOP_HALT && h_rd32(&H, 0x7ffc) == 0x9000 && h_rd32(&H, 0x7ff8) == 0x111 && h_rd32(&H, 0x7ff4) == 0x222 &&
+		      h_rd32(&H, 0x7ff0) == 0x7ffc && H.cpu.r[R_EBP] == 0x7ffc && H.cpu.r[R_ESP] == 0x7ff0 - 0x20,
 	      "enter $0x20, $3: ebp %x esp %x", H.cpu.r[R_EBP], H.cpu.r[R_ESP]);
 
 	/* POP to a non-present page: ESP unchanged */
@@ -292,11 +285,11 @@ static void t_branch_limit(void)
 		H.cpu.r[R_ESP] = 0x8000;
 		H.cpu.r[R_ECX] = 5;
 		H.cpu.r[R_EAX] = CODE + 0x41;
-		wr32(0x8000, CODE + 0x100); /* RET's target */
+		h_wr32(&H, 0x8000, CODE + 0x100); /* RET's target */
 		H.cpu.eflags = FL_1 | FL_ZF;
 		save_regs();
 		enum cpu_stop st = h_run(&H, 1000);
-		CHECK(faulted(st, EXC_GP, 0, CODE) && regs_kept(st) && rd32(0x7ffc) != CODE + 5,
+		CHECK(faulted(st, EXC_GP, 0, CODE) && regs_kept(st) && h_rd32(&H, 0x7ffc) != CODE + 5,
 		      "%s beyond the CS limit: stop %d eip %x ecx %x", cases[i].what, st, H.cpu.eip,
 		      H.cpu.r[R_ECX]);
 	}
@@ -319,7 +312,7 @@ static void t_stack16(void)
 	H.cpu.r[R_ESP] = 0xabcd0000; /* SP = 0: the push wraps to 0xfffc */
 	enum cpu_stop st = h_run(&H, 1000);
 	CHECK(st == CPU_STOP_HALT, "stop %d", st);
-	CHECK(H.cpu.r[R_EAX] == 0x12345678 && rd32(0x30000 + 0xfffc) == (0x770000u | ((CODE + 11) & 0xffff)),
+	CHECK(H.cpu.r[R_EAX] == 0x12345678 && h_rd32(&H, 0x30000 + 0xfffc) == (0x770000u | ((CODE + 11) & 0xffff)),
 	      "push/pop on a 16-bit stack at SP=0: eax %x", H.cpu.r[R_EAX]);
 	CHECK(H.cpu.r[R_EBX] == CODE + 5 + 1 + 5, "call on a 16-bit stack: %x", H.cpu.r[R_EBX]);
 	CHECK(H.cpu.r[R_ESP] == 0xabcd0000 && (H.cpu.r[R_ECX] & 0xffff) == 0x77, "esp %x", H.cpu.r[R_ESP]);

@@ -40,7 +40,6 @@ static void put_desc(uint32_t at, uint32_t base, uint32_t limit, uint32_t access
 	memcpy(H.ram + at + 4, &hi, 4);
 }
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(H.ram + pa, &v, 4); }
 
 /* GDT: 08 ring-0 code, 10 ring-0 data, 18 ring-3 code, 20 ring-3 data,
  * 28 TSS, 30/38 ring-1 code/data, 40/48 ring-2 code/data. IDT: interrupt gates to halting handlers. TSS: ring-0 stack
@@ -61,8 +60,8 @@ static void tables(uint32_t tss_limit, int tss_type)
 	H.cpu.gdtr.limit = 0x4f;
 	for (int v = 0; v < 32; v++) {
 		uint32_t off = HANDLERS + (uint32_t)v * 16;
-		wr32(IDT + (uint32_t)v * 8, (off & 0xffff) | (0x08u << 16));
-		wr32(IDT + (uint32_t)v * 8 + 4, (off & 0xffff0000u) | 0x8e00u);
+		h_wr32(&H, IDT + (uint32_t)v * 8, (off & 0xffff) | (0x08u << 16));
+		h_wr32(&H, IDT + (uint32_t)v * 8 + 4, (off & 0xffff0000u) | 0x8e00u);
 		H.ram[off] = 0xf4;
 	}
 	H.cpu.idtr.base = IDT;
@@ -73,8 +72,8 @@ static void tables(uint32_t tss_limit, int tss_type)
 		H.ram[TSS + 3] = 0xf0;
 		H.ram[TSS + 4] = 0x10;
 	} else {
-		wr32(TSS + 4, 0x8f000); /* esp0 */
-		wr32(TSS + 8, 0x10);    /* ss0 */
+		h_wr32(&H, TSS + 4, 0x8f000); /* esp0 */
+		h_wr32(&H, TSS + 8, 0x10);    /* ss0 */
 	}
 	H.ram[TSS + 0x66] = IOMAP;
 	memset(H.ram + TSS + IOMAP, 0xff, 0x100);

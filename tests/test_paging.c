@@ -25,10 +25,8 @@
 static struct harness h;
 static int failures;
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(h.ram + pa, &v, 4); }
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, h.ram + pa, 4); return v; }
-static void set_pde(uint32_t i, uint32_t v) { wr32(PD + 4 * i, v); }
-static void set_pte(uint32_t pt, uint32_t i, uint32_t v) { wr32(pt + 4 * i, v); }
+static void set_pde(uint32_t i, uint32_t v) { h_wr32(&h, PD + 4 * i, v); }
+static void set_pte(uint32_t pt, uint32_t i, uint32_t v) { h_wr32(&h, pt + 4 * i, v); }
 
 /* Fresh tables: 0-4 MiB identity-mapped, supervisor+user, writable. */
 static void setup(uint32_t cr4, uint32_t cr0_extra)
@@ -90,11 +88,11 @@ static void test_user_supervisor(void)
 	uint32_t v;
 	setup(0, 0);
 	set_pte(PT0, 0x60, 0x60000 | P | W); /* supervisor page */
-	wr32(0x60000, 0x11223344);
+	h_wr32(&h, 0x60000, 0x11223344);
 	CHECK(rd(0x60000, 0, &v) == -1 && v == 0x11223344, "supervisor read of S page: %08x", v);
 	CHECK(rd(0x60000, 1, &v) == 5, "user read of S page");
 	CHECK(wr(0x60000, 1, 1) == 7, "user write of S page");
-	CHECK(rd32(0x60000) == 0x11223344, "user write changed memory");
+	CHECK(h_rd32(&h, 0x60000) == 0x11223344, "user write changed memory");
 	CHECK(h.cpu.cr2 == 0x60000, "CR2 %08x", h.cpu.cr2);
 	/* U/S is the AND of PDE and PTE (SDM 4.6): a user PTE under a
 	 * supervisor PDE is a supervisor page. */
@@ -139,16 +137,16 @@ static void test_read_write(void)
 	uint32_t v;
 	setup(0, 0); /* WP = 0 */
 	set_pte(PT0, 0x70, 0x70000 | P | U); /* read-only user page */
-	wr32(0x70000, 1);
+	h_wr32(&h, 0x70000, 1);
 	CHECK(wr(0x70000, 0, 0xaaaa5555) == -1, "WP=0: supervisor write to R/O page faulted");
-	CHECK(rd32(0x70000) == 0xaaaa5555, "WP=0: write did not land");
+	CHECK(h_rd32(&h, 0x70000) == 0xaaaa5555, "WP=0: write did not land");
 	CHECK(wr(0x70000, 1, 2) == 7, "WP=0: user write to R/O page");
-	CHECK(rd32(0x70000) == 0xaaaa5555, "user write changed memory");
+	CHECK(h_rd32(&h, 0x70000) == 0xaaaa5555, "user write changed memory");
 	/* WP=1: the cached writable entry must go when CR0.WP changes. */
 	h.cpu.cr0 |= CR0_WP;
 	tlb_flush_all(&h.cpu, 0);
 	CHECK(wr(0x70000, 0, 3) == 3, "WP=1: supervisor write to R/O page");
-	CHECK(rd32(0x70000) == 0xaaaa5555, "faulting write changed memory");
+	CHECK(h_rd32(&h, 0x70000) == 0xaaaa5555, "faulting write changed memory");
 	CHECK(rd(0x70000, 0, &v) == -1 && v == 0xaaaa5555, "WP=1: supervisor read");
 	CHECK(rd(0x70000, 1, &v) == -1, "WP=1: user read");
 	/* R/W is the AND of PDE and PTE too. */
@@ -167,20 +165,20 @@ static void test_accessed_dirty(void)
 	set_pte(PT0, 0x80, 0x80000 | P | W | U);
 	tlb_flush_all(&h.cpu, 0);
 	CHECK(rd(0x80010, 0, &v) == -1, "read");
-	CHECK(rd32(PD) & A, "PDE.A not set by a read");
-	CHECK((rd32(PT0 + 4 * 0x80) & (A | D)) == A, "PTE after read: %08x", rd32(PT0 + 4 * 0x80));
+	CHECK(h_rd32(&h, PD) & A, "PDE.A not set by a read");
+	CHECK((h_rd32(&h, PT0 + 4 * 0x80) & (A | D)) == A, "PTE after read: %08x", h_rd32(&h, PT0 + 4 * 0x80));
 	/* The write finds the clean entry cached for reads: it must still set D. */
 	CHECK(wr(0x80010, 0, 5) == -1, "write");
-	CHECK((rd32(PT0 + 4 * 0x80) & (A | D)) == (A | D), "PTE after write: %08x", rd32(PT0 + 4 * 0x80));
-	CHECK(!(rd32(PD) & D), "D set in a PDE that maps a page table");
+	CHECK((h_rd32(&h, PT0 + 4 * 0x80) & (A | D)) == (A | D), "PTE after write: %08x", h_rd32(&h, PT0 + 4 * 0x80));
+	CHECK(!(h_rd32(&h, PD) & D), "D set in a PDE that maps a page table");
 	/* A write as the first access sets both. */
 	set_pte(PT0, 0x81, 0x81000 | P | W | U);
 	CHECK(wr(0x81000, 1, 5) == -1, "user write");
-	CHECK((rd32(PT0 + 4 * 0x81) & (A | D)) == (A | D), "PTE after first write: %08x", rd32(PT0 + 4 * 0x81));
+	CHECK((h_rd32(&h, PT0 + 4 * 0x81) & (A | D)) == (A | D), "PTE after first write: %08x", h_rd32(&h, PT0 + 4 * 0x81));
 	/* A user write that faults on protection does not set D. */
 	set_pte(PT0, 0x82, 0x82000 | P | W);
 	CHECK(wr(0x82000, 1, 5) == 7, "user write to S page");
-	CHECK(!(rd32(PT0 + 4 * 0x82) & D), "D set by a faulting write");
+	CHECK(!(h_rd32(&h, PT0 + 4 * 0x82) & D), "D set by a faulting write");
 }
 
 static void test_large_pages(void)
@@ -189,12 +187,12 @@ static void test_large_pages(void)
 	/* PDE 3 (12-16 MiB) maps the 4 MiB frame at 4 MiB. */
 	setup(CR4_PSE, 0);
 	set_pde(3, 0x00400000 | P | W | U | PS);
-	wr32(0x00401234, 0xcafef00d);
+	h_wr32(&h, 0x00401234, 0xcafef00d);
 	CHECK(rd(0x00c01234, 0, &v) == -1 && v == 0xcafef00d, "4 MiB page read %08x", v);
-	CHECK((rd32(PD + 12) & (A | D)) == A, "4 MiB PDE after read %08x", rd32(PD + 12));
+	CHECK((h_rd32(&h, PD + 12) & (A | D)) == A, "4 MiB PDE after read %08x", h_rd32(&h, PD + 12));
 	CHECK(wr(0x00fffffc, 1, 0x12345678) == -1, "4 MiB page user write");
-	CHECK(rd32(0x007ffffc) == 0x12345678, "write through 4 MiB page");
-	CHECK((rd32(PD + 12) & (A | D)) == (A | D), "4 MiB PDE after write %08x", rd32(PD + 12));
+	CHECK(h_rd32(&h, 0x007ffffc) == 0x12345678, "write through 4 MiB page");
+	CHECK((h_rd32(&h, PD + 12) & (A | D)) == (A | D), "4 MiB PDE after write %08x", h_rd32(&h, PD + 12));
 	/* The write that set D leaves a writable TLB entry (later writes take
 	 * the fast path). */
 	CHECK(h.cpu.tlb.e[1][0x3ff].tag_w == 0x00fff000, "4 MiB page: no write entry after the first write");
@@ -207,7 +205,7 @@ static void test_large_pages(void)
 	setup(0, 0);
 	set_pde(3, 0x00400000 | P | W | U | PS);
 	set_pte(0x00400000, 1, 0x3000 | P | W | U); /* 0xc01000 -> 0x3000 */
-	wr32(0x3234, 0x5a5a5a5a);
+	h_wr32(&h, 0x3234, 0x5a5a5a5a);
 	CHECK(rd(0x00c01234, 0, &v) == -1 && v == 0x5a5a5a5a, "PS without PSE: %08x", v);
 }
 
@@ -216,20 +214,20 @@ static void test_crossing(void)
 	uint32_t v = 0;
 	setup(0, CR0_WP);
 	set_pte(PT0, 0x31, 0); /* 0x31000 not present, 0x30000 present */
-	wr32(0x30ffc, 0x01020304);
+	h_wr32(&h, 0x30ffc, 0x01020304);
 	CHECK(wr(0x30ffe, 0, 0xdeadbeef) == 2, "crossing write into absent page");
 	CHECK(h.cpu.cr2 == 0x31000, "CR2 %08x, want the second page", h.cpu.cr2);
-	CHECK(rd32(0x30ffc) == 0x01020304, "first page written: %08x", rd32(0x30ffc));
+	CHECK(h_rd32(&h, 0x30ffc) == 0x01020304, "first page written: %08x", h_rd32(&h, 0x30ffc));
 	CHECK(rd(0x30ffd, 1, &v) == 4, "crossing user read");
 	CHECK(h.cpu.cr2 == 0x31000, "CR2 %08x", h.cpu.cr2);
 	set_pte(PT0, 0x31, 0x31000 | P | U); /* present, read-only */
 	CHECK(wr(0x30fff, 0, 0xdeadbeef) == 3, "crossing write into R/O page");
 	CHECK(h.cpu.cr2 == 0x31000, "CR2 %08x", h.cpu.cr2);
-	CHECK(rd32(0x30ffc) == 0x01020304, "first page written: %08x", rd32(0x30ffc));
+	CHECK(h_rd32(&h, 0x30ffc) == 0x01020304, "first page written: %08x", h_rd32(&h, 0x30ffc));
 	set_pte(PT0, 0x31, 0x31000 | P | W | U);
 	tlb_flush_page(&h.cpu, 0x31000);
 	CHECK(wr(0x30ffe, 0, 0xdeadbeef) == -1, "crossing write");
-	CHECK(rd32(0x30ffc) == 0xbeef0304 && (rd32(0x31000) & 0xffff) == 0xdead, "crossing write data");
+	CHECK(h_rd32(&h, 0x30ffc) == 0xbeef0304 && (h_rd32(&h, 0x31000) & 0xffff) == 0xdead, "crossing write data");
 	CHECK(rd(0x30ffe, 0, &v) == -1 && v == 0xdeadbeef, "crossing read %08x", v);
 }
 
@@ -271,9 +269,9 @@ static void guest_setup(uint32_t cr4)
 {
 	setup(cr4, 0);
 	h_load(&h, CODE, g_read, (size_t)(g_end - g_read));
-	wr32(0x20000, 0x20000);
-	wr32(0x21000, 0x21000);
-	wr32(0x22000, 0x22000);
+	h_wr32(&h, 0x20000, 0x20000);
+	h_wr32(&h, 0x21000, 0x21000);
+	h_wr32(&h, 0x22000, 0x22000);
 }
 
 /* The control of each flush check: after the PTE changed and before the
@@ -325,10 +323,10 @@ static void test_tlb_flushes(void)
 	/* INVLPG of one address of a 4 MiB page drops all of it. */
 	guest_setup(CR4_PSE);
 	set_pde(3, 0x00400000 | P | W | PS);
-	wr32(0x00400000, 0x400000);
-	wr32(0x00405000, 0x405000);
-	wr32(0x00000000, 0);
-	wr32(0x00005000, 0x5000);
+	h_wr32(&h, 0x00400000, 0x400000);
+	h_wr32(&h, 0x00405000, 0x405000);
+	h_wr32(&h, 0x00000000, 0);
+	h_wr32(&h, 0x00005000, 0x5000);
 	CHECK(run_snippet(g_read, 0x00c00000, 0) == 0x400000, "4 MiB first read");
 	CHECK(run_snippet(g_read, 0x00c05000, 0) == 0x405000, "4 MiB second read");
 	set_pde(3, 0x00000000 | P | W | PS);

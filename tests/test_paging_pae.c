@@ -43,8 +43,6 @@
 static struct harness h;
 static int failures;
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(h.ram + pa, &v, 4); }
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, h.ram + pa, 4); return v; }
 static void wr64(uint32_t pa, uint64_t v) { memcpy(h.ram + pa, &v, 8); }
 static uint64_t rd64(uint32_t pa) { uint64_t v; memcpy(&v, h.ram + pa, 8); return v; }
 /* Host byte of a physical address above 4 GiB. */
@@ -65,8 +63,8 @@ static void setup(int pg, int nxe)
 	h_flat_gdt(&h, GDT);
 	for (uint32_t v = 0; v < 32; v++) {
 		uint32_t at = HANDLERS + 16 * v;
-		wr32(IDT + v * 8, (at & 0xffff) | (0x10u << 16));
-		wr32(IDT + v * 8 + 4, (at & 0xffff0000u) | 0x8e00u);
+		h_wr32(&h, IDT + v * 8, (at & 0xffff) | (0x10u << 16));
+		h_wr32(&h, IDT + v * 8 + 4, (at & 0xffff0000u) | 0x8e00u);
 		h.ram[at] = 0xf4;
 	}
 	h.cpu.idtr = (struct dtr){IDT, 32 * 8 - 1};
@@ -101,17 +99,17 @@ static void t_pages(void)
 	setup(1, 0);
 	/* 4 KiB page: A on a read, D on a write, in the low dword only */
 	wr64(PT0 + 8 * 0x50, 0x50000 | P | W);
-	wr32(0x50010, 0x12345678);
+	h_wr32(&h, 0x50010, 0x12345678);
 	CHECK(rd(0x50010, 0, &v) == -1 && v == 0x12345678, "4K read: %08x", v);
 	CHECK(rd64(PT0 + 8 * 0x50) == (0x50000 | P | W | A), "4K read sets A: %016llx",
 	      (unsigned long long)rd64(PT0 + 8 * 0x50));
-	CHECK(wr(0x50014, 0, 0xcafe) == -1 && rd32(0x50014) == 0xcafe, "4K write");
+	CHECK(wr(0x50014, 0, 0xcafe) == -1 && h_rd32(&h, 0x50014) == 0xcafe, "4K write");
 	CHECK(rd64(PT0 + 8 * 0x50) == (0x50000 | P | W | A | D), "4K write sets D");
 	CHECK((rd64(PD0) & A) != 0, "PDE accessed");
 	/* 2 MiB page: 2-4 MiB identity; the PDE takes A and D */
-	wr32(0x2abcd0, 0xa5a5a5a5);
+	h_wr32(&h, 0x2abcd0, 0xa5a5a5a5);
 	CHECK(rd(0x2abcd0, 0, &v) == -1 && v == 0xa5a5a5a5, "2M read: %08x", v);
-	CHECK(wr(0x2abcd4, 1, 7) == -1 && rd32(0x2abcd4) == 7, "2M user write");
+	CHECK(wr(0x2abcd4, 1, 7) == -1 && h_rd32(&h, 0x2abcd4) == 7, "2M user write");
 	CHECK((rd64(PD0 + 8) & (A | D)) == (A | D), "2M page A/D: %016llx", (unsigned long long)rd64(PD0 + 8));
 	/* RAM above 4 GiB: a 2 MiB page at 4 GiB and 4 KiB pages after it */
 	CHECK(wr(0x400010, 0, 0x600dcafe) == -1, "write to 4G page");

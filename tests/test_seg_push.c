@@ -31,12 +31,6 @@ SNIP32(sahf, " mov $0x7fffffff, %ecx\n inc %ecx\n mov $0x1500, %eax\n sahf\n pus
 /* PAUSE: a NOP, or the end of the run with cpu->pause_exit (-smp) */
 SNIP32(pause, " mov $1, %eax\n pause\n mov $2, %eax\n hlt\n")
 
-static uint32_t rd32(uint32_t pa)
-{
-	uint32_t v;
-	memcpy(&v, H.ram + pa, 4);
-	return v;
-}
 
 static void setup(const unsigned char *s, const unsigned char *e, uint32_t esp)
 {
@@ -97,10 +91,10 @@ static void t_pushsr(void)
 	for (int pass = 0; pass < 2; pass++) {
 		setup(pushsr_start, pushsr_end, 0x80000);
 		enum cpu_stop st = h_run(&H, 1000);
-		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_ESP] == 0x7fff6 && rd32(0x7fffc) == 0x18 &&
-			      (rd32(0x7fff8) >> 16) == 0x10 && rd32(0x7fff6) == 0 && (rd32(0x7fff8) & 0xffff) == 0,
+		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_ESP] == 0x7fff6 && h_rd32(&H, 0x7fffc) == 0x18 &&
+			      (h_rd32(&H, 0x7fff8) >> 16) == 0x10 && h_rd32(&H, 0x7fff6) == 0 && (h_rd32(&H, 0x7fff8) & 0xffff) == 0,
 		      "push sreg (run %d): stop %d esp %x [..fc] %x [..f8] %x [..f4] %x", pass, st, H.cpu.r[R_ESP],
-		      rd32(0x7fffc), rd32(0x7fff8), rd32(0x7fff4));
+		      h_rd32(&H, 0x7fffc), h_rd32(&H, 0x7fff8), h_rd32(&H, 0x7fff4));
 	}
 }
 
@@ -115,11 +109,11 @@ static void t_pusha(uint32_t esp)
 			if (r != R_ESP)
 				H.cpu.r[r] = regs[r];
 		enum cpu_stop st = h_run(&H, 1000);
-		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_ESP] == esp && rd32(0x7000) == esp - 32,
+		CHECK(st == CPU_STOP_HALT && H.cpu.r[R_ESP] == esp && h_rd32(&H, 0x7000) == esp - 32,
 		      "pushad/popad at %x (run %d): stop %d esp %x, %x between", esp, pass, st, H.cpu.r[R_ESP],
-		      rd32(0x7000));
+		      h_rd32(&H, 0x7000));
 		for (int r = 0; r < 8; r++) {
-			uint32_t img = rd32(esp - 4 - 4 * (uint32_t)r);
+			uint32_t img = h_rd32(&H, esp - 4 - 4 * (uint32_t)r);
 			uint32_t want = r == R_ESP ? esp : regs[r];
 			CHECK(img == want, "pushad at %x (run %d): image of reg %d %x, want %x", esp, pass, r, img, want);
 			if (r != R_ESP)

@@ -31,26 +31,19 @@ SNIP32(stihlt, " sti\n hlt\n mov $7, %ebx\n hlt\n")
 /* POPF setting IF has no shadow: the interrupt comes right after it */
 SNIP32(popfif, " push %eax\n pop %eax\n pushl $0x202\n popfl\n mov $7, %ebx\n hlt\n")
 
-static uint32_t rd32(uint32_t pa)
-{
-	uint32_t v;
-	memcpy(&v, H.ram + pa, 4);
-	return v;
-}
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(H.ram + pa, &v, 4); }
 
 static void setup(const unsigned char *s, const unsigned char *e)
 {
 	h_flat32(&H, CODE, 0x80000);
 	h_flat_gdt(&H, GDT);
-	wr32(IDT + 0x20 * 8, (ISR & 0xffff) | (0x10u << 16));
-	wr32(IDT + 0x20 * 8 + 4, (ISR & 0xffff0000u) | 0x8e00u);
+	h_wr32(&H, IDT + 0x20 * 8, (ISR & 0xffff) | (0x10u << 16));
+	h_wr32(&H, IDT + 0x20 * 8 + 4, (ISR & 0xffff0000u) | 0x8e00u);
 	H.cpu.idtr = (struct dtr){IDT, 0x21 * 8 - 1};
 	h_load(&H, ISR, isr_start, (size_t)(isr_end - isr_start));
 	h_load(&H, CODE, s, (size_t)(e - s));
 	memset(H.ram + SEEN, 0xee, 12);
-	wr32(DATA, 0x12345678);
+	h_wr32(&H, DATA, 0x12345678);
 	H.cpu.eflags = FL_1;
 	H.cpu.r[R_EAX] = 0x1122;
 	H.cpu.r[R_EBX] = 0;
@@ -67,9 +60,9 @@ static void expect(const char *what, uint32_t ebx, uint32_t eax, uint32_t ret_of
 	enum cpu_stop st = h_run(&H, 100000);
 	CHECK(st == CPU_STOP_HALT && H.cpu.eip == ISR + (uint32_t)(isr_end - isr_start), "%s: stop %d at %08x",
 	      what, st, H.cpu.eip);
-	CHECK(rd32(SEEN) == ebx && rd32(SEEN + 4) == eax && rd32(SEEN + 8) == CODE + ret_off,
-	      "%s: handler saw ebx %x eax %x return %08x; want %x %x %08x", what, rd32(SEEN), rd32(SEEN + 4),
-	      rd32(SEEN + 8), ebx, eax, CODE + ret_off);
+	CHECK(h_rd32(&H, SEEN) == ebx && h_rd32(&H, SEEN + 4) == eax && h_rd32(&H, SEEN + 8) == CODE + ret_off,
+	      "%s: handler saw ebx %x eax %x return %08x; want %x %x %08x", what, h_rd32(&H, SEEN), h_rd32(&H, SEEN + 4),
+	      h_rd32(&H, SEEN + 8), ebx, eax, CODE + ret_off);
 	CHECK(H.cpu.icount - ic == n, "%s: %llu instructions, want %llu", what,
 	      (unsigned long long)(H.cpu.icount - ic), (unsigned long long)n);
 }

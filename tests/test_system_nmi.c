@@ -20,8 +20,6 @@
 static struct harness h;
 static int failures;
 
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, h.ram + pa, 4); return v; }
-static void wr32(uint32_t pa, uint32_t v) { memcpy(h.ram + pa, &v, 4); }
 
 /* main: spin counting in EDX */
 SNIP32(g_main, "1: inc %edx\n jmp 1b\n")
@@ -40,8 +38,8 @@ SNIP32(g_gp, " add $16, %esp\n pushf\n push $0x10\n push $0x100000\n iret\n")
 
 static void gate(int vec, uint32_t at)
 {
-	wr32(IDT + 8 * (uint32_t)vec, (at & 0xffff) | (0x10u << 16));
-	wr32(IDT + 8 * (uint32_t)vec + 4, (at & 0xffff0000u) | 0x8e00u);
+	h_wr32(&h, IDT + 8 * (uint32_t)vec, (at & 0xffff) | (0x10u << 16));
+	h_wr32(&h, IDT + 8 * (uint32_t)vec + 4, (at & 0xffff0000u) | 0x8e00u);
 }
 
 static void setup(const unsigned char *nmi_s, const unsigned char *nmi_e)
@@ -68,20 +66,20 @@ static void t_held_until_iret(void)
 	setup(g_nmi_start, g_nmi_end);
 	h.cpu.nmi_pending = 1;
 	h_run(&h, 20);
-	CHECK(rd32(ENTRIES) == 1 && in_handler(), "first NMI: entries %u eip %x", rd32(ENTRIES), h.cpu.eip);
+	CHECK(h_rd32(&h, ENTRIES) == 1 && in_handler(), "first NMI: entries %u eip %x", h_rd32(&h, ENTRIES), h.cpu.eip);
 	h.cpu.nmi_pending = 1; /* a second NMI while the handler runs */
 	h_run(&h, 200);
-	CHECK(rd32(ENTRIES) == 1 && in_handler(), "second NMI taken inside the handler: entries %u eip %x",
-	      rd32(ENTRIES), h.cpu.eip);
+	CHECK(h_rd32(&h, ENTRIES) == 1 && in_handler(), "second NMI taken inside the handler: entries %u eip %x",
+	      h_rd32(&h, ENTRIES), h.cpu.eip);
 	CHECK(h.cpu.nmi_pending, "the second NMI was lost");
 	h_run(&h, 2000);
-	CHECK(rd32(ENTRIES) == 2, "second NMI after IRET: entries %u", rd32(ENTRIES));
-	CHECK(rd32(NESTED) == 0, "NMI handlers nested");
+	CHECK(h_rd32(&h, ENTRIES) == 2, "second NMI after IRET: entries %u", h_rd32(&h, ENTRIES));
+	CHECK(h_rd32(&h, NESTED) == 0, "NMI handlers nested");
 	CHECK(!h.cpu.nmi_pending && !in_handler(), "back in main: pending %d eip %x", h.cpu.nmi_pending, h.cpu.eip);
 	/* a third NMI later is taken at once */
 	h.cpu.nmi_pending = 1;
 	h_run(&h, 5);
-	CHECK(rd32(ENTRIES) == 3, "third NMI: entries %u", rd32(ENTRIES));
+	CHECK(h_rd32(&h, ENTRIES) == 3, "third NMI: entries %u", h_rd32(&h, ENTRIES));
 }
 
 static void t_faulting_iret(void)
@@ -89,13 +87,13 @@ static void t_faulting_iret(void)
 	setup(g_nmi_bad_start, g_nmi_bad_end);
 	h.cpu.nmi_pending = 1;
 	h_run(&h, 8); /* into the handler, before its IRET */
-	CHECK(rd32(ENTRIES) == 1, "NMI: entries %u", rd32(ENTRIES));
+	CHECK(h_rd32(&h, ENTRIES) == 1, "NMI: entries %u", h_rd32(&h, ENTRIES));
 	h.cpu.nmi_pending = 1;
 	h_run(&h, 200);
 	/* the IRET faulted (#GP), unblocking; the held NMI came before the
 	 * #GP handler's own IRET, so the handler ran twice */
-	CHECK(rd32(ENTRIES) == 2, "NMI after a faulting IRET: entries %u", rd32(ENTRIES));
-	CHECK(rd32(NESTED) == 0, "nested");
+	CHECK(h_rd32(&h, ENTRIES) == 2, "NMI after a faulting IRET: entries %u", h_rd32(&h, ENTRIES));
+	CHECK(h_rd32(&h, NESTED) == 0, "nested");
 }
 
 int main(void)

@@ -18,8 +18,6 @@ static int failures;
 #define PT0 0x21000u
 #define COUNT 0x7f00u
 
-static void wr32(uint32_t pa, uint32_t v) { memcpy(h.ram + pa, &v, 4); }
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, h.ram + pa, 4); return v; }
 
 /* The GDT has the layout SYSENTER/SYSEXIT assume for SYSENTER_CS = 0x10:
  * 0x10 ring-0 code, 0x18 ring-0 data, 0x20 ring-3 code, 0x28 ring-3 data
@@ -36,8 +34,8 @@ static void setup(void)
 		uint8_t stub[8] = {0xb0, (uint8_t)v, 0xe6, 0xf4, 0xf4, 0, 0, 0};
 		h_load(&h, STUBS + 8 * v, stub, sizeof(stub));
 		uint32_t off = STUBS + 8 * v;
-		wr32(IDT + 8 * v, (0x10u << 16) | (off & 0xffff));
-		wr32(IDT + 8 * v + 4, (off & 0xffff0000u) | 0x8e00u);
+		h_wr32(&h, IDT + 8 * v, (0x10u << 16) | (off & 0xffff));
+		h_wr32(&h, IDT + 8 * v + 4, (off & 0xffff0000u) | 0x8e00u);
 	}
 	h.cpu.idtr = (struct dtr){IDT, 32 * 8 - 1};
 	debug_reset(&h.cpu);
@@ -46,8 +44,8 @@ static void setup(void)
 
 static void set_gate(uint32_t v, uint32_t off)
 {
-	wr32(IDT + 8 * v, (0x10u << 16) | (off & 0xffff));
-	wr32(IDT + 8 * v + 4, (off & 0xffff0000u) | 0x8e00u);
+	h_wr32(&h, IDT + 8 * v, (0x10u << 16) | (off & 0xffff));
+	h_wr32(&h, IDT + 8 * v + 4, (off & 0xffff0000u) | 0x8e00u);
 }
 
 /* Runs until a stub stops the guest; returns its vector or -1. */
@@ -58,7 +56,7 @@ static int run(void)
 	return st == CPU_STOP_REQUEST ? h.exit_value : -1;
 }
 
-static uint32_t frame(int i) { return rd32(h.cpu.r[R_ESP] + 4 * (uint32_t)i); }
+static uint32_t frame(int i) { return h_rd32(&h, h.cpu.r[R_ESP] + 4 * (uint32_t)i); }
 
 __asm__(".pushsection .rodata\n.code32\n"
 	"p_base:\n"
@@ -89,10 +87,10 @@ static void test_page_fault(void)
 {
 	start(p_pf);
 	memset(h.ram + PD, 0, 0x2000);
-	wr32(PD, PT0 | 7);
+	h_wr32(&h, PD, PT0 | 7);
 	for (uint32_t i = 0; i < 1024; i++)
-		wr32(PT0 + 4 * i, (i << 12) | 7);
-	wr32(PT0 + 4 * 0x300, 0);
+		h_wr32(&h, PT0 + 4 * i, (i << 12) | 7);
+	h_wr32(&h, PT0 + 4 * 0x300, 0);
 	h.cpu.cr3 = PD;
 	h.cpu.cr0 |= CR0_PG;
 	tlb_flush_all(&h.cpu, 0);
@@ -117,12 +115,12 @@ static void test_code_breakpoint(void)
 {
 	start(p_bp);
 	set_gate(EXC_DB, EIP(p_dbh));
-	wr32(COUNT, 0);
+	h_wr32(&h, COUNT, 0);
 	h.cpu.dr[0] = EIP(p_bp1);
 	h.cpu.dr[7] = 0x402;
 	debug_update(&h.cpu);
 	CHECK(run() == 0x55, "guest did not finish");
-	CHECK(rd32(COUNT) == 1, "breakpoint handler ran %u times", rd32(COUNT));
+	CHECK(h_rd32(&h, COUNT) == 1, "breakpoint handler ran %u times", h_rd32(&h, COUNT));
 	CHECK(h.cpu.r[R_ECX] == 2 && h.cpu.r[R_EDX] == 3, "instructions after the breakpoint");
 	CHECK(!(h.cpu.eflags & FL_RF), "RF still set");
 	/* The image pushed for a code breakpoint has RF clear. */

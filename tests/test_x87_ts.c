@@ -114,12 +114,6 @@ static uint16_t rd16(struct harness *h, uint32_t a)
 	return v;
 }
 
-static uint32_t rd32(struct harness *h, uint32_t a)
-{
-	uint32_t v = 0;
-	cpu_phys_read(&h->cpu, a, &v, 4);
-	return v;
-}
 
 static void set_vec(struct harness *h, int v, const unsigned char *handler)
 {
@@ -187,12 +181,12 @@ int main(void)
 	CHECK(rd16(&h, 0x2508) == (0x106 | ((fip >> 16) & 0xf) << 12), "fop/fip %04x", rd16(&h, 0x2508));
 	CHECK(rd16(&h, 0x250a) == 0x2600, "fdp %04x", rd16(&h, 0x250a));
 	CHECK(rd16(&h, 0x250c) == 0, "fdp high %04x", rd16(&h, 0x250c));
-	CHECK(rd32(&h, 0x2540) == 0xffff037f, "fcw %08x", rd32(&h, 0x2540));
-	CHECK(rd32(&h, 0x2548) == 0xffff3fff, "ftw %08x", rd32(&h, 0x2548));
-	CHECK(rd32(&h, 0x254c) == (0xffff0000u | fip), "fip %08x", rd32(&h, 0x254c));
-	CHECK(rd32(&h, 0x2550) == (0x106 | (fip >> 16) << 12), "fop %08x", rd32(&h, 0x2550));
-	CHECK(rd32(&h, 0x2554) == 0xffff2600u, "fdp %08x", rd32(&h, 0x2554));
-	CHECK(rd32(&h, 0x2558) == 0, "fdp high %08x", rd32(&h, 0x2558));
+	CHECK(h_rd32(&h, 0x2540) == 0xffff037f, "fcw %08x", h_rd32(&h, 0x2540));
+	CHECK(h_rd32(&h, 0x2548) == 0xffff3fff, "ftw %08x", h_rd32(&h, 0x2548));
+	CHECK(h_rd32(&h, 0x254c) == (0xffff0000u | fip), "fip %08x", h_rd32(&h, 0x254c));
+	CHECK(h_rd32(&h, 0x2550) == (0x106 | (fip >> 16) << 12), "fop %08x", h_rd32(&h, 0x2550));
+	CHECK(h_rd32(&h, 0x2554) == 0xffff2600u, "fdp %08x", h_rd32(&h, 0x2554));
+	CHECK(h_rd32(&h, 0x2558) == 0, "fdp high %08x", h_rd32(&h, 0x2558));
 
 	h_free(&h);
 	if (failures)

@@ -253,13 +253,13 @@ struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		cpu_reset(&v->cpu); /* again: IA32_APIC_BASE.BSP follows the ID */
 		v->cpu.trace = cfg->trace;
 	}
+	for (int i = 0; i < pc->ncpus; i++)
+		pc->cpus[i] = &pc->vcpu[i].cpu;
 	for (int i = 0; i < pc->ncpus && pc->ncpus > 1; i++) {
-		struct pc_vcpu *v = &pc->vcpu[i];
-		for (int j = 0; j < pc->ncpus; j++)
-			v->peers[j] = &pc->vcpu[j].cpu;
-		v->cpu.cpus = v->peers;
-		v->cpu.ncpus = (uint8_t)pc->ncpus;
-		v->cpu.pause_exit = 1;
+		struct cpu *c = &pc->vcpu[i].cpu;
+		c->cpus = pc->cpus;
+		c->ncpus = (uint8_t)pc->ncpus;
+		c->pause_exit = 1;
 	}
 	if (cfg->deterministic)
 		clock_set_icount_src(&pc->clock, &pc->vcpu[0].cpu.icount, PC_NS_PER_INSN);

@@ -140,7 +140,6 @@ struct pc_vcpu {
 	struct bus apic_bus;     /* the local APIC's page, in front of pc->mmio */
 	uint8_t init_pending;    /* an INIT IPI came (pc_apic_signals acts on it) */
 	int sipi_vector;         /* a STARTUP IPI's vector, or -1 */
-	struct cpu *peers[PC_MAX_CPUS]; /* every CPU of the board, for cpu->smp */
 };
 
 struct pc {
@@ -154,6 +153,7 @@ struct pc {
 	int ncpus;
 	int cur;
 	struct pc_vcpu vcpu[PC_MAX_CPUS];
+	struct cpu *cpus[PC_MAX_CPUS]; /* &vcpu[i].cpu: what each cpu->cpus points at */
 	struct board_req req;
 	struct pic pic;
 	struct ioapic ioapic;
